@@ -1,0 +1,216 @@
+// The consensus core: a deterministic Raft state machine in the style of
+// etcd's raft library. It has no threads, clocks, sockets or files. Input is
+// messages (Step), clock ticks (Tick) and client requests (Propose,
+// ProposeConfChange, TransferLeadership, ReadIndex); output is a Ready that
+// says what to persist, what to send and what to apply.
+//
+// The runtime's loop, one Ready at a time:
+//   Step/Tick/Propose ...;
+//   if (raft.HasReady()) {
+//     Ready rd = raft.GetReady();
+//     send rd.messages_now;                  // leader: in parallel with its own fsync
+//     storage.WriteSnapshotChunk(...) for rd.snapshot_chunks;
+//     if (rd.install_snapshot) storage.InstallStagedSnapshot(...), restore the state machine;
+//     storage.Persist(rd.entries, rd.hard_state ? &*rd.hard_state : nullptr);  // one fsync
+//     send rd.messages_after_persist;
+//     hand rd.committed_entries to the apply loop;  // in order, never blocks appending
+//     serve rd.read_states once applied >= their index;
+//     raft.Advance(rd);
+//   }
+// No Step/Tick/Propose may happen between GetReady and Advance.
+//
+// Features: pre-vote, check-quorum, batching and pipelining with bounded
+// in-flight bytes, fast conflict back-off, chunked InstallSnapshot, one-server
+// membership changes with learners and a catch-up rule for promotion,
+// leadership transfer, ReadIndex. Hardening (DESIGN.md G1, G4, G5): entries at
+// or below the commit index are never truncated or overwritten (refused and
+// reported as an alarm), every appended entry's hash chain is verified, and a
+// node whose storage was empty starts as a recovering non-voter until it has
+// caught up to a leader-confirmed commit index.
+#ifndef QBOX_NODE_RAFT_RAFT_H_
+#define QBOX_NODE_RAFT_RAFT_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "node/raft/log_storage.h"
+#include "node/raft/types.h"
+
+namespace qbox::raft {
+
+enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* RoleName(Role role);
+
+struct RaftConfig {
+  NodeId id = kNoNode;
+  // The election timeout is drawn uniformly from [election_ticks,
+  // 2*election_ticks) each time it is reset; the leader sends heartbeats every
+  // heartbeat_ticks. Requires election_ticks > heartbeat_ticks >= 1.
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  // Seeds the core's own random generator (election timeouts), so a
+  // simulation replays exactly.
+  uint64_t random_seed = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  // Batching and flow control: at most max_append_bytes of entries per
+  // AppendEntries, at most max_inflight_messages unacknowledged AppendEntries
+  // and max_inflight_bytes of entries in flight per follower.
+  uint64_t max_append_bytes = 1 << 20;
+  int max_inflight_messages = 64;
+  uint64_t max_inflight_bytes = 32 << 20;
+  // Proposals are refused (RESOURCE_EXHAUSTED) while more than this many
+  // bytes are appended but not committed.
+  uint64_t max_uncommitted_bytes = 256 << 20;
+  uint64_t snapshot_chunk_bytes = 1 << 20;
+  // A learner is promoted only if it is at most this many entries behind the
+  // leader's last index.
+  uint64_t promote_max_lag = 1000;
+  // Narrative log lines ("became leader for term 7 with votes from 1, 3").
+  std::function<void(std::string_view)> logger;
+};
+
+// Something an honest node refused and wants an operator to see.
+struct Alarm {
+  enum class Kind : uint8_t {
+    kRefusedTruncation,  // G1: a leader tried to overwrite committed entries
+    kChainMismatch,      // G5: an entry's hash chain did not verify
+    kSnapshotMismatch,   // a snapshot contradicted our committed log
+  };
+  Kind kind;
+  NodeId from = kNoNode;  // the offending leader
+  uint64_t term = 0;
+  uint64_t index = 0;
+  std::string detail;
+};
+const char* AlarmKindName(Alarm::Kind kind);
+
+// A confirmed read index: once the state machine has applied `index`, a
+// read tagged `context` is linearizable.
+struct ReadState {
+  uint64_t index = 0;
+  std::string context;
+};
+
+struct SnapshotChunkWrite {
+  uint64_t offset = 0;
+  std::string data;
+};
+
+struct Ready {
+  std::optional<HardState> hard_state;
+  std::vector<Entry> entries;
+  std::vector<SnapshotChunkWrite> snapshot_chunks;
+  std::optional<SnapshotMeta> install_snapshot;
+  std::vector<Message> messages_now;
+  std::vector<Message> messages_after_persist;
+  std::vector<Entry> committed_entries;
+  std::vector<ReadState> read_states;
+  std::vector<Alarm> alarms;
+};
+
+struct PeerProgress {
+  uint64_t match = 0;
+  uint64_t next = 0;
+  enum class State : uint8_t { kProbe, kReplicate, kSnapshot } state = State::kProbe;
+  bool recent_active = false;
+  bool recovering = false;
+  bool learner = false;
+  int inflight_messages = 0;
+  uint64_t inflight_bytes = 0;
+};
+
+struct RaftStatus {
+  NodeId id = kNoNode;
+  NodeId leader = kNoNode;
+  Role role = Role::kFollower;
+  HardState hard_state;
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;
+  uint64_t applied_handed_out = 0;  // last index given out in committed_entries
+  ConfState conf;
+  NodeId transferring_to = kNoNode;
+  std::map<NodeId, PeerProgress> progress;  // leader only
+  uint64_t refused_truncations = 0;
+  uint64_t chain_mismatches = 0;
+};
+
+class Raft {
+ public:
+  // Builds a core over `storage`, which must outlive it. Reads the initial
+  // state; if the storage is empty, the node starts recovering (G4) unless
+  // `bootstrap` is given, in which case `bootstrap` is the genesis
+  // membership and the caller must already have persisted it with
+  // Bootstrap(). Fails on invalid config or unreadable storage.
+  static absl::StatusOr<std::unique_ptr<Raft>> Create(const RaftConfig& config,
+                                                      LogStorage* storage);
+
+  // Writes the genesis state into empty storage: a snapshot at index 0 term 0
+  // is implicit, and index 1 holds a config entry naming `voters`. Every
+  // genesis node writes the identical entry, so their chains agree.
+  // FAILED_PRECONDITION if the storage is not empty.
+  static absl::Status Bootstrap(LogStorage* storage, const std::vector<NodeId>& voters);
+
+  ~Raft();
+  Raft(const Raft&) = delete;
+  Raft& operator=(const Raft&) = delete;
+
+  // Advances the logical clock by one tick.
+  void Tick();
+
+  // Feeds one message from a peer. A malformed or out-of-range message is
+  // refused with INVALID_ARGUMENT (or FAILED_PRECONDITION for a refused
+  // truncation) naming what is wrong, and changes nothing.
+  absl::Status Step(const Message& message);
+
+  // Appends a command; returns the index it will have if committed.
+  // UNAVAILABLE (with the known leader in the message) if not leader or a
+  // leadership transfer is under way; RESOURCE_EXHAUSTED if too many bytes
+  // are uncommitted.
+  absl::StatusOr<uint64_t> Propose(std::string data);
+
+  // Proposes one membership change. FAILED_PRECONDITION while another change
+  // is uncommitted, before the leader committed an entry of its own term, for
+  // a promotion of a lagging or recovering learner, or for a change that does
+  // not fit the current membership.
+  absl::StatusOr<uint64_t> ProposeConfChange(const ConfChange& change);
+
+  // Hands leadership to voter `to` once its log is caught up.
+  absl::Status TransferLeadership(NodeId to);
+
+  // Asks for a linearizable read index; answered in a later Ready's
+  // read_states with the same context (possibly never, if leadership is
+  // lost; the caller times out and retries).
+  absl::Status ReadIndex(std::string context);
+
+  // Starts an election now (tests; the runtime relies on ticks).
+  absl::Status Campaign();
+
+  bool HasReady() const;
+  Ready GetReady();
+  // Tells the core that everything in `ready` was persisted and sent.
+  void Advance(const Ready& ready);
+
+  RaftStatus Status() const;
+
+  // Membership as of log index `index` (for a snapshot taken at `index`).
+  // OUT_OF_RANGE below the current snapshot or beyond the last index.
+  absl::StatusOr<ConfState> ConfStateAt(uint64_t index) const;
+
+ private:
+  class Impl;
+  explicit Raft(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qbox::raft
+
+#endif  // QBOX_NODE_RAFT_RAFT_H_

@@ -1,0 +1,172 @@
+// The consensus core's internals, split over raft.cc (roles, elections,
+// ticks, Ready), replication.cc (the leader side) and follower.cc (appends,
+// snapshots and recovery on the follower side). Internal to node/raft.
+#ifndef QBOX_NODE_RAFT_RAFT_IMPL_H_
+#define QBOX_NODE_RAFT_RAFT_IMPL_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <openssl/evp.h>
+
+#include "node/raft/progress.h"
+#include "node/raft/raft.h"
+#include "node/raft/raft_log.h"
+
+namespace qbox::raft {
+
+// The context a recovering node uses for its ReadIndex to the leader: the
+// answer becomes its recovery target (G4).
+inline constexpr char kRecoveryReadContext[] = "qbox:recovery";
+// Vote requests sent because of a leadership transfer bypass the leader
+// lease that normally protects a healthy leader from disruption.
+inline constexpr char kTransferContext[] = "qbox:transfer";
+
+class Raft::Impl {
+ public:
+  Impl(const RaftConfig& config, LogStorage* storage);
+  ~Impl();
+  absl::Status Init();
+
+  void Tick();
+  absl::Status Step(const Message& m);
+  absl::StatusOr<uint64_t> Propose(std::string data);
+  absl::StatusOr<uint64_t> ProposeConfChange(const ConfChange& change);
+  absl::Status TransferLeadership(NodeId to);
+  absl::Status ReadIndex(std::string context);
+  absl::Status Campaign();
+  bool HasReady() const;
+  Ready GetReady();
+  void Advance(const Ready& ready);
+  RaftStatus Status() const;
+  absl::StatusOr<ConfState> ConfStateAt(uint64_t index) const;
+
+ private:
+  // A ReadIndex request waiting for a quorum of heartbeat acks.
+  struct PendingRead {
+    uint64_t id = 0;
+    uint64_t index = 0;
+    NodeId requester = kNoNode;
+    std::string context;
+    std::set<NodeId> acks;
+  };
+  // An incoming snapshot being staged chunk by chunk.
+  struct IncomingSnapshot {
+    SnapshotMeta meta;
+    uint64_t received = 0;
+    EVP_MD_CTX* digest = nullptr;
+  };
+
+  // ---- raft.cc: roles, elections, configuration ----
+  void Log(std::string_view line) const;
+  std::string Describe(NodeId id) const;
+  void BecomeFollower(uint64_t term, NodeId lead);
+  void BecomePreCandidate();
+  void BecomeCandidate();
+  void BecomeLeader();
+  void ResetRoleState(uint64_t term);
+  void ResetElectionTimeout();
+  bool Promotable() const;
+  void StartElection(bool pre_vote, bool transfer);
+  void HandleVoteRequest(const Message& m);
+  void HandleVoteResponse(const Message& m);
+  int Quorum() const { return static_cast<int>(conf_.voters.size()) / 2 + 1; }
+  void Send(Message m);
+  absl::Status ValidateMessage(const Message& m) const;
+  bool HandleTerm(const Message& m);
+  // Membership follows the latest configuration entry in the log.
+  void RecomputeConf();
+  void OnConfEntriesAppended(const std::vector<Entry>& entries);
+  void TruncateConfEntriesFrom(uint64_t index);
+  void SyncProgressWithConf();
+
+  // ---- replication.cc: leader side ----
+  void StepLeader(const Message& m);
+  void HandleAppendResponse(const Message& m);
+  void HandleHeartbeatResponse(const Message& m);
+  void HandleSnapshotResponse(const Message& m);
+  void HandleReadIndexRequest(NodeId requester, std::string context);
+  void AppendLeaderEntries(std::vector<Entry> entries);
+  bool MaybeSendAppend(NodeId to, bool send_if_empty);
+  void SendSnapshotChunks(NodeId to);
+  void BroadcastAppend();
+  void BroadcastHeartbeat(const std::string& context);
+  bool MaybeCommit();
+  bool QuorumActive();
+  void ReleaseConfirmedReads();
+  void AbortLeaderTransfer();
+  bool CommittedInCurrentTerm() const;
+
+  // ---- follower.cc: follower side ----
+  void StepFollower(const Message& m);
+  void StepCandidate(const Message& m);
+  absl::Status HandleAppend(const Message& m);
+  void HandleHeartbeat(const Message& m);
+  absl::Status HandleSnapshotChunk(const Message& m);
+  void RejectAppend(const Message& m);
+  void CommitTo(uint64_t index);
+  void MaybeRequestRecoveryTarget();
+  void RaiseAlarm(Alarm::Kind kind, const Message& m, uint64_t index, std::string detail);
+  void ResetIncomingSnapshot();
+
+  RaftConfig config_;
+  LogStorage* storage_;
+  RaftLog log_;
+  std::mt19937_64 rng_;
+
+  NodeId id_;
+  uint64_t term_ = 0;
+  NodeId vote_ = kNoNode;
+  NodeId lead_ = kNoNode;
+  Role role_ = Role::kFollower;
+  bool recovering_ = false;
+  uint64_t recovery_target_ = 0;
+  int recovery_request_elapsed_ = 0;
+
+  // Membership: the snapshot's, then every configuration entry after it.
+  ConfState base_conf_;
+  std::vector<std::pair<uint64_t, ConfState>> conf_entries_;
+  ConfState conf_;
+  uint64_t pending_conf_index_ = 0;
+
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_election_timeout_ = 0;
+
+  std::map<NodeId, bool> votes_;
+  std::map<NodeId, Progress> progress_;
+  NodeId transferee_ = kNoNode;
+  // Leader proposals not yet committed: (index, bytes), for back-pressure.
+  std::deque<std::pair<uint64_t, uint64_t>> uncommitted_;
+  uint64_t uncommitted_bytes_ = 0;
+
+  uint64_t next_read_id_ = 1;
+  std::deque<PendingRead> pending_reads_;
+  std::unique_ptr<IncomingSnapshot> incoming_snapshot_;
+
+  // Output gathered for the next Ready.
+  HardState persisted_hard_state_;
+  std::vector<Message> messages_now_;
+  std::vector<Message> messages_after_persist_;
+  std::vector<SnapshotChunkWrite> snapshot_chunks_;
+  std::vector<ReadState> read_states_;
+  std::vector<Alarm> alarms_;
+
+  // Set when the leader appended entries it has not sent yet: they go out in
+  // one AppendEntries per follower at the next GetReady (batching).
+  bool pending_broadcast_ = false;
+
+  uint64_t refused_truncations_ = 0;
+  uint64_t chain_mismatches_ = 0;
+};
+
+}  // namespace qbox::raft
+
+#endif  // QBOX_NODE_RAFT_RAFT_IMPL_H_
