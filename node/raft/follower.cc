@@ -185,6 +185,7 @@ void Raft::Impl::HandleHeartbeat(const Message& m) {
   Message resp;
   resp.type = MessageType::kHeartbeatResp;
   resp.to = m.from;
+  resp.index = log_.LastIndex();  // lets a leader notice that we lost our log
   resp.context = m.context;
   Send(std::move(resp));
 }

@@ -161,6 +161,12 @@ void Raft::Impl::HandleAppendResponse(const Message& m) {
   pr.recent_active = true;
   pr.recovering = m.recovering;
   if (m.reject) {
+    if (m.recovering && m.reject_hint < pr.match) {
+      // G4: the follower lost entries it had acknowledged.
+      pr.match = m.reject_hint;
+      pr.BecomeProbe();
+      pr.next = m.index + 1;
+    }
     if (pr.state == Progress::State::kReplicate) {
       if (m.index <= pr.match) return;  // stale
       pr.BecomeProbe();
@@ -221,6 +227,13 @@ void Raft::Impl::HandleHeartbeatResponse(const Message& m) {
   Progress& pr = it->second;
   pr.recent_active = true;
   pr.recovering = m.recovering;
+  if (m.recovering && m.index < pr.match) {
+    // G4: the follower lost its storage since it acknowledged `match`.
+    Log(absl::StrCat("follower ", m.from, " lost its log (it holds up to ", m.index,
+                     ", it had acknowledged ", pr.match, "); replicating to it again"));
+    pr.match = m.index;
+    pr.BecomeProbe();
+  }
   if (pr.state == Progress::State::kSnapshot) {
     if (pr.snapshot_acked == pr.snapshot_acked_at_heartbeat) {
       // No chunk acknowledged since the last heartbeat: chunks were lost.

@@ -137,7 +137,8 @@ struct Message {
 
   // Responses. kAppendResp: `index` is the last index now matching (accept)
   // or the rejected probe index (reject); `reject_hint`/`hint_term` let the
-  // leader skip a whole conflicting term at once.
+  // leader skip a whole conflicting term at once. kHeartbeatResp: `index` is
+  // the sender's last log index (a leader notices a follower that lost it).
   bool reject = false;
   uint64_t reject_hint = 0;
   uint64_t hint_term = 0;
