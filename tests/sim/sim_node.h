@@ -1,0 +1,106 @@
+// One simulated node: the consensus core, a MemoryLogStorage standing in for
+// its durable disk, the hash state machine, and the runtime loop from raft.h
+// (GetReady -> send messages_now -> persist -> send messages_after_persist ->
+// apply -> Advance). The loop can be armed to crash at a point inside it, so
+// that writes the leader sent but had not yet synced are lost. What survives a
+// crash is exactly what the storage holds; a wipe replaces the storage.
+#ifndef QBOX_TESTS_SIM_SIM_NODE_H_
+#define QBOX_TESTS_SIM_SIM_NODE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "node/raft/memory_log_storage.h"
+#include "node/raft/raft.h"
+#include "tests/sim/hash_state_machine.h"
+#include "tests/sim/invariant_checker.h"
+#include "tests/sim/sim_random.h"
+
+namespace qbox::sim {
+
+// What a node needs from the simulation around it.
+class NodeEnvironment {
+ public:
+  virtual ~NodeEnvironment() = default;
+  virtual void Send(const raft::Message& message) = 0;
+  virtual void Record(absl::string_view line) = 0;
+  virtual InvariantChecker& checker() = 0;
+  virtual SimRandom& random() = 0;
+};
+
+// Where an armed crash strikes inside the next Ready that writes something.
+enum class CrashPoint {
+  kNone,
+  kAfterSendBeforePersist,  // messages_now are out, nothing synced
+  kAfterPersistBeforeSend,  // synced, messages_after_persist never sent
+  kBeforeApply,             // synced and sent, committed entries not applied
+};
+const char* CrashPointName(CrashPoint point);
+
+class SimNode {
+ public:
+  SimNode(raft::NodeId id, raft::RaftConfig config, NodeEnvironment* env);
+
+  raft::NodeId id() const { return id_; }
+  bool alive() const { return raft_ != nullptr; }
+  raft::Raft* raft() { return raft_.get(); }
+  raft::MemoryLogStorage& storage() { return *storage_; }
+  const HashStateMachine& state() const { return state_; }
+  uint64_t incarnation() const { return incarnation_; }
+  uint64_t snapshots_installed() const { return snapshots_installed_; }
+  uint64_t snapshots_taken() const { return snapshots_taken_; }
+
+  // Writes the genesis membership into the (empty) storage.
+  absl::Status Bootstrap(const std::vector<raft::NodeId>& voters);
+  // Starts the core over the current storage (first start or restart after a
+  // crash) and rebuilds the state machine from the storage's snapshot.
+  absl::Status Start();
+  // Stops the core; everything not in storage is lost.
+  void Crash(absl::string_view why);
+  // Replaces the storage with an empty one (the node must be down).
+  void WipeStorage();
+  // The next Ready that writes something crashes the node at `point`.
+  void ArmCrash(CrashPoint point) { armed_crash_ = point; }
+
+  // Runs the runtime loop until the core has no Ready, then checks the
+  // invariants that concern this node.
+  void Process();
+  // Re-checks the whole stored log (chain, log matching, committed prefix).
+  void FullCheck();
+
+  // Applied entries between local snapshots.
+  void set_snapshot_every(uint64_t entries) { snapshot_every_ = entries; }
+
+ private:
+  bool HandleOneReady();  // false if the node crashed
+  void CheckAfterStep();
+  void RestoreStateMachine();
+  void MaybeSnapshot();
+  void ReadBack(uint64_t from_index, uint64_t commit_before);
+  std::optional<LogPosition> StoredPosition(uint64_t index) const;
+  void StorageFailure(absl::string_view what, const absl::Status& status);
+
+  const raft::NodeId id_;
+  raft::RaftConfig config_;
+  NodeEnvironment* env_;
+  std::unique_ptr<raft::MemoryLogStorage> storage_;
+  std::unique_ptr<raft::Raft> raft_;
+  HashStateMachine state_;
+  CrashPoint armed_crash_ = CrashPoint::kNone;
+  uint64_t incarnation_ = 0;
+  uint64_t term_ = 0;               // current term as of the last hard state
+  uint64_t commit_checked_ = 0;     // entries up to here were observed committed
+  uint64_t snapshot_checked_ = 0;   // snapshot index last observed committed
+  uint64_t snapshot_every_ = 20;
+  uint64_t snapshots_installed_ = 0;
+  uint64_t snapshots_taken_ = 0;
+};
+
+}  // namespace qbox::sim
+
+#endif  // QBOX_TESTS_SIM_SIM_NODE_H_
