@@ -1,5 +1,11 @@
 #include "node/guard/identity_names.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -44,6 +50,29 @@ absl::Status ValidateEntityName(absl::string_view name, absl::string_view field)
       absl::StrCat(field, ": '", name,
                    "' is not a valid name; use 1-63 characters of a-z, 0-9, '-', '.' and '_', "
                    "starting with a letter or digit"));
+}
+
+absl::Status ValidateDnsName(absl::string_view dns, absl::string_view field) {
+  bool ok = !dns.empty() && dns.size() <= 253 && dns.front() != '.' && dns.back() != '.' &&
+            dns.front() != '-' && !absl::StrContains(dns, "..") &&
+            std::all_of(dns.begin(), dns.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.';
+            });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, ": '", dns, "' is not a valid host name"));
+}
+
+bool IsIpAddress(absl::string_view host) {
+  std::string s(host);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+absl::Status ValidateIpAddress(absl::string_view ip, absl::string_view field) {
+  if (IsIpAddress(ip)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": '", ip, "' is not an IPv4 or IPv6 address"));
 }
 
 }  // namespace qbox::guard

@@ -36,6 +36,20 @@ absl::Status ValidateRole(absl::string_view role, absl::string_view field = "rol
 // a URI path segment. Otherwise INVALID_ARGUMENT naming `field`.
 absl::Status ValidateEntityName(absl::string_view name, absl::string_view field = "name");
 
+// OK if `dns` is a host name for a DNS SAN: labels of letters, digits and
+// '-' separated by single dots, at most 253 characters. Wildcards are not
+// allowed: a node certificate names the hosts it serves. Otherwise
+// INVALID_ARGUMENT naming `field`.
+absl::Status ValidateDnsName(absl::string_view dns, absl::string_view field = "dns name");
+
+// OK if `ip` is an IPv4 or IPv6 address in text form; otherwise
+// INVALID_ARGUMENT naming `field`.
+absl::Status ValidateIpAddress(absl::string_view ip, absl::string_view field = "ip address");
+
+// True if `host` parses as an IPv4 or IPv6 address (so it belongs in an IP
+// SAN rather than a DNS SAN).
+bool IsIpAddress(absl::string_view host);
+
 }  // namespace qbox::guard
 
 #endif  // QBOX_NODE_GUARD_IDENTITY_NAMES_H_

@@ -1,7 +1,5 @@
 #include "node/guard/site_ca.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 
 #include "absl/strings/match.h"
@@ -17,28 +15,6 @@ absl::Status ValidateValidity(absl::Duration validity) {
   if (validity > absl::ZeroDuration()) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("validity: ", absl::FormatDuration(validity), " is not positive"));
-}
-
-// A DNS SAN: labels of letters, digits and '-', separated by '.', at most
-// 253 characters. Wildcards are deliberately not allowed: a node certificate
-// names the hosts it serves.
-absl::Status ValidateDnsName(absl::string_view dns) {
-  bool ok = !dns.empty() && dns.size() <= 253 && dns.front() != '.' && dns.back() != '.' &&
-            !absl::StrContains(dns, "..") && std::all_of(dns.begin(), dns.end(), [](char c) {
-              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                     c == '-' || c == '.';
-            });
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("dns name: '", dns, "' is not a valid host name"));
-}
-
-absl::Status ValidateIpAddress(const std::string& ip) {
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("ip address: '", ip, "' is not an IPv4 or IPv6 address"));
 }
 
 absl::Time DefaultNotBefore() { return absl::Now() - kClockSkewAllowance; }

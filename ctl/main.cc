@@ -1,0 +1,80 @@
+// qboxctl: the quorumbox cluster admin tool (issue 4).
+//
+// Verbs are grouped by noun, like etcdctl and cockroach. Each noun lives in
+// its own file and registers itself here (AddSiteCommands, ...). Errors end
+// the program with exit status 1 (command failed) or 2 (bad command line)
+// and ONE line on stderr that names the flag or file and what to do.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+
+#include "ctl/command_runner.h"
+#include "ctl/site_commands.h"
+
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// "qboxctl site init": the deepest subcommand the parser reached, for
+// pointing at the right --help.
+std::string CommandPath(const CLI::App& app) {
+  std::string path = app.get_name();
+  const CLI::App* current = &app;
+  while (true) {
+    std::vector<const CLI::App*> chosen =
+        current->get_subcommands([](const CLI::App* sub) { return sub->parsed(); });
+    if (chosen.empty()) break;
+    current = chosen.front();
+    path += " " + current->get_name();
+  }
+  return path;
+}
+
+// CLI11 messages can span lines; the contract is one line.
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("qboxctl: administer a quorumbox cluster and its sites' credentials", "qboxctl");
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  qbox::ctl::CommandRunner runner;
+  qbox::ctl::AddSiteCommands(&app, &runner);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string path = CommandPath(app);
+    std::cerr << path << ": " << OneLine(e.what()) << " (see '" << path << " --help')\n";
+    return kExitUsage;
+  }
+
+  // A noun without a verb (or no noun) is checked here rather than with
+  // CLI11's require_subcommand, which would report it in place of an
+  // unknown flag given next to it.
+  if (!runner.selected()) {
+    std::string path = CommandPath(app);
+    std::cerr << path << ": missing command (see '" << path << " --help')\n";
+    return kExitUsage;
+  }
+  absl::Status status = runner.Run();
+  if (!status.ok()) {
+    std::cerr << CommandPath(app) << ": " << OneLine(std::string(status.message())) << "\n";
+    return kExitFailed;
+  }
+  return 0;
+}
