@@ -208,3 +208,39 @@ TEST_F(GrpcMutualTlsTest, ExpiredCertificateFailsHandshake) {
 
 }  // namespace
 }  // namespace qbox::guard
+
+namespace qbox::guard {
+namespace {
+
+// Defence in depth: should a server ever be started without TLS, the
+// identity check refuses every caller instead of trusting anyone.
+TEST(GrpcPeerIdentityTest, PlaintextCallerIsUnauthenticated) {
+  testing::ThreeSites sites;
+  SiteTrustStore trust = sites.TrustStore();
+  IdentityService service(&trust);
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterCallbackGenericService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::ByteBuffer request = ToBuffer("hello");
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, kWhoAmI, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  grpc::Status status = done.get_future().get();  // bounded by the deadline
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("no TLS client certificate"));
+  EXPECT_EQ(service.calls_seen.load(), 1);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace qbox::guard
