@@ -45,7 +45,7 @@ absl::StatusOr<const Entry*> MemoryLogStorage::EntryAtLocked(uint64_t index) con
 
 absl::StatusOr<uint64_t> MemoryLogStorage::Term(uint64_t index) const {
   absl::MutexLock lock(&mu_);
-  if (index == first_index_ - 1) return snapshot_.index == index ? snapshot_.term : 0;
+  if (index == first_index_ - 1) return prev_term_;
   auto entry = EntryAtLocked(index);
   if (!entry.ok()) return entry.status();
   return (*entry)->term;
@@ -53,7 +53,7 @@ absl::StatusOr<uint64_t> MemoryLogStorage::Term(uint64_t index) const {
 
 absl::StatusOr<ChainHash> MemoryLogStorage::Chain(uint64_t index) const {
   absl::MutexLock lock(&mu_);
-  if (index == first_index_ - 1) return snapshot_.index == index ? snapshot_.chain : ChainHash{};
+  if (index == first_index_ - 1) return prev_chain_;
   auto entry = EntryAtLocked(index);
   if (!entry.ok()) return entry.status();
   return (*entry)->chain;
@@ -147,6 +147,8 @@ absl::Status MemoryLogStorage::InstallStagedSnapshot(const SnapshotMeta& meta) {
     entries_.clear();
   }
   first_index_ = meta.index + 1;
+  prev_term_ = meta.term;
+  prev_chain_ = meta.chain;
   snapshot_ = meta;
   snapshot_data_ = std::move(staged_data_);
   staged_data_.clear();
@@ -182,10 +184,11 @@ absl::Status MemoryLogStorage::Compact(uint64_t up_to) {
                                                       snapshot_.index));
   }
   while (first_index_ <= up_to && !entries_.empty()) {
+    prev_term_ = entries_.front().term;
+    prev_chain_ = entries_.front().chain;
     entries_.pop_front();
     ++first_index_;
   }
-  if (first_index_ <= up_to) first_index_ = up_to + 1;
   return absl::OkStatus();
 }
 

@@ -51,6 +51,10 @@ class MemoryLogStorage : public LogStorage {
   std::string snapshot_data_ ABSL_GUARDED_BY(mu_);
   std::string staged_data_ ABSL_GUARDED_BY(mu_);
   uint64_t first_index_ ABSL_GUARDED_BY(mu_) = 1;  // index of entries_.front()
+  // Term and chain of the entry at first_index_-1, which compaction dropped
+  // (it may lie below the snapshot index when the log keeps a tail).
+  uint64_t prev_term_ ABSL_GUARDED_BY(mu_) = 0;
+  ChainHash prev_chain_ ABSL_GUARDED_BY(mu_){};
   std::deque<Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,0 +1,444 @@
+#include "node/server/raft_runtime.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+
+namespace qbox::server {
+
+struct RaftRuntime::ProposalWaiter {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  bool done = false;
+  absl::StatusOr<std::string> result = std::string();
+};
+
+struct RaftRuntime::ReadWaiter {
+  bool has_index = false;
+  uint64_t index = 0;
+  bool done = false;  // failed before an index was known
+  absl::Status status;
+};
+
+RaftRuntime::RaftRuntime(RaftRuntimeOptions options, raft::LogStorage* storage,
+                         ReplicatedStateMachine* state_machine, RaftTransport* transport)
+    : options_(std::move(options)),
+      storage_(storage),
+      state_machine_(state_machine),
+      transport_(transport) {}
+
+RaftRuntime::~RaftRuntime() { Stop(); }
+
+void RaftRuntime::Log(const std::string& line) const {
+  if (options_.logger) options_.logger(line);
+}
+
+void RaftRuntime::Fatal(const std::string& what, const absl::Status& status) {
+  // The log or the state machine could not be written: continuing would
+  // acknowledge what is not durable. Stop here; a restart recovers from disk.
+  Log(absl::StrCat("FATAL: ", what, ": ", status.ToString()));
+  std::fprintf(stderr, "qbox-node: fatal: %s: %s\n", what.c_str(), status.ToString().c_str());
+  std::fflush(nullptr);
+  std::abort();
+}
+
+absl::Status RaftRuntime::Start() {
+  raft::RaftConfig config = options_.raft;
+  if (!config.logger && options_.logger) config.logger = options_.logger;
+  ASSIGN_OR_RETURN(raft_, raft::Raft::Create(config, storage_));
+  raft::SnapshotMeta snapshot = storage_->Snapshot();
+  // A crash between installing a snapshot into the log storage and into the
+  // state machine leaves the state machine behind the snapshot: redo it.
+  if (state_machine_->applied_index() < snapshot.index) InstallSnapshot(snapshot);
+  applied_conf_ = snapshot.conf;
+  last_snapshot_index_ = snapshot.index;
+  applied_ = state_machine_->applied_index();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = false;
+    status_.applied = applied_;
+  }
+  PublishStatus(*raft_);
+  loop_thread_ = std::thread([this] { Loop(); });
+  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  return absl::OkStatus();
+}
+
+void RaftRuntime::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !loop_thread_.joinable()) return;
+    stopping_ = true;
+  }
+  if (loop_thread_.joinable()) loop_thread_.join();
+  if (apply_thread_.joinable()) apply_thread_.join();
+  absl::MutexLock lock(&mu_);
+  for (auto& [index, waiter] : proposals_) {
+    waiter->done = true;
+    waiter->result = absl::UnavailableError("node is shutting down");
+  }
+  proposals_.clear();
+  for (auto& [context, waiter] : reads_) {
+    waiter->done = true;
+    waiter->status = absl::UnavailableError("node is shutting down");
+  }
+  reads_.clear();
+}
+
+void RaftRuntime::Enqueue(Task task) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+}
+
+void RaftRuntime::Deliver(std::vector<raft::Message> messages) {
+  Enqueue([this, messages = std::move(messages)](raft::Raft& raft) {
+    for (const raft::Message& m : messages) {
+      absl::Status s = raft.Step(m);
+      // Refusals are already narrated by the core; nothing else to do.
+      (void)s;
+    }
+  });
+}
+
+// ---- the loop thread ----
+
+void RaftRuntime::Loop() {
+  absl::Time next_tick = absl::Now() + options_.tick;
+  while (true) {
+    std::deque<Task> tasks;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [](RaftRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return self->stopping_ || !self->tasks_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(+has_work, this), next_tick);
+      if (stopping_) break;
+      tasks.swap(tasks_);
+    }
+    for (Task& task : tasks) task(*raft_);
+    absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      raft_->Tick();
+      next_tick += options_.tick;
+      if (next_tick < now) next_tick = now + options_.tick;
+    }
+    while (raft_->HasReady()) HandleReady(*raft_);
+    PublishStatus(*raft_);
+  }
+}
+
+void RaftRuntime::HandleReady(raft::Raft& raft) {
+  raft::Ready rd = raft.GetReady();
+  if (!rd.messages_now.empty()) transport_->Send(std::move(rd.messages_now));
+  for (const raft::SnapshotChunkWrite& chunk : rd.snapshot_chunks) {
+    absl::Status s = storage_->WriteSnapshotChunk(chunk.offset, chunk.data);
+    if (!s.ok()) Fatal("writing a snapshot chunk", s);
+  }
+  if (rd.install_snapshot) {
+    absl::Status s = storage_->InstallStagedSnapshot(*rd.install_snapshot);
+    if (!s.ok()) Fatal("installing a received snapshot", s);
+  }
+  if (!rd.entries.empty() || rd.hard_state) {
+    absl::Status s = storage_->Persist(rd.entries, rd.hard_state ? &*rd.hard_state : nullptr);
+    if (!s.ok()) Fatal("persisting the raft log", s);
+  }
+  if (!rd.messages_after_persist.empty()) transport_->Send(std::move(rd.messages_after_persist));
+  {
+    absl::MutexLock lock(&mu_);
+    if (rd.install_snapshot || !rd.committed_entries.empty()) {
+      ApplyItem item;
+      item.install = rd.install_snapshot;
+      item.entries = std::move(rd.committed_entries);
+      apply_queue_.push_back(std::move(item));
+    }
+    for (const raft::ReadState& read : rd.read_states) {
+      auto it = reads_.find(read.context);
+      if (it == reads_.end()) continue;
+      it->second->has_index = true;
+      it->second->index = read.index;
+      reads_.erase(it);
+    }
+    for (raft::Alarm& alarm : rd.alarms) {
+      if (status_.alarms.size() >= 1000) status_.alarms.erase(status_.alarms.begin());
+      status_.alarms.push_back(std::move(alarm));
+    }
+  }
+  raft.Advance(rd);
+}
+
+void RaftRuntime::PublishStatus(const raft::Raft& raft) {
+  raft::RaftStatus status = raft.Status();
+  absl::MutexLock lock(&mu_);
+  status_.raft = std::move(status);
+  status_.applied = applied_;
+}
+
+// ---- the apply thread ----
+
+void RaftRuntime::ApplyLoop() {
+  while (true) {
+    ApplyItem item;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [](RaftRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return self->stopping_ || !self->apply_queue_.empty();
+      };
+      mu_.Await(absl::Condition(+has_work, this));
+      if (apply_queue_.empty()) break;  // stopping, and nothing left to apply
+      item = std::move(apply_queue_.front());
+      apply_queue_.pop_front();
+    }
+    if (item.install) InstallSnapshot(*item.install);
+    ApplyEntries(item.entries);
+    MaybeTakeSnapshot();
+  }
+}
+
+void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
+  if (entries.empty()) return;
+  std::vector<std::pair<const raft::Entry*, absl::StatusOr<std::string>>> results;
+  results.reserve(entries.size());
+  for (const raft::Entry& e : entries) {
+    absl::StatusOr<std::string> result = std::string();
+    if (e.index > state_machine_->applied_index()) {
+      if (e.type == raft::EntryType::kNormal) {
+        result = state_machine_->Apply(e.index, e.data);
+        if (!result.ok()) Fatal(absl::StrCat("applying entry ", e.index), result.status());
+      } else {
+        absl::Status s = state_machine_->ApplyEmpty(e.index);
+        if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
+      }
+    }
+    if (e.type == raft::EntryType::kConfChange) {
+      auto change = raft::ConfChange::Decode(e.data);
+      if (change) change->ApplyTo(&applied_conf_);
+    }
+    results.emplace_back(&e, std::move(result));
+  }
+  absl::MutexLock lock(&mu_);
+  for (auto& [entry, result] : results) {
+    auto it = proposals_.find(entry->index);
+    if (it == proposals_.end()) continue;
+    ProposalWaiter& waiter = *it->second;
+    waiter.done = true;
+    if (waiter.term == entry->term) {
+      waiter.result = std::move(result);
+    } else {
+      waiter.result = absl::UnavailableError(
+          "leadership changed before the entry committed; retry with the same idempotency key");
+    }
+    proposals_.erase(it);
+  }
+  applied_ = entries.back().index;
+  status_.applied = applied_;
+}
+
+void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
+  std::string path = absl::StrCat(options_.scratch_dir, "/incoming-snapshot.tmp");
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    for (uint64_t offset = 0; offset < meta.data_size;) {
+      auto chunk = storage_->ReadSnapshotChunk(offset, 4 << 20);
+      if (!chunk.ok()) Fatal("reading the installed snapshot", chunk.status());
+      if (chunk->empty()) break;
+      out.write(chunk->data(), static_cast<std::streamsize>(chunk->size()));
+      offset += chunk->size();
+    }
+    if (!out) Fatal("writing " + path, absl::DataLossError("short write"));
+  }
+  absl::Status s = state_machine_->RestoreSnapshot(path);
+  if (!s.ok()) Fatal("restoring the state machine from the snapshot", s);
+  std::remove(path.c_str());
+  applied_conf_ = meta.conf;
+  last_snapshot_index_ = meta.index;
+  Log(absl::StrCat("state machine restored from snapshot at index ", meta.index));
+  absl::MutexLock lock(&mu_);
+  // Proposals at or below the snapshot may have committed inside it; their
+  // results are unknown here. The client retries with its idempotency key.
+  for (auto it = proposals_.begin(); it != proposals_.end() && it->first <= meta.index;) {
+    it->second->done = true;
+    it->second->result = absl::UnavailableError("outcome unknown after a snapshot install; retry");
+    it = proposals_.erase(it);
+  }
+  applied_ = meta.index;
+  status_.applied = applied_;
+}
+
+void RaftRuntime::MaybeTakeSnapshot() {
+  uint64_t applied = applied_;
+  if (options_.snapshot_every == 0 || applied < last_snapshot_index_ + options_.snapshot_every) {
+    return;
+  }
+  std::string path = absl::StrCat(options_.scratch_dir, "/local-snapshot.tmp");
+  auto index = state_machine_->WriteSnapshot(path);
+  if (!index.ok()) {
+    Log(absl::StrCat("could not write a state machine snapshot: ", index.status().ToString()));
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path.c_str());
+  auto term = storage_->Term(*index);
+  auto chain = storage_->Chain(*index);
+  if (!term.ok() || !chain.ok()) {
+    Log(absl::StrCat("skipping snapshot at ", *index, ": its log entry is gone"));
+    last_snapshot_index_ = *index;
+    return;
+  }
+  raft::SnapshotMeta meta;
+  meta.index = *index;
+  meta.term = *term;
+  meta.chain = *chain;
+  meta.conf = applied_conf_;
+  absl::Status s = storage_->SaveSnapshot(meta, data);
+  if (!s.ok()) {
+    Log(absl::StrCat("could not save snapshot at ", *index, ": ", s.ToString()));
+    return;
+  }
+  last_snapshot_index_ = *index;
+  uint64_t compact_to = *index > options_.keep_after_snapshot
+                            ? *index - options_.keep_after_snapshot
+                            : 0;
+  if (compact_to >= storage_->FirstIndex()) {
+    s = storage_->Compact(compact_to);
+    if (!s.ok()) Log(absl::StrCat("could not compact the log: ", s.ToString()));
+  }
+  Log(absl::StrCat("took a snapshot at index ", *index, " (", data.size(),
+                   " bytes); log compacted up to ", compact_to));
+}
+
+// ---- requests ----
+
+absl::StatusOr<std::string> RaftRuntime::Wait(std::shared_ptr<ProposalWaiter> waiter,
+                                              absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithDeadline(absl::Condition(&waiter->done), deadline)) {
+    auto it = proposals_.find(waiter->index);
+    if (it != proposals_.end() && it->second == waiter) proposals_.erase(it);
+    return absl::DeadlineExceededError(
+        absl::StrCat("entry ", waiter->index, " was not applied before the deadline"));
+  }
+  return waiter->result;
+}
+
+absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time deadline) {
+  auto waiter = std::make_shared<ProposalWaiter>();
+  Enqueue([this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
+    auto index = raft.Propose(std::move(command));
+    absl::MutexLock lock(&mu_);
+    ++status_.proposals;
+    if (!index.ok()) {
+      ++status_.proposals_failed;
+      waiter->done = true;
+      waiter->result = index.status();
+      return;
+    }
+    waiter->index = *index;
+    waiter->term = status_.raft.hard_state.term;
+    proposals_[*index] = waiter;
+  });
+  return Wait(waiter, deadline);
+}
+
+absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl::Time deadline) {
+  auto waiter = std::make_shared<ProposalWaiter>();
+  Enqueue([this, waiter, change](raft::Raft& raft) {
+    auto index = raft.ProposeConfChange(change);
+    absl::MutexLock lock(&mu_);
+    if (!index.ok()) {
+      waiter->done = true;
+      waiter->result = index.status();
+      return;
+    }
+    waiter->index = *index;
+    waiter->term = status_.raft.hard_state.term;
+    proposals_[*index] = waiter;
+  });
+  return Wait(waiter, deadline).status();
+}
+
+absl::Status RaftRuntime::ReadBarrier(absl::Time deadline) {
+  auto waiter = std::make_shared<ReadWaiter>();
+  std::string context;
+  {
+    absl::MutexLock lock(&mu_);
+    context = absl::StrCat("read-", next_read_id_++);
+    reads_[context] = waiter;
+  }
+  Enqueue([this, waiter, context](raft::Raft& raft) {
+    absl::Status s = raft.ReadIndex(context);
+    if (s.ok()) return;
+    absl::MutexLock lock(&mu_);
+    waiter->done = true;
+    waiter->status = s;
+    reads_.erase(context);
+  });
+  absl::MutexLock lock(&mu_);
+  struct Ready {
+    RaftRuntime* self;
+    ReadWaiter* waiter;
+    bool operator()() const {
+      return waiter->done || (waiter->has_index && self->applied_.load() >= waiter->index);
+    }
+  } ready{this, waiter.get()};
+  // Re-checked whenever mu_ is released; the apply thread releases it after
+  // every batch.
+  if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
+    reads_.erase(context);
+    return absl::DeadlineExceededError(
+        waiter->has_index ? "state machine did not apply up to the read index in time"
+                          : "the leader did not confirm a read index in time");
+  }
+  return waiter->done ? waiter->status : absl::OkStatus();
+}
+
+absl::Status RaftRuntime::TransferLeadership(raft::NodeId to, absl::Time deadline) {
+  auto waiter = std::make_shared<ProposalWaiter>();
+  Enqueue([this, waiter, to](raft::Raft& raft) {
+    absl::Status s = raft.TransferLeadership(to);
+    absl::MutexLock lock(&mu_);
+    waiter->done = true;
+    waiter->result = s.ok() ? absl::StatusOr<std::string>(std::string()) : s;
+  });
+  {
+    absl::MutexLock lock(&mu_);
+    if (!mu_.AwaitWithDeadline(absl::Condition(&waiter->done), deadline)) {
+      return absl::DeadlineExceededError("leadership transfer was not started in time");
+    }
+    if (!waiter->result.ok()) return waiter->result.status();
+    struct Moved {
+      RaftRuntime* self;
+      raft::NodeId to;
+      bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return self->status_.raft.leader == to;
+      }
+    } moved{this, to};
+    if (!mu_.AwaitWithDeadline(absl::Condition(&moved), deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("leadership did not move to node ", to, " before the deadline"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+RuntimeStatus RaftRuntime::Status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+raft::NodeId RaftRuntime::leader() const {
+  absl::MutexLock lock(&mu_);
+  return status_.raft.leader;
+}
+
+bool RaftRuntime::CaughtUp() const {
+  absl::MutexLock lock(&mu_);
+  return !status_.raft.hard_state.recovering && status_.raft.leader != raft::kNoNode &&
+         applied_ >= status_.raft.hard_state.commit;
+}
+
+}  // namespace qbox::server

@@ -1,0 +1,149 @@
+// The thin runtime around the pure consensus core (node/raft/raft.h): a
+// loop thread that owns the core and turns its Ready into disk writes and
+// network sends, an apply thread that feeds committed entries to the state
+// machine, and the waiting that client requests need (proposals until
+// applied, linearizable reads until the read index is applied).
+//
+// The hot path: proposals that arrive while the loop is busy writing are
+// taken together into the next Ready, so many appends share one fsync; the
+// leader hands AppendEntries to the transport before it writes its own log;
+// the apply thread never holds up the loop.
+//
+// Thread-safety: every public method may be called from any thread.
+#ifndef QBOX_NODE_SERVER_RAFT_RUNTIME_H_
+#define QBOX_NODE_SERVER_RAFT_RUNTIME_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "node/raft/log_storage.h"
+#include "node/raft/raft.h"
+#include "node/server/replicated_state_machine.h"
+
+namespace qbox::server {
+
+// Where the runtime sends messages. Send must not block for long: it queues.
+class RaftTransport {
+ public:
+  virtual ~RaftTransport() = default;
+  virtual void Send(std::vector<raft::Message> messages) = 0;
+};
+
+struct RaftRuntimeOptions {
+  raft::RaftConfig raft;
+  absl::Duration tick = absl::Milliseconds(100);
+  // Directory for snapshot scratch files.
+  std::string scratch_dir;
+  // Take a state machine snapshot after this many applied entries, and keep
+  // this many entries in the log behind it for followers that lag a little.
+  uint64_t snapshot_every = 10000;
+  uint64_t keep_after_snapshot = 2000;
+  // Called with each narrative log line.
+  std::function<void(std::string_view)> logger;
+};
+
+// What the metrics and the Admin service see; refreshed after every Ready.
+struct RuntimeStatus {
+  raft::RaftStatus raft;
+  uint64_t applied = 0;
+  uint64_t proposals = 0;
+  uint64_t proposals_failed = 0;
+  std::vector<raft::Alarm> alarms;  // every alarm since start, oldest first
+};
+
+class RaftRuntime {
+ public:
+  // `storage`, `state_machine` and `transport` must outlive the runtime.
+  RaftRuntime(RaftRuntimeOptions options, raft::LogStorage* storage,
+              ReplicatedStateMachine* state_machine, RaftTransport* transport);
+  ~RaftRuntime();
+
+  // Builds the core from storage and starts the threads.
+  absl::Status Start();
+  // Stops the threads; pending requests fail with UNAVAILABLE.
+  void Stop();
+
+  // Messages from peers (the transport's receiving side).
+  void Deliver(std::vector<raft::Message> messages);
+
+  // Proposes `command` and waits until it is applied here. Returns the
+  // state machine's result. UNAVAILABLE (message names the leader id, if
+  // known) when this node is not the leader or leadership changed before the
+  // entry committed; DEADLINE_EXCEEDED at `deadline`.
+  absl::StatusOr<std::string> Propose(std::string command, absl::Time deadline);
+
+  // Waits until a read on this node's state machine would be linearizable
+  // (ReadIndex confirmed by a quorum, then applied up to it).
+  absl::Status ReadBarrier(absl::Time deadline);
+
+  absl::Status TransferLeadership(raft::NodeId to, absl::Time deadline);
+  // Proposes a membership change and waits until it is applied here.
+  absl::Status ChangeMembership(const raft::ConfChange& change, absl::Time deadline);
+
+  RuntimeStatus Status() const;
+  raft::NodeId leader() const;
+  uint64_t applied_index() const { return applied_.load(); }
+  // True when this node holds everything the cluster committed as far as it
+  // knows: not recovering, a leader known, and applied up to its commit.
+  bool CaughtUp() const;
+
+ private:
+  using Task = std::function<void(raft::Raft&)>;
+  struct ProposalWaiter;
+  struct ReadWaiter;
+  struct ApplyItem {
+    std::optional<raft::SnapshotMeta> install;
+    std::vector<raft::Entry> entries;
+  };
+
+  void Enqueue(Task task);
+  void Loop();
+  void HandleReady(raft::Raft& raft);
+  void ApplyLoop();
+  void ApplyEntries(const std::vector<raft::Entry>& entries);
+  void InstallSnapshot(const raft::SnapshotMeta& meta);
+  void MaybeTakeSnapshot();
+  void PublishStatus(const raft::Raft& raft);
+  void Fatal(const std::string& what, const absl::Status& status);
+  void Log(const std::string& line) const;
+  // Waits for `waiter` under mu_ until done or deadline.
+  absl::StatusOr<std::string> Wait(std::shared_ptr<ProposalWaiter> waiter, absl::Time deadline);
+
+  RaftRuntimeOptions options_;
+  raft::LogStorage* storage_;
+  ReplicatedStateMachine* state_machine_;
+  RaftTransport* transport_;
+  std::unique_ptr<raft::Raft> raft_;  // touched only by the loop thread
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
+  std::deque<ApplyItem> apply_queue_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::shared_ptr<ProposalWaiter>> proposals_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<ReadWaiter>> reads_ ABSL_GUARDED_BY(mu_);
+  RuntimeStatus status_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_read_id_ ABSL_GUARDED_BY(mu_) = 1;
+
+  std::atomic<uint64_t> applied_{0};
+  // Apply-thread state: membership as of the applied index (for snapshots).
+  raft::ConfState applied_conf_;
+  uint64_t last_snapshot_index_ = 0;
+
+  std::thread loop_thread_;
+  std::thread apply_thread_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_RAFT_RUNTIME_H_
