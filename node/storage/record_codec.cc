@@ -164,15 +164,23 @@ absl::StatusOr<uint64_t> ParseLogKey(std::string_view key, const std::string& lo
 }
 
 // Payload: term, index, type, chain, then the data to the end of the record.
+// Built in place (no separate body + frame copy): on the append path every
+// entry's bytes are copied once here and once into the WriteBatch.
 std::string EncodeEntry(const raft::Entry& entry) {
-  std::string body = StartBody();
-  body.reserve(1 + 8 + 8 + 1 + entry.chain.size() + entry.data.size());
-  PutU64(entry.term, &body);
-  PutU64(entry.index, &body);
-  PutU8(static_cast<uint8_t>(entry.type), &body);
-  PutChain(entry.chain, &body);
-  body.append(entry.data);
-  return Frame(body);
+  std::string out;
+  out.reserve(kChecksumBytes + 1 + 8 + 8 + 1 + entry.chain.size() + entry.data.size());
+  out.append(kChecksumBytes, '\0');
+  PutU8(kFormatVersion, &out);
+  PutU64(entry.term, &out);
+  PutU64(entry.index, &out);
+  PutU8(static_cast<uint8_t>(entry.type), &out);
+  PutChain(entry.chain, &out);
+  out.append(entry.data);
+  const uint32_t crc = Crc32(std::string_view(out).substr(kChecksumBytes));
+  for (size_t i = 0; i < kChecksumBytes; ++i) {
+    out[i] = static_cast<char>((crc >> (8 * (kChecksumBytes - 1 - i))) & 0xff);
+  }
+  return out;
 }
 
 absl::StatusOr<raft::Entry> DecodeEntry(uint64_t expected_index, std::string_view value,

@@ -60,6 +60,9 @@ rocksdb::ColumnFamilyOptions RocksDbLogStorage::MakeLogColumnFamilyOptions() {
   options.write_buffer_size = 64 * kMiB;
   options.max_write_buffer_number = 4;
   options.compression = rocksdb::kNoCompression;
+  options.enable_blob_files = true;
+  options.min_blob_size = 2048;
+  options.enable_blob_garbage_collection = true;
   return options;
 }
 
@@ -361,7 +364,9 @@ absl::Status RocksDbLogStorage::Persist(const std::vector<raft::Entry>& entries,
     }
   }
 
-  rocksdb::WriteBatch batch;
+  size_t batch_bytes = 256;
+  for (const raft::Entry& entry : entries) batch_bytes += entry.data.size() + 96;
+  rocksdb::WriteBatch batch(batch_bytes);
   const bool replaces = !entries.empty() && entries.front().index <= last;
   if (replaces) {
     // Entries past the new end belong to the replaced suffix; drop them in
