@@ -1,0 +1,63 @@
+// Key layout of the mailbox state machine's column families. Integers are
+// big-endian so that RocksDB's bytewise order is numeric order: messages of
+// a mailbox iterate by UID, changes by MODSEQ.
+//
+//   accounts     "a" name -> AccountRecord;  "#ids" -> IdCounters
+//   mailboxes    "n" account_id name -> mailbox_id;  "i" mailbox_id -> MailboxRecord
+//   messages     mailbox_id uid(4) -> MessageRecord
+//   changes      mailbox_id modseq -> ChangeRecord (latest change per UID only)
+//   bodies       account_id sha256 "d" -> body bytes; "l"/"v" -> live/vault refcount
+//   vault        account_id vault_id -> VaultRecord
+//   sieve        account_id name -> script text
+//   idempotency  account name "\0" key -> CommandResult
+//   meta         "applied_index", "result/" index -> CommandResult, "restoring"
+#ifndef QBOX_NODE_MAILBOX_KEYS_H_
+#define QBOX_NODE_MAILBOX_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace qbox::mailbox::keys {
+
+std::string BigEndian64(uint64_t v);
+std::string BigEndian32(uint32_t v);
+// Decodes 8 (or 4) big-endian bytes at `data`; the caller checks the length.
+uint64_t ReadBigEndian64(absl::string_view data);
+uint32_t ReadBigEndian32(absl::string_view data);
+
+inline constexpr absl::string_view kIdCounters = "#ids";
+std::string Account(absl::string_view name);
+inline constexpr absl::string_view kAccountPrefix = "a";
+
+std::string MailboxName(uint64_t account_id, absl::string_view name);
+std::string MailboxNamePrefix(uint64_t account_id);
+std::string MailboxById(uint64_t mailbox_id);
+
+std::string Message(uint64_t mailbox_id, uint32_t uid);
+std::string MessagePrefix(uint64_t mailbox_id);  // also the changes prefix
+std::string Change(uint64_t mailbox_id, uint64_t modseq);
+
+std::string BodyData(uint64_t account_id, absl::string_view sha256);
+std::string BodyLiveRefs(uint64_t account_id, absl::string_view sha256);
+std::string BodyVaultRefs(uint64_t account_id, absl::string_view sha256);
+
+std::string Vault(uint64_t account_id, uint64_t vault_id);
+std::string AccountPrefix(uint64_t account_id);  // vault, sieve and bodies prefix
+
+std::string Sieve(uint64_t account_id, absl::string_view name);
+
+std::string Idempotency(absl::string_view account, absl::string_view key);
+
+inline constexpr absl::string_view kAppliedIndex = "applied_index";
+inline constexpr absl::string_view kRestoring = "restoring";
+std::string Result(uint64_t index);
+inline constexpr absl::string_view kResultPrefix = "result/";
+
+// The smallest key greater than every key starting with `prefix`.
+std::string PrefixEnd(absl::string_view prefix);
+
+}  // namespace qbox::mailbox::keys
+
+#endif  // QBOX_NODE_MAILBOX_KEYS_H_

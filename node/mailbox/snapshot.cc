@@ -1,0 +1,277 @@
+// Snapshots for the consensus core (export / install) and the replicated
+// state digest (G5).
+//
+// Snapshot file format (all integers big-endian):
+//   "QBOXSNAP" u32 version=1
+//   repeated: u8 column family (Cf) , u32 key length, key, u32 value length, value
+//   u8 0xff (end of records)
+//   32-byte SHA-256 of every byte before it
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/mailbox/keys.h"
+#include "node/mailbox/state_machine.h"
+#include "qbox/v1/mailbox_records.pb.h"
+
+namespace qbox::mailbox {
+namespace {
+
+constexpr absl::string_view kMagic = "QBOXSNAP";
+constexpr uint32_t kVersion = 1;
+constexpr unsigned char kEndOfRecords = 0xff;
+constexpr size_t kRestoreBatchBytes = 8 << 20;
+
+// Incremental SHA-256 (OpenSSL's EVP interface; the SHA256_* calls are
+// deprecated in OpenSSL 3).
+class Sha256Stream {
+ public:
+  Sha256Stream() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+  void Update(absl::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+  // Length-prefixed, so that ("ab","c") and ("a","bc") hash differently.
+  void UpdateField(absl::string_view data) {
+    Update(keys::BigEndian64(data.size()));
+    Update(data);
+  }
+  std::array<uint8_t, 32> Finish() {
+    std::array<uint8_t, 32> out{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, out.data(), &len);
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+absl::Status IterateCf(
+    const Store& store, const rocksdb::Snapshot* snapshot, Cf cf,
+    const std::function<absl::Status(absl::string_view, absl::string_view)>& fn) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(options, store.cf(cf)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    RETURN_IF_ERROR(fn(absl::string_view(it->key().data(), it->key().size()),
+                       absl::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocks(it->status(), absl::StrCat("reading ", CfName(cf), " in ", store.dir()));
+}
+
+// Reads the file at `path` record by record; `fn` gets each one. Verifies
+// structure and the trailing hash; DATA_LOSS naming the path otherwise.
+absl::Status ReadSnapshotFile(
+    const std::string& path,
+    const std::function<absl::Status(Cf, absl::string_view, absl::string_view)>& fn) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("snapshot ", path, ": cannot open"));
+  Sha256Stream hash;
+  auto damaged = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("snapshot ", path, " is damaged: ", what));
+  };
+  std::string buf;
+  auto read = [&](size_t n, bool hashed = true) -> bool {
+    buf.resize(n);
+    if (!in.read(buf.data(), n)) return false;
+    if (hashed) hash.Update(buf);
+    return true;
+  };
+  if (!read(kMagic.size() + 4) || absl::string_view(buf).substr(0, 8) != kMagic) {
+    return damaged("bad header");
+  }
+  if (keys::ReadBigEndian32(absl::string_view(buf).substr(8)) != kVersion) {
+    return damaged("unknown version");
+  }
+  std::string key;
+  while (true) {
+    if (!read(1)) return damaged("truncated");
+    const unsigned char tag = buf[0];
+    if (tag == kEndOfRecords) break;
+    if (tag >= kCfCount) return damaged(absl::StrCat("unknown column family ", tag));
+    if (!read(4)) return damaged("truncated");
+    if (!read(keys::ReadBigEndian32(buf))) return damaged("truncated");
+    key = buf;
+    if (!read(4)) return damaged("truncated");
+    if (!read(keys::ReadBigEndian32(buf))) return damaged("truncated");
+    RETURN_IF_ERROR(fn(static_cast<Cf>(tag), key, buf));
+  }
+  const std::array<uint8_t, 32> expected = hash.Finish();
+  if (!read(32, /*hashed=*/false)) return damaged("missing checksum");
+  if (absl::string_view(buf) !=
+      absl::string_view(reinterpret_cast<const char*>(expected.data()), 32)) {
+    return damaged("checksum mismatch");
+  }
+  if (in.peek() != EOF) return damaged("trailing bytes after the checksum");
+  return absl::OkStatus();
+}
+
+absl::Status FsyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", path, " for fsync failed"));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return absl::UnavailableError(absl::StrCat("fsync ", path, " failed"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& path) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const rocksdb::Snapshot* snapshot = store_->db()->GetSnapshot();
+  const uint64_t applied = applied_index_;
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  absl::Status status = [&]() -> absl::Status {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::UnavailableError(absl::StrCat("snapshot ", tmp, ": cannot create"));
+    Sha256Stream hash;
+    auto write = [&](absl::string_view data) {
+      hash.Update(data);
+      out.write(data.data(), data.size());
+    };
+    write(kMagic);
+    write(keys::BigEndian32(kVersion));
+    for (int i = 0; i < kCfCount; ++i) {
+      RETURN_IF_ERROR(IterateCf(*store_, snapshot, static_cast<Cf>(i),
+                                [&](absl::string_view key, absl::string_view value) {
+                                  write(std::string(1, static_cast<char>(i)));
+                                  write(keys::BigEndian32(key.size()));
+                                  write(key);
+                                  write(keys::BigEndian32(value.size()));
+                                  write(value);
+                                  return absl::OkStatus();
+                                }));
+    }
+    write(std::string(1, static_cast<char>(kEndOfRecords)));
+    const std::array<uint8_t, 32> digest = hash.Finish();
+    out.write(reinterpret_cast<const char*>(digest.data()), digest.size());
+    out.close();
+    if (!out) return absl::UnavailableError(absl::StrCat("snapshot ", tmp, ": write failed"));
+    RETURN_IF_ERROR(FsyncPath(tmp, O_RDONLY));
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("snapshot: rename ", tmp, " to ", path, " failed"));
+    }
+    const size_t slash = path.rfind('/');
+    return FsyncPath(slash == std::string::npos ? "." : path.substr(0, slash + 1),
+                     O_RDONLY | O_DIRECTORY);
+  }();
+  store_->db()->ReleaseSnapshot(snapshot);
+  RETURN_IF_ERROR(status);
+  return applied;
+}
+
+absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  // Pass 1 verifies the whole file before anything is touched.
+  RETURN_IF_ERROR(ReadSnapshotFile(
+      path, [](Cf, absl::string_view, absl::string_view) { return absl::OkStatus(); }));
+
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  // The marker makes Open refuse a half-restored store after a crash.
+  RETURN_IF_ERROR(
+      FromRocks(store_->db()->Put(sync, store_->cf(Cf::kMeta), std::string(keys::kRestoring), "1"),
+                "marking restore"));
+  rocksdb::WriteBatch clear;
+  for (int i = 0; i < kCfCount; ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(static_cast<Cf>(i))));
+    it->SeekToLast();
+    if (!it->Valid()) continue;
+    const std::string last = it->key().ToString();
+    clear.DeleteRange(store_->cf(static_cast<Cf>(i)), "", last);
+    clear.Delete(store_->cf(static_cast<Cf>(i)), last);
+  }
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &clear), "clearing for restore"));
+
+  const int64_t now = options_.local_clock_ms();
+  rocksdb::WriteBatch batch;
+  uint64_t applied = 0;
+  RETURN_IF_ERROR(ReadSnapshotFile(
+      path, [&](Cf cf, absl::string_view key, absl::string_view value) -> absl::Status {
+        std::string stored(value);
+        if (cf == Cf::kVault) {
+          // Purging counts from this install, not from the sender's stamp.
+          v1::VaultRecord record;
+          if (!record.ParseFromString(stored)) {
+            return absl::DataLossError(absl::StrCat("snapshot ", path, ": bad vault record"));
+          }
+          record.set_local_applied_ms(now);
+          stored = record.SerializeAsString();
+        }
+        if (cf == Cf::kMeta && key == keys::kAppliedIndex && value.size() == 8) {
+          applied = keys::ReadBigEndian64(value);
+        }
+        batch.Put(store_->cf(cf), rocksdb::Slice(key.data(), key.size()), stored);
+        if (batch.GetDataSize() >= kRestoreBatchBytes) {
+          RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
+                                    "writing restored records"));
+          batch.Clear();
+        }
+        return absl::OkStatus();
+      }));
+  batch.Delete(store_->cf(Cf::kMeta), std::string(keys::kRestoring));
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &batch), "finishing restore"));
+  applied_index_ = applied;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::Digest() const {
+  absl::ReaderMutexLock lock(&mu_);
+  const rocksdb::Snapshot* snapshot = store_->db()->GetSnapshot();
+  Sha256Stream hash;
+  auto feed = [&](absl::string_view key, absl::string_view value) {
+    hash.UpdateField(key);
+    hash.UpdateField(value);
+  };
+  auto add = [&](absl::string_view key, absl::string_view value) {
+    feed(key, value);
+    return absl::OkStatus();
+  };
+  absl::Status status = [&]() -> absl::Status {
+    for (Cf cf : {Cf::kAccounts, Cf::kMailboxes, Cf::kMessages, Cf::kChanges, Cf::kSieve,
+                  Cf::kIdempotency}) {
+      hash.UpdateField(CfName(cf));
+      RETURN_IF_ERROR(IterateCf(*store_, snapshot, cf, add));
+    }
+    // Bodies: only those with live references, with their live count. Keys
+    // are <account><sha256><kind>, kinds sorted 'd' < 'l' < 'v', so a body
+    // is held back until its live count shows up.
+    hash.UpdateField(CfName(Cf::kBodies));
+    std::string pending_key, pending_body;
+    return IterateCf(
+        *store_, snapshot, Cf::kBodies, [&](absl::string_view key, absl::string_view value) {
+          if (key.empty()) return absl::OkStatus();
+          const absl::string_view body_id = key.substr(0, key.size() - 1);
+          switch (key.back()) {
+            case 'd':
+              pending_key = std::string(key);
+              pending_body = std::string(value);
+              break;
+            case 'l':
+              if (!pending_key.empty() &&
+                  absl::string_view(pending_key).substr(0, pending_key.size() - 1) == body_id) {
+                feed(pending_key, pending_body);
+              }
+              feed(key, value);
+              pending_key.clear();
+              break;
+            default:  // 'v': local purge timing changes it
+              break;
+          }
+          return absl::OkStatus();
+        });
+  }();
+  store_->db()->ReleaseSnapshot(snapshot);
+  RETURN_IF_ERROR(status);
+  return hash.Finish();
+}
+
+}  // namespace qbox::mailbox

@@ -1,0 +1,217 @@
+#include "node/mailbox/state_machine.h"
+
+#include <chrono>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/mailbox/apply_ops.h"
+#include "node/mailbox/keys.h"
+#include "node/mailbox/names.h"
+
+namespace qbox::mailbox {
+namespace {
+
+int64_t SystemClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Errors that mean the store itself failed, not that the command was bad.
+// They must not be recorded as the command's result: the node stops.
+bool IsStorageFailure(const absl::Status& s) {
+  return absl::IsDataLoss(s) || absl::IsUnavailable(s) || absl::IsInternal(s);
+}
+
+struct IdempotencyScope {
+  std::string account;
+  std::string key;
+};
+
+// The account and key of a command that creates something, if it has one.
+std::optional<IdempotencyScope> IdempotencyOf(const v1::MailboxCommand& cmd) {
+  auto scope = [](const std::string& account, bool has,
+                  const std::string& key) -> std::optional<IdempotencyScope> {
+    if (!has) return std::nullopt;
+    return IdempotencyScope{account, key};
+  };
+  switch (cmd.op_case()) {
+    case v1::MailboxCommand::kCreateAccount: {
+      const auto& r = cmd.create_account().request();
+      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+    }
+    case v1::MailboxCommand::kCreateMailbox: {
+      const auto& r = cmd.create_mailbox().request();
+      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+    }
+    case v1::MailboxCommand::kAppendMessage: {
+      const auto& r = cmd.append_message().request();
+      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+    }
+    case v1::MailboxCommand::kCopyMessages: {
+      const auto& r = cmd.copy_messages();
+      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+    }
+    case v1::MailboxCommand::kMoveMessages: {
+      const auto& r = cmd.move_messages();
+      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+    }
+    case v1::MailboxCommand::kRestoreDeleted: {
+      const auto& r = cmd.restore_deleted();
+      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+absl::Status Dispatch(ApplyContext& ctx, const v1::MailboxCommand& cmd, v1::CommandResult* r) {
+  using C = v1::MailboxCommand;
+  switch (cmd.op_case()) {
+    case C::kCreateAccount:
+      return ApplyCreateAccount(ctx, cmd.create_account(), r->mutable_create_account());
+    case C::kSetQuota:
+      return ApplySetQuota(ctx, cmd.set_quota(), r->mutable_set_quota());
+    case C::kCreateMailbox:
+      return ApplyCreateMailbox(ctx, cmd.create_mailbox(), r->mutable_create_mailbox());
+    case C::kRenameMailbox:
+      return ApplyRenameMailbox(ctx, cmd.rename_mailbox(), r->mutable_rename_mailbox());
+    case C::kDeleteMailbox:
+      return ApplyDeleteMailbox(ctx, cmd.delete_mailbox(), r->mutable_delete_mailbox());
+    case C::kAppendMessage:
+      return ApplyAppendMessage(ctx, cmd.append_message(), r->mutable_append_message());
+    case C::kStoreFlags:
+      return ApplyStoreFlags(ctx, cmd.store_flags(), r->mutable_store_flags());
+    case C::kCopyMessages:
+      return ApplyCopyMessages(ctx, cmd.copy_messages(), r->mutable_copy_messages());
+    case C::kMoveMessages:
+      return ApplyMoveMessages(ctx, cmd.move_messages(), r->mutable_move_messages());
+    case C::kExpungeMessages:
+      return ApplyExpungeMessages(ctx, cmd.expunge_messages(), r->mutable_expunge_messages());
+    case C::kRestoreDeleted:
+      return ApplyRestoreDeleted(ctx, cmd.restore_deleted(), r->mutable_restore_deleted());
+    case C::kPutSieveScript:
+      return ApplyPutSieveScript(ctx, cmd.put_sieve_script(), r->mutable_put_sieve_script());
+    case C::kDeleteSieveScript:
+      return ApplyDeleteSieveScript(ctx, cmd.delete_sieve_script(),
+                                    r->mutable_delete_sieve_script());
+    case C::kSetActiveSieveScript:
+      return ApplySetActiveSieveScript(ctx, cmd.set_active_sieve_script(),
+                                       r->mutable_set_active_sieve_script());
+    case C::OP_NOT_SET:
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("op: unknown operation");
+}
+
+absl::StatusOr<v1::CommandResult> AsStatusOr(v1::CommandResult result) {
+  if (result.status_code() != 0) {
+    return absl::Status(static_cast<absl::StatusCode>(result.status_code()),
+                        result.status_message());
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
+    const std::string& dir) {
+  return Open(dir, Options());
+}
+
+absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
+    const std::string& dir, Options options) {
+  if (!options.local_clock_ms) options.local_clock_ms = SystemClockMs;
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir));
+  StoreTxn txn(store.get());
+  ASSIGN_OR_RETURN(auto restoring, txn.Get(Cf::kMeta, keys::kRestoring));
+  if (restoring.has_value()) {
+    return absl::DataLossError(absl::StrCat("mailbox store ", dir,
+                                            ": a snapshot restore was interrupted; the state is "
+                                            "incomplete and a snapshot must be installed again"));
+  }
+  ASSIGN_OR_RETURN(auto applied, txn.Get(Cf::kMeta, keys::kAppliedIndex));
+  uint64_t applied_index = 0;
+  if (applied.has_value()) {
+    if (applied->size() != 8) {
+      return absl::DataLossError(
+          absl::StrCat("mailbox store ", dir, ": applied index is not 8 bytes"));
+    }
+    applied_index = keys::ReadBigEndian64(*applied);
+  }
+  return std::unique_ptr<MailboxStateMachine>(
+      new MailboxStateMachine(std::move(store), std::move(options), applied_index));
+}
+
+MailboxStateMachine::MailboxStateMachine(std::unique_ptr<Store> store, Options options,
+                                         uint64_t applied)
+    : store_(std::move(store)), options_(std::move(options)), applied_index_(applied) {}
+
+uint64_t MailboxStateMachine::applied_index() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return applied_index_;
+}
+
+absl::StatusOr<v1::CommandResult> MailboxStateMachine::Apply(uint64_t log_index,
+                                                             const v1::MailboxCommand& command) {
+  absl::MutexLock lock(&mu_);
+  return ApplyLocked(log_index, command);
+}
+
+absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
+    uint64_t log_index, const v1::MailboxCommand& command) {
+  if (log_index == 0) return absl::InvalidArgumentError("log_index: must be at least 1");
+  if (log_index <= applied_index_) {
+    StoreTxn txn(store_.get());
+    v1::CommandResult stored;
+    ASSIGN_OR_RETURN(bool found, txn.GetProto(Cf::kMeta, keys::Result(log_index), &stored));
+    if (!found) {
+      return absl::OutOfRangeError(absl::StrCat("log_index: ", log_index,
+                                                " was applied long ago (applied index ",
+                                                applied_index_, "); its result is not kept"));
+    }
+    return AsStatusOr(std::move(stored));
+  }
+
+  StoreTxn txn(store_.get());
+  ApplyContext ctx{txn, log_index, command.leader_time_ms(), options_.local_clock_ms()};
+  v1::CommandResult result;
+  absl::Status status;
+  bool replayed = false;
+  const std::optional<IdempotencyScope> idempotency = IdempotencyOf(command);
+  if (idempotency.has_value()) {
+    status = ValidateIdempotencyKey(idempotency->key, "idempotency_key");
+    if (status.ok()) {
+      auto found = txn.GetProto(Cf::kIdempotency,
+                                keys::Idempotency(idempotency->account, idempotency->key), &result);
+      if (!found.ok()) return found.status();
+      replayed = *found;
+    }
+  }
+  if (status.ok() && !replayed) status = Dispatch(ctx, command, &result);
+  if (IsStorageFailure(status)) return status;
+
+  // A failed command keeps none of its writes: only the index and result.
+  StoreTxn failed_txn(store_.get());
+  StoreTxn& out = status.ok() ? txn : failed_txn;
+  if (!status.ok()) {
+    result.Clear();
+    result.set_status_code(static_cast<int>(status.code()));
+    result.set_status_message(std::string(status.message()));
+  } else if (idempotency.has_value() && !replayed) {
+    out.PutProto(Cf::kIdempotency, keys::Idempotency(idempotency->account, idempotency->key),
+                 result);
+  }
+  out.Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(log_index));
+  out.PutProto(Cf::kMeta, keys::Result(log_index), result);
+  if (log_index > options_.retained_results) {
+    out.raw_batch()->DeleteRange(store_->cf(Cf::kMeta), keys::Result(0),
+                                 keys::Result(log_index - options_.retained_results + 1));
+  }
+  RETURN_IF_ERROR(out.Commit());
+  applied_index_ = log_index;
+  return AsStatusOr(std::move(result));
+}
+
+}  // namespace qbox::mailbox

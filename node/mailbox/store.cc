@@ -1,0 +1,145 @@
+#include "node/mailbox/store.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/mailbox/keys.h"
+
+namespace qbox::mailbox {
+
+const char* CfName(Cf cf) {
+  static constexpr const char* kNames[kCfCount] = {"accounts", "mailboxes",   "messages",
+                                                   "bodies",   "changes",     "vault",
+                                                   "sieve",    "idempotency", "meta"};
+  return kNames[static_cast<int>(cf)];
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat(context, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError()) return absl::UnavailableError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  return absl::InternalError(msg);
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = dir;
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kCfCount; ++i) {
+    descriptors.emplace_back(CfName(static_cast<Cf>(i)), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening mailbox store ", dir));
+  store->db_.reset(raw);
+  store->default_handle_ = handles[0];
+  store->handles_.assign(handles.begin() + 1, handles.end());
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->DestroyColumnFamilyHandle(default_handle_);
+  db_->Close();
+}
+
+StoreTxn::StoreTxn(const Store* store, const rocksdb::Snapshot* snapshot)
+    : store_(store), batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {
+  read_options_.snapshot = snapshot;
+}
+
+absl::StatusOr<std::optional<std::string>> StoreTxn::Get(Cf cf, absl::string_view key) const {
+  std::string value;
+  // GetFromBatchAndDB is not const in RocksDB's API but does not modify.
+  auto& batch = const_cast<rocksdb::WriteBatchWithIndex&>(batch_);
+  rocksdb::Status s = batch.GetFromBatchAndDB(store_->db(), read_options_, store_->cf(cf),
+                                              rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrCat("reading ", CfName(cf), " in ", store_->dir()));
+  }
+  return value;
+}
+
+absl::StatusOr<bool> StoreTxn::GetProto(Cf cf, absl::string_view key,
+                                        google::protobuf::MessageLite* out) const {
+  auto value = Get(cf, key);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return false;
+  if (!out->ParseFromString(**value)) {
+    return absl::DataLossError(absl::StrCat("mailbox store ", store_->dir(), ": record in ",
+                                            CfName(cf), " at key ", absl::BytesToHexString(key),
+                                            " does not parse as ", out->GetTypeName()));
+  }
+  return true;
+}
+
+void StoreTxn::Put(Cf cf, absl::string_view key, absl::string_view value) {
+  batch_.Put(store_->cf(cf), rocksdb::Slice(key.data(), key.size()),
+             rocksdb::Slice(value.data(), value.size()));
+}
+
+void StoreTxn::PutProto(Cf cf, absl::string_view key, const google::protobuf::MessageLite& value) {
+  Put(cf, key, value.SerializeAsString());
+}
+
+void StoreTxn::Delete(Cf cf, absl::string_view key) {
+  batch_.Delete(store_->cf(cf), rocksdb::Slice(key.data(), key.size()));
+}
+
+absl::Status StoreTxn::Scan(
+    Cf cf, absl::string_view from, absl::string_view until,
+    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  auto& batch = const_cast<rocksdb::WriteBatchWithIndex&>(batch_);
+  std::unique_ptr<rocksdb::Iterator> it(batch.NewIteratorWithBase(
+      store_->cf(cf), store_->db()->NewIterator(read_options_, store_->cf(cf)), &read_options_));
+  const rocksdb::Slice until_slice(until.data(), until.size());
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    if (it->key().compare(until_slice) >= 0) break;
+    if (!fn(absl::string_view(it->key().data(), it->key().size()),
+            absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), absl::StrCat("scanning ", CfName(cf), " in ", store_->dir()));
+}
+
+absl::StatusOr<std::optional<std::string>> StoreTxn::LastKeyWithPrefix(
+    Cf cf, absl::string_view prefix) const {
+  auto& batch = const_cast<rocksdb::WriteBatchWithIndex&>(batch_);
+  std::unique_ptr<rocksdb::Iterator> it(batch.NewIteratorWithBase(
+      store_->cf(cf), store_->db()->NewIterator(read_options_, store_->cf(cf)), &read_options_));
+  const std::string end = keys::PrefixEnd(prefix);
+  it->SeekForPrev(end);
+  // SeekForPrev lands on `end` itself if present; step before it.
+  if (it->Valid() && it->key() == rocksdb::Slice(end)) it->Prev();
+  std::optional<std::string> found;
+  if (it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) {
+    found = it->key().ToString();
+  }
+  RETURN_IF_ERROR(
+      FromRocks(it->status(), absl::StrCat("scanning ", CfName(cf), " in ", store_->dir())));
+  return found;
+}
+
+absl::Status StoreTxn::ScanPrefix(
+    Cf cf, absl::string_view prefix,
+    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  return Scan(cf, prefix, keys::PrefixEnd(prefix), fn);
+}
+
+absl::Status StoreTxn::Commit() {
+  rocksdb::WriteOptions options;
+  return FromRocks(store_->db()->Write(options, batch_.GetWriteBatch()),
+                   absl::StrCat("writing mailbox store ", store_->dir()));
+}
+
+}  // namespace qbox::mailbox

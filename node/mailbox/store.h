@@ -1,0 +1,102 @@
+// The RocksDB database behind the mailbox state machine and a transaction
+// helper that reads through its own pending writes. Column families keep
+// each kind of record apart (layout in keys.h).
+#ifndef QBOX_NODE_MAILBOX_STORE_H_
+#define QBOX_NODE_MAILBOX_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
+#include "rocksdb/db.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+
+namespace qbox::mailbox {
+
+enum class Cf : int {
+  kAccounts = 0,
+  kMailboxes,
+  kMessages,
+  kBodies,
+  kChanges,
+  kVault,
+  kSieve,
+  kIdempotency,
+  kMeta,
+};
+inline constexpr int kCfCount = 9;
+const char* CfName(Cf cf);
+
+class Store {
+ public:
+  // Opens (creating if missing) the database in `dir` with every column
+  // family. Errors name the directory.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Store() = default;
+  std::string dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+};
+
+// Reads see the database (at `snapshot`, or the latest state if null) with
+// this transaction's own writes on top; writes are buffered until Commit.
+// Not thread-safe; one per apply or read.
+class StoreTxn {
+ public:
+  explicit StoreTxn(const Store* store, const rocksdb::Snapshot* snapshot = nullptr);
+
+  // nullopt if the key is absent.
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, absl::string_view key) const;
+  // false if absent; DATA_LOSS naming the store and key if it does not parse.
+  absl::StatusOr<bool> GetProto(Cf cf, absl::string_view key,
+                                google::protobuf::MessageLite* out) const;
+
+  void Put(Cf cf, absl::string_view key, absl::string_view value);
+  void PutProto(Cf cf, absl::string_view key, const google::protobuf::MessageLite& value);
+  void Delete(Cf cf, absl::string_view key);
+
+  // Calls `fn` for each key in [from, until) in order until it returns
+  // false. `fn` must not write to this transaction (collect, then write).
+  absl::Status Scan(
+      Cf cf, absl::string_view from, absl::string_view until,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
+  // The largest key starting with `prefix`, if any.
+  absl::StatusOr<std::optional<std::string>> LastKeyWithPrefix(Cf cf,
+                                                               absl::string_view prefix) const;
+  absl::Status ScanPrefix(
+      Cf cf, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& fn) const;
+
+  // Writes everything atomically (WAL, not synced: the raft log is the
+  // durable record, and the applied index travels in the same batch).
+  absl::Status Commit();
+  rocksdb::WriteBatch* raw_batch() { return batch_.GetWriteBatch(); }
+  const Store* store() const { return store_; }
+
+ private:
+  const Store* store_;
+  rocksdb::ReadOptions read_options_;
+  rocksdb::WriteBatchWithIndex batch_;
+};
+
+// Maps a RocksDB status to absl, prefixing `context`.
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context);
+
+}  // namespace qbox::mailbox
+
+#endif  // QBOX_NODE_MAILBOX_STORE_H_
