@@ -63,6 +63,7 @@ absl::Status RaftRuntime::Start() {
     status_.applied = applied_;
   }
   PublishStatus(*raft_);
+  started_ = true;
   loop_thread_ = std::thread([this] { Loop(); });
   apply_thread_ = std::thread([this] { ApplyLoop(); });
   return absl::OkStatus();
@@ -95,6 +96,7 @@ void RaftRuntime::Enqueue(Task task) {
 }
 
 void RaftRuntime::Deliver(std::vector<raft::Message> messages) {
+  if (!started_) return;
   Enqueue([this, messages = std::move(messages)](raft::Raft& raft) {
     for (const raft::Message& m : messages) {
       absl::Status s = raft.Step(m);

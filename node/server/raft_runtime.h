@@ -74,7 +74,8 @@ class RaftRuntime {
   // Stops the threads; pending requests fail with UNAVAILABLE.
   void Stop();
 
-  // Messages from peers (the transport's receiving side).
+  // Messages from peers (the transport's receiving side). Dropped before
+  // Start() (Raft retransmits).
   void Deliver(std::vector<raft::Message> messages);
 
   // Proposes `command` and waits until it is applied here. Returns the
@@ -135,6 +136,7 @@ class RaftRuntime {
   RuntimeStatus status_ ABSL_GUARDED_BY(mu_);
   uint64_t next_read_id_ ABSL_GUARDED_BY(mu_) = 1;
 
+  std::atomic<bool> started_{false};
   std::atomic<uint64_t> applied_{0};
   // Apply-thread state: membership as of the applied index (for snapshots).
   raft::ConfState applied_conf_;

@@ -1,0 +1,66 @@
+// The genesis configuration a node starts from (written by
+// `qboxctl cluster init`, or by scripts/dev-cluster.sh): the sites with their
+// CA certificates, the nodes with their sites and addresses, and the
+// retention period. JSON:
+//
+//   {
+//     "cluster": "qbox-dev",
+//     "retention_days": 30,
+//     "sites": [ {"name": "site-a", "ca_cert_pem": "-----BEGIN ..."},
+//                {"name": "site-b", "ca_cert_file": "site-b-ca.crt"} ],
+//     "nodes": [ {"id": 1, "site": "site-a", "name": "n1",
+//                 "address": "127.0.0.1:7101"} ]
+//   }
+//
+// ca_cert_file is relative to the configuration file's directory. Node ids
+// are the consensus core's ids: unique, non-zero, never reused.
+#ifndef QBOX_NODE_SERVER_CLUSTER_CONFIG_H_
+#define QBOX_NODE_SERVER_CLUSTER_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace qbox::server {
+
+struct SiteConfig {
+  std::string name;
+  std::string ca_cert_pem;
+};
+
+struct NodeConfig {
+  uint64_t id = 0;
+  std::string site;
+  std::string name;
+  std::string address;  // host:port of its gRPC port
+
+  // "site-a/n1"
+  std::string QualifiedName() const { return site + "/" + name; }
+};
+
+struct ClusterConfig {
+  std::string cluster;
+  uint32_t retention_days = 30;
+  std::vector<SiteConfig> sites;
+  std::vector<NodeConfig> nodes;
+
+  const NodeConfig* FindNode(uint64_t id) const;
+  const NodeConfig* FindNode(const std::string& site, const std::string& name) const;
+  // All sites' CA certificates, concatenated: the TLS root bundle.
+  std::string RootBundlePem() const;
+};
+
+// Parses and validates. INVALID_ARGUMENT naming the file and the field
+// (e.g. "nodes[2].site: unknown site 'site-d'") for anything malformed,
+// duplicated, or a site holding a majority of the nodes.
+absl::StatusOr<ClusterConfig> ParseClusterConfig(const std::string& json_text,
+                                                 const std::string& base_dir,
+                                                 const std::string& source_name);
+absl::StatusOr<ClusterConfig> LoadClusterConfig(const std::string& path);
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_CLUSTER_CONFIG_H_

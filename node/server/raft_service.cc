@@ -1,0 +1,87 @@
+#include "node/server/raft_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "node/guard/grpc_peer_identity.h"
+#include "node/server/grpc_status.h"
+#include "node/server/raft_proto_convert.h"
+
+namespace qbox::server {
+
+RaftService::RaftService(RaftRuntime* runtime, raft::LogStorage* storage,
+                         const guard::SiteTrustStore* trust, const PeerDirectory* peers,
+                         uint64_t self_id, std::function<void(std::string_view)> logger)
+    : runtime_(runtime),
+      storage_(storage),
+      trust_(trust), peers_(peers), self_id_(self_id), logger_(std::move(logger)) {}
+
+grpc::Status RaftService::Authenticate(grpc::ServerContext* context, uint64_t* node_id) {
+  auto identity = guard::IdentifyGrpcPeer(*context->auth_context(), *trust_);
+  if (!identity.ok()) return ToGrpcStatus(identity.status());
+  if (absl::Status s = guard::RequireRole(*identity, "node"); !s.ok()) return ToGrpcStatus(s);
+  auto node = peers_->Find(identity->site, identity->name);
+  if (!node) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat(identity->ToString(), " is not a node of this cluster"));
+  }
+  *node_id = node->id;
+  return grpc::Status::OK;
+}
+
+grpc::Status RaftService::DeliverBatch(const v1::RaftBatch& batch, uint64_t sender) {
+  std::vector<raft::Message> messages;
+  messages.reserve(batch.messages_size());
+  for (int i = 0; i < batch.messages_size(); ++i) {
+    auto m = FromProto(batch.messages(i));
+    if (!m.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("messages[", i, "].", m.status().message()));
+    }
+    if (m->from != sender) {
+      std::string why = absl::StrCat("messages[", i, "].from is node ", m->from,
+                                     " but the certificate belongs to node ", sender);
+      if (logger_) logger_(absl::StrCat("refused raft stream: ", why));
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, why);
+    }
+    if (m->to != self_id_) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("messages[", i, "].to is node ", m->to, ", not this node (",
+                                       self_id_, ")"));
+    }
+    messages.push_back(std::move(*m));
+  }
+  runtime_->Deliver(std::move(messages));
+  return grpc::Status::OK;
+}
+
+grpc::Status RaftService::Send(grpc::ServerContext* context,
+                               grpc::ServerReader<v1::RaftBatch>* reader, v1::RaftAck*) {
+  uint64_t sender = 0;
+  if (grpc::Status s = Authenticate(context, &sender); !s.ok()) return s;
+  v1::RaftBatch batch;
+  while (reader->Read(&batch)) {
+    if (grpc::Status s = DeliverBatch(batch, sender); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RaftService::SendOne(grpc::ServerContext* context, const v1::RaftBatch* batch,
+                                  v1::RaftAck*) {
+  uint64_t sender = 0;
+  if (grpc::Status s = Authenticate(context, &sender); !s.ok()) return s;
+  return DeliverBatch(*batch, sender);
+}
+
+grpc::Status RaftService::Probe(grpc::ServerContext* context, const v1::ProbeRequest*,
+                                v1::ProbeResponse* response) {
+  uint64_t sender = 0;
+  if (grpc::Status s = Authenticate(context, &sender); !s.ok()) return s;
+  uint64_t last = storage_->LastIndex();
+  auto term = storage_->Term(last);
+  response->set_node_id(self_id_);
+  response->set_empty(last == 0 && storage_->Snapshot().index == 0);
+  response->set_last_index(last);
+  response->set_term(term.ok() ? *term : 0);
+  return grpc::Status::OK;
+}
+
+}  // namespace qbox::server

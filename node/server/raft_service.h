@@ -1,0 +1,46 @@
+// The Raft peer service: receives other nodes' messages and feeds them to
+// the runtime. Only callers with a node certificate may call it, and every
+// message's `from` must be the id of the node that the certificate names:
+// a peer is who its site's CA says it is, never what a message claims (G6).
+#ifndef QBOX_NODE_SERVER_RAFT_SERVICE_H_
+#define QBOX_NODE_SERVER_RAFT_SERVICE_H_
+
+#include <functional>
+#include <string_view>
+
+#include "node/guard/site_trust_store.h"
+#include "node/server/peer_directory.h"
+#include "node/server/raft_runtime.h"
+#include "qbox/v1/raft.grpc.pb.h"
+
+namespace qbox::server {
+
+class RaftService final : public v1::Raft::Service {
+ public:
+  RaftService(RaftRuntime* runtime, raft::LogStorage* storage,
+              const guard::SiteTrustStore* trust, const PeerDirectory* peers, uint64_t self_id,
+              std::function<void(std::string_view)> logger);
+
+  grpc::Status Send(grpc::ServerContext* context, grpc::ServerReader<v1::RaftBatch>* reader,
+                    v1::RaftAck* ack) override;
+  grpc::Status SendOne(grpc::ServerContext* context, const v1::RaftBatch* batch,
+                       v1::RaftAck* ack) override;
+  grpc::Status Probe(grpc::ServerContext* context, const v1::ProbeRequest* request,
+                     v1::ProbeResponse* response) override;
+
+ private:
+  // The sender's node id, from its certificate; an error status otherwise.
+  grpc::Status Authenticate(grpc::ServerContext* context, uint64_t* node_id);
+  grpc::Status DeliverBatch(const v1::RaftBatch& batch, uint64_t sender);
+
+  RaftRuntime* runtime_;
+  raft::LogStorage* storage_;
+  const guard::SiteTrustStore* trust_;
+  const PeerDirectory* peers_;
+  uint64_t self_id_;
+  std::function<void(std::string_view)> logger_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_RAFT_SERVICE_H_
