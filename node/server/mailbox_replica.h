@@ -1,0 +1,32 @@
+// Adapts the mailbox state machine (node/mailbox/) to the runtime's
+// ReplicatedStateMachine: entries carry serialized MailboxCommands, results
+// are serialized CommandResults.
+#ifndef QBOX_NODE_SERVER_MAILBOX_REPLICA_H_
+#define QBOX_NODE_SERVER_MAILBOX_REPLICA_H_
+
+#include "node/mailbox/state_machine.h"
+#include "node/server/replicated_state_machine.h"
+
+namespace qbox::server {
+
+class MailboxReplica : public ReplicatedStateMachine {
+ public:
+  explicit MailboxReplica(mailbox::MailboxStateMachine* machine) : machine_(machine) {}
+
+  uint64_t applied_index() const override { return machine_->applied_index(); }
+  absl::StatusOr<std::string> Apply(uint64_t index, std::string_view command) override;
+  absl::Status ApplyEmpty(uint64_t index) override;
+  absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) override {
+    return machine_->WriteSnapshot(path);
+  }
+  absl::Status RestoreSnapshot(const std::string& path) override {
+    return machine_->RestoreSnapshot(path);
+  }
+
+ private:
+  mailbox::MailboxStateMachine* machine_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_MAILBOX_REPLICA_H_

@@ -1,0 +1,39 @@
+// What the gRPC services of a node share: the runtime to propose through,
+// the state machine to read from, who the peers are, and this node's
+// limits. Owned by NodeServer (node_server.h); services keep a pointer.
+#ifndef QBOX_NODE_SERVER_SERVICE_CONTEXT_H_
+#define QBOX_NODE_SERVER_SERVICE_CONTEXT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "node/guard/site_trust_store.h"
+#include "node/mailbox/state_machine.h"
+#include "node/server/cluster_config.h"
+#include "node/server/peer_directory.h"
+#include "node/server/raft_runtime.h"
+
+namespace qbox::server {
+
+class NodeMetrics;
+
+struct ServiceContext {
+  RaftRuntime* runtime = nullptr;
+  mailbox::MailboxStateMachine* mailbox = nullptr;
+  const guard::SiteTrustStore* trust = nullptr;
+  const PeerDirectory* peers = nullptr;
+  NodeConfig self;  // this node: id, site, name, address
+  // Requests larger than this are refused with INVALID_ARGUMENT naming the
+  // field (the account may set a lower limit; the state machine checks it).
+  uint64_t max_message_bytes = 64ull << 20;
+  // Used when a caller sent no deadline (every client call should).
+  absl::Duration default_deadline = absl::Seconds(30);
+  std::function<void(std::string_view)> logger;
+  NodeMetrics* metrics = nullptr;  // may be null in tests
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_SERVICE_CONTEXT_H_
