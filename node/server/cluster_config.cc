@@ -46,6 +46,14 @@ const NodeConfig* ClusterConfig::FindNode(const std::string& site, const std::st
   return nullptr;
 }
 
+std::vector<uint64_t> ClusterConfig::GenesisVoters() const {
+  std::vector<uint64_t> out;
+  for (const NodeConfig& n : nodes) {
+    if (n.voter) out.push_back(n.id);
+  }
+  return out;
+}
+
 std::string ClusterConfig::RootBundlePem() const {
   std::string out;
   for (const SiteConfig& s : sites) {
@@ -142,19 +150,26 @@ absl::StatusOr<ClusterConfig> ParseClusterConfig(const std::string& json_text,
     if (!names.insert(node.QualifiedName()).second) {
       return bad(absl::StrCat(field, ".name: ", node.QualifiedName(), " is listed twice"));
     }
-    ++per_site[node.site];
+    if (n.contains("voter")) {
+      if (!n["voter"].is_boolean()) return bad(field + ".voter: must be true or false");
+      node.voter = n["voter"].get<bool>();
+    }
+    if (node.voter) ++per_site[node.site];
     config.nodes.push_back(std::move(node));
   }
   // No single site may hold a majority of the voters: one compromised site
   // could then commit on its own (DESIGN.md G2, G7).
-  if (config.nodes.size() > 1) {
+  size_t voters = 0;
+  for (const auto& [site, count] : per_site) voters += count;
+  if (voters == 0) return bad("nodes: no node is a voter");
+  if (voters > 1) {
     if (per_site.size() == 1) {
       return bad("nodes: all nodes belong to one site; a cluster needs several sites");
     }
     for (const auto& [site, count] : per_site) {
-      if (2 * count > static_cast<int>(config.nodes.size())) {
-        return bad(absl::StrCat("nodes: site '", site, "' would hold ", count, " of ",
-                                config.nodes.size(), " voters, a majority"));
+      if (2 * count > static_cast<int>(voters)) {
+        return bad(absl::StrCat("nodes: site '", site, "' would hold ", count, " of ", voters,
+                                " voters, a majority"));
       }
     }
   }

@@ -9,10 +9,10 @@
 //     "sites": [ {"name": "site-a", "ca_cert_pem": "-----BEGIN ..."},
 //                {"name": "site-b", "ca_cert_file": "site-b-ca.crt"} ],
 //     "nodes": [ {"id": 1, "site": "site-a", "name": "n1",
-//                 "address": "127.0.0.1:7101"} ]
+//                 "address": "127.0.0.1:7101", "voter": true} ]
 //   }
 //
-// ca_cert_file is relative to the configuration file's directory. Node ids
+// "voter" defaults to true. ca_cert_file is relative to the configuration file's directory. Node ids
 // are the consensus core's ids: unique, non-zero, never reused.
 #ifndef QBOX_NODE_SERVER_CLUSTER_CONFIG_H_
 #define QBOX_NODE_SERVER_CLUSTER_CONFIG_H_
@@ -36,6 +36,9 @@ struct NodeConfig {
   std::string site;
   std::string name;
   std::string address;  // host:port of its gRPC port
+  // Genesis voters start the cluster; the others ("voter": false) are spares
+  // that an operator adds later as learners and promotes.
+  bool voter = true;
 
   // "site-a/n1"
   std::string QualifiedName() const { return site + "/" + name; }
@@ -48,6 +51,7 @@ struct ClusterConfig {
   std::vector<NodeConfig> nodes;
 
   const NodeConfig* FindNode(uint64_t id) const;
+  std::vector<uint64_t> GenesisVoters() const;
   const NodeConfig* FindNode(const std::string& site, const std::string& name) const;
   // All sites' CA certificates, concatenated: the TLS root bundle.
   std::string RootBundlePem() const;

@@ -1,0 +1,36 @@
+// qbox-node: one quorumbox storage node. See node_options.h for flags and
+// node_server.h for what it serves.
+#include <csignal>
+#include <cstdio>
+
+#include "node/server/node_options.h"
+#include "node/server/node_server.h"
+
+int main(int argc, char** argv) {
+  auto options = qbox::server::ParseNodeOptions(argc, argv);
+  if (!options.ok()) {
+    if (absl::IsCancelled(options.status())) return 0;  // --help
+    std::fprintf(stderr, "qbox-node: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  qbox::server::NodeServer server(*options);
+  absl::Status started = server.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "qbox-node: %s\n", started.ToString().c_str());
+    server.Shutdown();
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&stop, &signal);
+  std::fprintf(stderr, "qbox-node: received %s, shutting down\n",
+               signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.Shutdown();
+  return 0;
+}

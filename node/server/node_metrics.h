@@ -1,0 +1,52 @@
+// The node's Prometheus metrics (prometheus-cpp) and the plaintext HTTP
+// endpoint that serves them with the health checks Kubernetes probes use
+// (its gRPC probes cannot present a client certificate):
+//   GET /metrics  Prometheus text format
+//   GET /healthz  200 while the process serves (liveness)
+//   GET /readyz   200 when caught up with the leader, 503 otherwise
+//                 (readiness; the body says why)
+#ifndef QBOX_NODE_SERVER_NODE_METRICS_H_
+#define QBOX_NODE_SERVER_NODE_METRICS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "node/server/raft_runtime.h"
+
+namespace qbox::server {
+
+class NodeMetrics {
+ public:
+  NodeMetrics();
+  ~NodeMetrics();
+
+  // One finished RPC: full method name ("/qbox.v1.MailStore/AppendMessage"),
+  // its status code name, and how long it took.
+  void RecordRpc(const std::string& method, const std::string& code, double seconds);
+  // Latency of one replicated write (propose to applied), in seconds.
+  void RecordAppendLatency(double seconds);
+  // Messages expunged in one request, so an alert can fire on mass expunges
+  // made with stolen front-end credentials.
+  void RecordExpunged(uint64_t messages);
+
+  // Refreshes the gauges from the runtime and the data directories' sizes.
+  void Refresh(const RuntimeStatus& status, uint64_t raft_bytes, uint64_t mailbox_bytes);
+
+  // Serves /metrics, /healthz and /readyz on `address` ("host:port").
+  // `ready` answers readiness: OK, or the reason it is not ready.
+  absl::Status StartHttp(const std::string& address, std::function<absl::Status()> ready);
+  void StopHttp();
+
+  // The current metrics in Prometheus text format.
+  std::string Scrape() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_NODE_METRICS_H_

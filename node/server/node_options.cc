@@ -1,0 +1,69 @@
+#include "node/server/node_options.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+
+namespace qbox::server {
+namespace {
+
+absl::Status CheckReadable(const std::string& path, const char* flag) {
+  if (::access(path.c_str(), R_OK) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": cannot read '", path, "' (", std::strerror(errno), ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
+  NodeOptions o;
+  std::string node;
+  CLI::App app{"qbox-node: a quorumbox storage node (replicated mailbox store)"};
+  app.set_config("--config", "", "Read flags from this INI/TOML file");
+  app.add_option("--cluster", o.cluster_file, "Cluster configuration (JSON) from qboxctl cluster init")
+      ->required();
+  app.add_option("--node", node, "This node as SITE/NAME, e.g. site-a/n1")->required();
+  app.add_option("--data-dir", o.data_dir, "Directory for the raft log and mailbox data")
+      ->required();
+  app.add_option("--cert", o.cert_file, "This node's certificate (PEM, role node)")->required();
+  app.add_option("--key", o.key_file, "This node's private key (PEM)")->required();
+  app.add_option("--listen", o.listen, "gRPC listen address (default: the node's address)");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "Plaintext address for /metrics, /healthz and /readyz (default: off)");
+  app.add_option("--tick-ms", o.tick_ms, "Consensus tick in milliseconds")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--election-ticks", o.election_ticks, "Election timeout in ticks (randomised up to 2x)")
+      ->check(CLI::Range(3, 1000));
+  app.add_option("--snapshot-every", o.snapshot_every,
+                 "Snapshot the state machine after this many applied entries (0 = never)");
+  app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message a node accepts")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 30));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::cout << app.help();
+    return absl::CancelledError("help");
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    return absl::InvalidArgumentError(what.empty() ? e.get_name() : what);
+  }
+  auto slash = node.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == node.size() ||
+      node.find('/', slash + 1) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--node: '", node, "' must be SITE/NAME, e.g. site-a/n1"));
+  }
+  o.site = node.substr(0, slash);
+  o.name = node.substr(slash + 1);
+  if (absl::Status s = CheckReadable(o.cluster_file, "--cluster"); !s.ok()) return s;
+  if (absl::Status s = CheckReadable(o.cert_file, "--cert"); !s.ok()) return s;
+  if (absl::Status s = CheckReadable(o.key_file, "--key"); !s.ok()) return s;
+  return o;
+}
+
+}  // namespace qbox::server

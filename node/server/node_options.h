@@ -1,0 +1,34 @@
+// qbox-node's command line (CLI11); every flag can also come from a config
+// file given with --config (INI/TOML, keys named like the flags).
+#ifndef QBOX_NODE_SERVER_NODE_OPTIONS_H_
+#define QBOX_NODE_SERVER_NODE_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace qbox::server {
+
+struct NodeOptions {
+  std::string cluster_file;    // --cluster: genesis configuration (cluster_config.h)
+  std::string site;            // from --node SITE/NAME
+  std::string name;
+  std::string data_dir;        // --data-dir
+  std::string cert_file;       // --cert: this node's certificate (role node)
+  std::string key_file;        // --key
+  std::string listen;          // --listen: gRPC address; default: the node's cluster address
+  std::string metrics_listen;  // --metrics-listen: plaintext /metrics /healthz /readyz
+  uint32_t tick_ms = 100;      // --tick-ms: consensus clock tick
+  uint32_t election_ticks = 10;
+  uint64_t snapshot_every = 10000;
+  uint64_t max_message_bytes = 64ull << 20;
+};
+
+// Parses argv. On --help, prints usage and returns CANCELLED (exit 0); on a
+// bad or missing flag, INVALID_ARGUMENT with one line naming the flag.
+absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv);
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_NODE_OPTIONS_H_

@@ -1,0 +1,385 @@
+#include "node/server/node_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/guard/credential_directory.h"
+#include "node/guard/site_trust_store.h"
+#include "node/mailbox/state_machine.h"
+#include "node/raft/raft.h"
+#include "node/server/admin_service.h"
+#include "node/server/cluster_config.h"
+#include "node/server/grpc_raft_transport.h"
+#include "node/server/mailbox_replica.h"
+#include "node/server/mailstore_service.h"
+#include "node/server/node_metrics.h"
+#include "node/server/peer_directory.h"
+#include "node/server/raft_runtime.h"
+#include "node/server/raft_service.h"
+#include "node/server/rpc_metrics_interceptor.h"
+#include "node/server/service_context.h"
+#include "node/storage/rocksdb_log_storage.h"
+#include "qbox/v1/raft.grpc.pb.h"
+
+namespace qbox::server {
+namespace fs = std::filesystem;
+
+struct NodeServer::Parts {
+  ClusterConfig cluster;
+  NodeConfig self;
+  std::unique_ptr<guard::SiteTrustStore> trust;
+  std::unique_ptr<PeerDirectory> peers;
+  std::string cert_pem;
+  std::string key_pem;
+  std::unique_ptr<storage::RocksDbLogStorage> log;
+  std::unique_ptr<mailbox::MailboxStateMachine> mailbox;
+  std::unique_ptr<MailboxReplica> replica;
+  std::unique_ptr<GrpcRaftTransport> transport;
+  std::unique_ptr<RaftRuntime> runtime;
+  std::unique_ptr<NodeMetrics> metrics;
+  ServiceContext context;
+  std::unique_ptr<RaftService> raft_service;
+  std::unique_ptr<MailStoreService> mailstore_service;
+  std::unique_ptr<AdminService> admin_service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+namespace {
+
+std::string Timestamp() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms.count()));
+  return out;
+}
+
+uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace
+
+NodeServer::NodeServer(NodeOptions options)
+    : options_(std::move(options)), parts_(std::make_unique<Parts>()) {}
+
+NodeServer::~NodeServer() { Shutdown(); }
+
+void NodeServer::Log(const std::string& line) const {
+  std::fprintf(stderr, "%s %s/%s %s\n", Timestamp().c_str(), options_.site.c_str(),
+               options_.name.c_str(), line.c_str());
+}
+
+absl::Status NodeServer::Start() {
+  Parts& p = *parts_;
+  ASSIGN_OR_RETURN(p.cluster, LoadClusterConfig(options_.cluster_file));
+  const NodeConfig* self = p.cluster.FindNode(options_.site, options_.name);
+  if (self == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("--node: ", options_.site, "/", options_.name,
+                                                   " is not listed in ", options_.cluster_file));
+  }
+  p.self = *self;
+  std::vector<guard::SiteCaCertificate> cas;
+  for (const SiteConfig& s : p.cluster.sites) cas.push_back({s.name, s.ca_cert_pem});
+  auto trust = guard::SiteTrustStore::Create(cas);
+  if (!trust.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options_.cluster_file, ": ", trust.status().message()));
+  }
+  p.trust = std::make_unique<guard::SiteTrustStore>(std::move(*trust));
+  p.peers = std::make_unique<PeerDirectory>(p.cluster.nodes);
+  ASSIGN_OR_RETURN(p.cert_pem, guard::ReadTextFile(options_.cert_file));
+  ASSIGN_OR_RETURN(p.key_pem, guard::ReadTextFile(options_.key_file));
+  // Our own certificate must say who --node says we are, as our site's CA
+  // sees it: otherwise peers would refuse us anyway, and less clearly.
+  auto me = p.trust->Identify(p.cert_pem);
+  if (!me.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cert: ", options_.cert_file, ": ", me.status().message()));
+  }
+  if (me->site != p.self.site || me->name != p.self.name || me->role != "node") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cert: ", options_.cert_file, " belongs to ", me->ToString(), ", not to node ",
+        p.self.QualifiedName()));
+  }
+
+  RETURN_IF_ERROR(OpenStorage());
+  p.metrics = std::make_unique<NodeMetrics>();
+  auto logger = [this](std::string_view line) { Log(std::string(line)); };
+
+  grpc::SslCredentialsOptions client_tls;
+  client_tls.pem_root_certs = p.cluster.RootBundlePem();
+  client_tls.pem_cert_chain = p.cert_pem;
+  client_tls.pem_private_key = p.key_pem;
+  p.transport = std::make_unique<GrpcRaftTransport>(grpc::SslCredentials(client_tls), logger);
+  for (const NodeConfig& n : p.cluster.nodes) {
+    if (n.id != p.self.id) p.transport->AddPeer(n.id, n.address);
+  }
+
+  RaftRuntimeOptions ro;
+  ro.raft.id = p.self.id;
+  ro.raft.election_ticks = static_cast<int>(options_.election_ticks);
+  ro.raft.heartbeat_ticks = 1;
+  ro.raft.random_seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ p.self.id;
+  ro.tick = absl::Milliseconds(options_.tick_ms);
+  ro.scratch_dir = options_.data_dir;
+  ro.snapshot_every = options_.snapshot_every;
+  ro.logger = logger;
+  p.runtime = std::make_unique<RaftRuntime>(ro, p.log.get(), p.replica.get(), p.transport.get());
+
+  p.context.runtime = p.runtime.get();
+  p.context.mailbox = p.mailbox.get();
+  p.context.trust = p.trust.get();
+  p.context.peers = p.peers.get();
+  p.context.self = p.self;
+  p.context.max_message_bytes = options_.max_message_bytes;
+  p.context.logger = logger;
+  p.context.metrics = p.metrics.get();
+
+  // Serve first: peers that start from empty storage probe us before they
+  // decide whether the cluster is new.
+  RETURN_IF_ERROR(StartGrpc());
+  RETURN_IF_ERROR(DecideGenesis());
+  RETURN_IF_ERROR(p.runtime->Start());
+  if (!options_.metrics_listen.empty()) {
+    RETURN_IF_ERROR(p.metrics->StartHttp(options_.metrics_listen, [this]() -> absl::Status {
+      RuntimeStatus s = parts_->runtime->Status();
+      if (s.raft.hard_state.recovering) {
+        return absl::UnavailableError("recovering: rebuilding from the other sites");
+      }
+      if (s.raft.leader == raft::kNoNode) return absl::UnavailableError("no leader known");
+      if (s.applied < s.raft.hard_state.commit) {
+        return absl::UnavailableError(absl::StrCat("applying: ", s.applied, " of ",
+                                                   s.raft.hard_state.commit));
+      }
+      return absl::OkStatus();
+    }));
+  }
+  housekeeping_ = std::thread([this] { Housekeeping(); });
+  Log(absl::StrCat("serving gRPC on ", options_.listen.empty() ? p.self.address : options_.listen,
+                   " (port ", grpc_port_, ")",
+                   options_.metrics_listen.empty() ? ""
+                                                   : absl::StrCat(", metrics on ",
+                                                                  options_.metrics_listen)));
+  return absl::OkStatus();
+}
+
+absl::Status NodeServer::OpenStorage() {
+  Parts& p = *parts_;
+  std::error_code ec;
+  fs::create_directories(options_.data_dir, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat("--data-dir: cannot create ", options_.data_dir,
+                                                   ": ", ec.message()));
+  }
+  const std::string raft_dir = options_.data_dir + "/raft";
+  const std::string mailbox_dir = options_.data_dir + "/mailbox";
+  auto log = storage::RocksDbLogStorage::Open(raft_dir);
+  if (!log.ok()) return log.status();
+  p.log = std::move(*log);
+  auto initial = p.log->LoadInitialState();
+  if (!initial.ok()) return initial.status();
+  if (initial->empty && fs::exists(mailbox_dir)) {
+    // The log is gone but mailbox data is not: that data cannot be trusted
+    // to match any log position. Rebuild it from the cluster (G4).
+    Log(absl::StrCat("raft log in ", raft_dir, " is empty but ", mailbox_dir,
+                     " has data; discarding it to rebuild from the other sites"));
+    fs::remove_all(mailbox_dir, ec);
+  }
+  mailbox::MailboxStateMachine::Options mo;
+  mo.local_clock_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto machine = mailbox::MailboxStateMachine::Open(mailbox_dir, mo);
+  if (!machine.ok()) return machine.status();
+  p.mailbox = std::move(*machine);
+  p.replica = std::make_unique<MailboxReplica>(p.mailbox.get());
+  return absl::OkStatus();
+}
+
+absl::Status NodeServer::DecideGenesis() {
+  Parts& p = *parts_;
+  auto initial = p.log->LoadInitialState();
+  if (!initial.ok()) return initial.status();
+  if (!initial->empty) return absl::OkStatus();
+  std::vector<uint64_t> voters = p.cluster.GenesisVoters();
+  bool genesis_voter = std::find(voters.begin(), voters.end(), p.self.id) != voters.end();
+  if (!genesis_voter) {
+    Log("storage is empty and this node is not a genesis voter: starting as a recovering "
+        "non-member until an operator adds it");
+    return absl::OkStatus();
+  }
+  // Empty storage on a genesis voter: either the cluster is new, or this
+  // node lost its disk. Writing the genesis entry in the second case would
+  // let it vote with an empty log, so ask the others first: only if enough
+  // of them (every majority without us must include one) are still at
+  // genesis is the cluster new.
+  const size_t majority = voters.size() / 2 + 1;
+  const size_t needed = voters.size() - majority + 1;
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = p.cluster.RootBundlePem();
+  tls.pem_cert_chain = p.cert_pem;
+  tls.pem_private_key = p.key_pem;
+  auto creds = grpc::SslCredentials(tls);
+  absl::Time last_report = absl::InfinitePast();
+  while (!stopping_) {
+    size_t at_genesis = 0;
+    for (uint64_t id : voters) {
+      if (id == p.self.id) continue;
+      const NodeConfig* peer = p.cluster.FindNode(id);
+      auto stub = v1::Raft::NewStub(grpc::CreateChannel(peer->address, creds));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      v1::ProbeResponse resp;
+      grpc::Status s = stub->Probe(&ctx, v1::ProbeRequest(), &resp);
+      if (!s.ok()) continue;
+      if (resp.last_index() > 1) {
+        Log(absl::StrCat("storage is empty but ", peer->QualifiedName(), " is at log index ",
+                         resp.last_index(),
+                         ": the cluster has progressed, so this node lost its disk; "
+                         "rejoining as a recovering non-voter (G4)"));
+        return absl::OkStatus();
+      }
+      ++at_genesis;
+    }
+    if (at_genesis >= needed) {
+      Log(absl::StrCat(at_genesis, " of ", voters.size() - 1,
+                       " other genesis voters are new too: writing the genesis entry"));
+      return raft::Raft::Bootstrap(p.log.get(), voters);
+    }
+    if (absl::Now() - last_report > absl::Seconds(10)) {
+      Log(absl::StrCat("storage is empty; waiting for ", needed, " other genesis voters to "
+                       "confirm the cluster is new (", at_genesis, " so far)"));
+      last_report = absl::Now();
+    }
+    absl::SleepFor(absl::Milliseconds(300));
+  }
+  return absl::CancelledError("stopped while deciding genesis");
+}
+
+absl::Status NodeServer::StartGrpc() {
+  Parts& p = *parts_;
+  auto logger = [this](std::string_view line) { Log(std::string(line)); };
+  p.raft_service = std::make_unique<RaftService>(p.runtime.get(), p.log.get(), p.trust.get(),
+                                                 p.peers.get(), p.self.id, logger);
+  p.mailstore_service = std::make_unique<MailStoreService>(&p.context);
+  p.admin_service = std::make_unique<AdminService>(&p.context);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::SslServerCredentialsOptions tls(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  tls.pem_root_certs = p.trust->ConcatenatedCaPem();
+  tls.pem_key_cert_pairs.push_back({p.key_pem, p.cert_pem});
+  grpc::ServerBuilder builder;
+  const std::string listen = options_.listen.empty() ? p.self.address : options_.listen;
+  builder.AddListeningPort(listen, grpc::SslServerCredentials(tls), &grpc_port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<uint64_t>(options_.max_message_bytes * 2 + (16 << 20), INT32_MAX)));
+  builder.SetMaxSendMessageSize(static_cast<int>(
+      std::min<uint64_t>(options_.max_message_bytes * 2 + (16 << 20), INT32_MAX)));
+  builder.RegisterService(p.raft_service.get());
+  builder.RegisterService(p.mailstore_service.get());
+  builder.RegisterService(p.admin_service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RpcMetricsInterceptorFactory>(p.metrics.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  p.server = builder.BuildAndStart();
+  if (!p.server || grpc_port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("--listen: cannot serve gRPC on ", listen,
+                                               " (address in use or not local?)"));
+  }
+  p.server->GetHealthCheckService()->SetServingStatus(false);
+  return absl::OkStatus();
+}
+
+void NodeServer::Housekeeping() {
+  Parts& p = *parts_;
+  absl::Time next_purge = absl::Now() + absl::Minutes(1);
+  absl::Time next_sizes = absl::InfinitePast();
+  uint64_t raft_bytes = 0, mailbox_bytes = 0;
+  bool was_serving = false;
+  while (!stop_housekeeping_.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+    // grpc.health.v1 says SERVING only when this node is caught up, so a
+    // load balancer or probe never sends traffic to a rebuilding node.
+    bool serving = p.runtime->CaughtUp();
+    if (serving != was_serving) {
+      p.server->GetHealthCheckService()->SetServingStatus(serving);
+      Log(serving ? "caught up with the leader: health is SERVING"
+                  : "not caught up: health is NOT_SERVING");
+      was_serving = serving;
+    }
+    absl::Time now = absl::Now();
+    if (now >= next_sizes) {
+      raft_bytes = DirectoryBytes(options_.data_dir + "/raft");
+      mailbox_bytes = DirectoryBytes(options_.data_dir + "/mailbox");
+      next_sizes = now + absl::Seconds(10);
+    }
+    p.metrics->Refresh(p.runtime->Status(), raft_bytes, mailbox_bytes);
+    if (now >= next_purge) {
+      // G3: each node purges its vault by its own clock.
+      auto purged = p.mailbox->PurgeExpired(absl::ToUnixMillis(now));
+      if (purged.ok() && *purged > 0) {
+        Log(absl::StrCat("purged ", *purged, " expired items from retention vaults"));
+      }
+      next_purge = now + absl::Minutes(1);
+    }
+  }
+}
+
+void NodeServer::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  Parts& p = *parts_;
+  if (p.runtime) {
+    RuntimeStatus s = p.runtime->Status();
+    if (s.raft.role == raft::Role::kLeader) {
+      // Hand leadership to the most caught-up other voter so that clients
+      // see no election timeout.
+      raft::NodeId best = raft::kNoNode;
+      uint64_t best_match = 0;
+      for (const auto& [id, pr] : s.raft.progress) {
+        if (id == p.self.id || !s.raft.conf.IsVoter(id) || pr.recovering) continue;
+        if (best == raft::kNoNode || pr.match > best_match) {
+          best = id;
+          best_match = pr.match;
+        }
+      }
+      if (best != raft::kNoNode) {
+        Log(absl::StrCat("shutting down: handing leadership to node ", best));
+        absl::Status t = p.runtime->TransferLeadership(best, absl::Now() + absl::Seconds(5));
+        if (!t.ok()) Log(absl::StrCat("leadership transfer failed: ", t.message()));
+      }
+    }
+  }
+  if (housekeeping_.joinable()) {
+    stop_housekeeping_.Notify();
+    housekeeping_.join();
+  }
+  if (p.server) p.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (p.metrics) p.metrics->StopHttp();
+  if (p.runtime) p.runtime->Stop();
+  if (p.transport) p.transport->Shutdown();
+  Log("stopped");
+}
+
+}  // namespace qbox::server

@@ -1,0 +1,55 @@
+// One quorumbox storage node: opens its storage, joins or founds the
+// cluster, and serves MailStore, Admin, Raft, health and reflection on one
+// mutual-TLS gRPC port, plus metrics and health on a plaintext port.
+#ifndef QBOX_NODE_SERVER_NODE_SERVER_H_
+#define QBOX_NODE_SERVER_NODE_SERVER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "node/server/node_options.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace qbox::server {
+
+class NodeServer {
+ public:
+  explicit NodeServer(NodeOptions options);
+  ~NodeServer();
+
+  // Opens everything and starts serving. Errors name the flag, file or
+  // directory at fault.
+  absl::Status Start();
+  // Graceful stop: a leader first hands leadership to another voter.
+  void Shutdown();
+
+  // The gRPC port actually bound (useful with port 0).
+  int grpc_port() const { return grpc_port_; }
+
+ private:
+  struct Parts;
+  absl::Status OpenStorage();
+  absl::Status DecideGenesis();
+  absl::Status StartGrpc();
+  void Housekeeping();
+  void Log(const std::string& line) const;
+
+  NodeOptions options_;
+  std::unique_ptr<Parts> parts_;
+  int grpc_port_ = 0;
+  std::atomic<bool> stopping_{false};
+  absl::Notification stop_housekeeping_;
+  std::thread housekeeping_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_NODE_SERVER_H_

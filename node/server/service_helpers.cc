@@ -1,0 +1,116 @@
+#include "node/server/service_helpers.h"
+
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "node/guard/grpc_peer_identity.h"
+#include "node/server/grpc_status.h"
+
+namespace qbox::server {
+
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+                           absl::string_view role) {
+  std::shared_ptr<const grpc::AuthContext> auth = call.auth_context();
+  if (auth == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the call carries no TLS identity");
+  }
+  absl::StatusOr<guard::PeerIdentity> identity = guard::IdentifyGrpcPeer(*auth, *ctx.trust);
+  if (!identity.ok()) return ToGrpcStatus(identity.status());
+  absl::Status allowed = guard::RequireRole(*identity, role);
+  if (!allowed.ok()) {
+    if (ctx.logger) {
+      ctx.logger(absl::StrCat("refused a call to ", call.method(), ": ", allowed.message()));
+    }
+    return ToGrpcStatus(allowed);
+  }
+  return grpc::Status::OK;
+}
+
+absl::Time CallDeadline(const ServiceContext& ctx, const grpc::ServerContext& call) {
+  const std::chrono::system_clock::time_point deadline = call.deadline();
+  // gRPC reports "no deadline" as the largest time point.
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::Now() + ctx.default_deadline;
+  }
+  return absl::FromChrono(deadline);
+}
+
+int64_t ProposerClockMs() { return absl::ToUnixMillis(absl::Now()); }
+
+uint32_t ProposerUidValidity() {
+  const int64_t seconds = absl::ToUnixSeconds(absl::Now());
+  if (seconds <= 0) return 1;
+  if (seconds > static_cast<int64_t>(UINT32_MAX)) return UINT32_MAX;
+  return static_cast<uint32_t>(seconds);
+}
+
+v1::LeaderHint CurrentLeaderHint(const ServiceContext& ctx) {
+  v1::LeaderHint hint;
+  const raft::NodeId leader = ctx.runtime->leader();
+  if (leader == raft::kNoNode) return hint;
+  hint.set_leader_id(leader);
+  if (leader == ctx.self.id) {
+    hint.set_leader_name(ctx.self.QualifiedName());
+    hint.set_leader_address(ctx.self.address);
+    return hint;
+  }
+  if (ctx.peers == nullptr) return hint;
+  std::optional<NodeConfig> node = ctx.peers->Find(leader);
+  if (node.has_value()) {
+    hint.set_leader_name(node->QualifiedName());
+    hint.set_leader_address(node->address);
+  }
+  return hint;
+}
+
+grpc::Status RuntimeErrorToGrpc(const ServiceContext& ctx, const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  if (status.code() != absl::StatusCode::kUnavailable) return ToGrpcStatus(status);
+  const v1::LeaderHint hint = CurrentLeaderHint(ctx);
+  std::string where;
+  if (hint.leader_id() == 0) {
+    where = "no leader is known yet; retry after a back-off at any node";
+  } else if (hint.leader_address().empty()) {
+    where = absl::StrCat("the leader is node ", hint.leader_id(),
+                         ", which is not in this node's peer directory");
+  } else {
+    where = absl::StrCat("the leader is ", hint.leader_name(), " at ", hint.leader_address());
+  }
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, absl::StrCat(status.message(), " (", where, ")"),
+                      hint.SerializeAsString());
+}
+
+grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand command,
+                            absl::Time deadline, v1::CommandResult::ResultCase expected,
+                            v1::CommandResult* result) {
+  command.set_leader_time_ms(ProposerClockMs());
+  absl::StatusOr<std::string> applied =
+      ctx.runtime->Propose(command.SerializeAsString(), deadline);
+  if (!applied.ok()) return RuntimeErrorToGrpc(ctx, applied.status());
+  if (!result->ParseFromString(*applied)) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        "the state machine's result does not decode as a CommandResult");
+  }
+  if (result->status_code() != 0) {
+    // The state machine's codes are absl's, which share gRPC's numbering.
+    return grpc::Status(static_cast<grpc::StatusCode>(result->status_code()),
+                        result->status_message());
+  }
+  if (result->result_case() != expected) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat("the state machine answered with result kind ",
+                                     result->result_case(), " where ", expected,
+                                     " was expected"));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ReadBarrierUnlessStale(const ServiceContext& ctx, absl::Time deadline,
+                                    bool stale_read_ok) {
+  if (stale_read_ok) return grpc::Status::OK;
+  return RuntimeErrorToGrpc(ctx, ctx.runtime->ReadBarrier(deadline));
+}
+
+}  // namespace qbox::server
