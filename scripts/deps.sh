@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages quorumbox builds, tests and benchmarks with,
+# if any is missing. Sourced by test.sh and dev-cluster.sh; safe to rerun.
+set -euo pipefail
+
+QBOX_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librocksdb-dev libabsl-dev libssl-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
+  etcd-server etcd-client curl python3 openssl iproute2
+)
+
+qbox_install_deps() {
+  local missing=()
+  for p in "${QBOX_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "==> installing missing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
