@@ -225,6 +225,12 @@ void Raft::Impl::ResetIncomingSnapshot() {
 
 absl::Status Raft::Impl::HandleSnapshotChunk(const Message& m) {
   MaybeRequestRecoveryTarget();
+  if (log_.HasPendingSnapshot()) {
+    // A completed snapshot waits to be installed by the runtime; chunks of
+    // another one would land in the same staging area first. The leader
+    // resends what we ignore here.
+    return absl::OkStatus();
+  }
   const SnapshotMeta& meta = m.snapshot;
   auto respond = [&](MessageType type, uint64_t index, uint64_t offset, bool reject) {
     Message resp;
