@@ -86,6 +86,7 @@ raft::RaftConfig SimCluster::ConfigFor(raft::NodeId id) {
 SimNode* SimCluster::AddNode(raft::NodeId id) {
   auto node = std::make_unique<SimNode>(id, ConfigFor(id), this);
   node->set_snapshot_every(random_.Uniform(8, 40));
+  node->set_compact_lag(options_.compact_behind_snapshot ? 3 : 0);
   SimNode* raw = node.get();
   nodes_[id] = std::move(node);
   return raw;
@@ -149,7 +150,14 @@ void SimCluster::Deliver(const raft::Message& message) {
   Record(DescribeMessage(message));
   absl::Status s = target->raft()->Step(message);
   if (!s.ok()) Record(absl::StrCat("n", message.to, " refused: ", s.ToString()));
-  target->Process();
+  // Now and then a node lets several messages pile up before it handles its
+  // Ready, as a busy runtime would, so that one Ready answers many inputs.
+  if (options_.batched_ready && faults_on_ && random_.Chance(0.25)) {
+    lazy_.insert(message.to);
+  } else {
+    lazy_.erase(message.to);
+    target->Process();
+  }
   if (++steps_since_full_check_ >= kFullCheckEvery) {
     steps_since_full_check_ = 0;
     for (auto& [id, n] : nodes_) n->FullCheck();
@@ -169,12 +177,15 @@ void SimCluster::RunTicks(uint64_t ticks) {
     now_ms_ = tick_end;
     ++tick_;
     ++stats_.ticks;
+    for (raft::NodeId id : lazy_) nodes_[id]->Process();
+    lazy_.clear();
     RunScheduled();
     if (workload_on_) RandomWorkload();
     if (faults_on_) RandomFaults();
     for (auto& [id, n] : nodes_) {
       if (!n->alive()) continue;
-      n->raft()->Tick();
+      // A slow clock now and then, so that nodes' timers drift apart.
+      if (!(faults_on_ && random_.Chance(0.03))) n->raft()->Tick();
       n->Process();
     }
   }
@@ -282,7 +293,7 @@ void SimCluster::RunScheduled() {
 }
 
 void SimCluster::RandomWorkload() {
-  const raft::NodeId leader = Leader();
+  raft::NodeId leader = Leader();
   // Proposals go to the leader, and now and then to a random node, which
   // must refuse them unless it leads.
   if (random_.Chance(0.6)) {
@@ -313,6 +324,8 @@ void SimCluster::RandomWorkload() {
       }
     }
   }
+  // The proposals above may have struck an armed crash.
+  leader = Leader();
   if (leader == raft::kNoNode) return;
   if (random_.Chance(0.004)) {
     raft::RaftStatus status = nodes_[leader]->raft()->Status();
@@ -328,7 +341,10 @@ void SimCluster::RandomWorkload() {
       nodes_[leader]->Process();
     }
   }
-  if (membership_on_ && random_.Chance(0.02)) RandomMembershipChange(leader);
+  leader = Leader();
+  if (leader != raft::kNoNode && membership_on_ && random_.Chance(0.02)) {
+    RandomMembershipChange(leader);
+  }
 }
 
 void SimCluster::RandomMembershipChange(raft::NodeId leader) {
@@ -540,6 +556,7 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
   HealNetwork();
   restart_at_tick_.clear();
   for (raft::NodeId id : node_ids()) {
+    if (nodes_[id]->alive()) nodes_[id]->ArmCrash(CrashPoint::kNone);
     absl::Status s = RestartNode(id);
     if (!s.ok()) checker_.ReportViolation("restart", s.ToString());
   }
@@ -572,7 +589,10 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
   }
   const raft::NodeId leader = Leader();
   stats_.committed_commands = nodes_[leader]->state().normal_entries();
-  for (const auto& [id, n] : nodes_) stats_.snapshots_installed += n->snapshots_installed();
+  for (const auto& [id, n] : nodes_) {
+    stats_.snapshots_installed += n->snapshots_installed();
+    stats_.reads_answered += n->reads_answered();
+  }
   if (stats_.committed_commands == 0) {
     checker_.ReportViolation("liveness", "no proposal was ever committed");
   }

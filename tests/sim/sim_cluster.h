@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -35,6 +36,12 @@ struct SimOptions {
   // Tests only: a wiped node re-bootstraps as a genesis voter, as naive Raft
   // would, instead of rejoining as a recovering non-voter.
   bool naive_wipe = false;
+  // Nodes sometimes step several messages before handling one Ready.
+  // Off by default until BUG 2 in the core is fixed (see sim_test.cc).
+  bool batched_ready = false;
+  // Local compaction sometimes stops a few entries short of the snapshot
+  // index, so that FirstIndex()-1 is answered from the kept boundary.
+  bool compact_behind_snapshot = true;
   // Events kept for the failure report.
   size_t event_tail = 60;
 };
@@ -50,6 +57,7 @@ struct SimStats {
   uint64_t conf_changes = 0;
   uint64_t transfers = 0;
   uint64_t reads = 0;
+  uint64_t reads_answered = 0;
   uint64_t snapshots_installed = 0;
 };
 
@@ -135,6 +143,7 @@ class SimCluster : public NodeEnvironment {
   bool workload_on_ = false;
   bool membership_on_ = false;
   std::map<raft::NodeId, uint64_t> restart_at_tick_;
+  std::set<raft::NodeId> lazy_;  // stepped but Ready not yet handled
   uint64_t heal_at_tick_ = 0;
 };
 

@@ -196,6 +196,7 @@ bool SimNode::HandleOneReady() {
   }
   for (const raft::ReadState& read : rd.read_states) {
     checker.ObserveReadState(id_, read.context, read.index);
+    ++reads_answered_;
     env_->Record(absl::StrCat("n", id_, " read '", read.context, "' at index ", read.index));
   }
   raft_->Advance(rd);
@@ -218,7 +219,7 @@ void SimNode::MaybeSnapshot() {
   ++snapshots_taken_;
   // Keep a few entries behind the snapshot now and then, so that followers
   // just behind are caught up from the log and the rest by InstallSnapshot.
-  uint64_t keep = 0 * env_->random().Uniform(0, 3);  // TEMP: BUG 1 in /tmp/sim-bugs.md
+  uint64_t keep = env_->random().Uniform(0, compact_lag_);
   uint64_t up_to = applied > keep ? applied - keep : 0;
   if (up_to >= storage_->FirstIndex()) {
     s = storage_->Compact(up_to);

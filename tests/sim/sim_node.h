@@ -54,6 +54,7 @@ class SimNode {
   uint64_t incarnation() const { return incarnation_; }
   uint64_t snapshots_installed() const { return snapshots_installed_; }
   uint64_t snapshots_taken() const { return snapshots_taken_; }
+  uint64_t reads_answered() const { return reads_answered_; }
 
   // Writes the genesis membership into the (empty) storage.
   absl::Status Bootstrap(const std::vector<raft::NodeId>& voters);
@@ -75,6 +76,8 @@ class SimNode {
 
   // Applied entries between local snapshots.
   void set_snapshot_every(uint64_t entries) { snapshot_every_ = entries; }
+  // Compaction keeps up to this many entries below the snapshot index.
+  void set_compact_lag(uint64_t entries) { compact_lag_ = entries; }
 
  private:
   bool HandleOneReady();  // false if the node crashed
@@ -97,8 +100,10 @@ class SimNode {
   uint64_t commit_checked_ = 0;     // entries up to here were observed committed
   uint64_t snapshot_checked_ = 0;   // snapshot index last observed committed
   uint64_t snapshot_every_ = 20;
+  uint64_t compact_lag_ = 0;
   uint64_t snapshots_installed_ = 0;
   uint64_t snapshots_taken_ = 0;
+  uint64_t reads_answered_ = 0;
 };
 
 }  // namespace qbox::sim

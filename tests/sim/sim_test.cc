@@ -4,6 +4,9 @@
 //   SIM_SEED_BASE=b  first seed (default 1)
 //   SIM_SEED=s       replay exactly seed s (overrides the two above)
 //   SIM_TAIL=k       events printed with a failure (default 60)
+//   SIM_BATCHED_READY=0|1  several Steps per Ready (default 0 until the
+//                    core's snapshot-chunk batching bug is fixed)
+//   SIM_COMPACT_LAG=0|1  compaction short of the snapshot index (default 1)
 // Odd seeds run 3 nodes, even seeds 5.
 #include <chrono>
 #include <cstdlib>
@@ -46,6 +49,8 @@ TEST(SimRandom, Seeds) {
     options.seed = seed;
     options.num_nodes = seed % 2 == 1 ? 3 : 5;
     options.event_tail = tail;
+    options.batched_ready = EnvOr("SIM_BATCHED_READY", 0) != 0;
+    options.compact_behind_snapshot = EnvOr("SIM_COMPACT_LAG", 1) != 0;
     SimCluster cluster(options);
     absl::Status started_ok = cluster.Start();
     ASSERT_TRUE(started_ok.ok()) << "seed " << seed << ": " << started_ok;
@@ -63,6 +68,7 @@ TEST(SimRandom, Seeds) {
     total.conf_changes += s.conf_changes;
     total.transfers += s.transfers;
     total.reads += s.reads;
+    total.reads_answered += s.reads_answered;
     total.snapshots_installed += s.snapshots_installed;
     const uint64_t done = seed - first + 1;
     if (done % 100 == 0) {
@@ -78,7 +84,7 @@ TEST(SimRandom, Seeds) {
             << total.committed_commands << ", crashes " << total.crashes << ", wipes "
             << total.wipes << ", partitions " << total.partitions << ", conf changes "
             << total.conf_changes << ", transfers " << total.transfers << ", reads "
-            << total.reads << ", snapshots installed " << total.snapshots_installed << std::endl;
+            << total.reads << " (answered " << total.reads_answered << "), snapshots installed " << total.snapshots_installed << std::endl;
   EXPECT_TRUE(failed.empty()) << "failing seeds (replay with SIM_SEED=n): "
                               << absl::StrJoin(failed, " ");
 }
