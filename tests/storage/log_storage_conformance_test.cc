@@ -273,6 +273,24 @@ TYPED_TEST(LogStorageConformanceTest, SavesSnapshotThenCompacts) {
   EXPECT_EQ(this->log_->FirstIndex(), 7u);
 }
 
+TYPED_TEST(LogStorageConformanceTest, CompactionBelowSnapshotKeepsTheCompactionPointTerm) {
+  auto entries = MakeEntries(1, 4, 1);
+  auto later = MakeEntries(5, 6, 2, entries.back().chain);
+  this->Append(entries);
+  this->Append(later);
+  SnapshotMeta meta;
+  meta.index = 8;
+  meta.term = 2;
+  meta.chain = later[3].chain;
+  ASSERT_TRUE(this->log_->SaveSnapshot(meta, "at 8").ok());
+  ASSERT_TRUE(this->log_->Compact(4).ok());
+  EXPECT_EQ(this->log_->FirstIndex(), 5u);
+  EXPECT_EQ(*this->log_->Term(4), 1u);
+  EXPECT_EQ(*this->log_->Chain(4), entries.back().chain);
+  EXPECT_EQ(this->log_->Term(3).status().code(), absl::StatusCode::kOutOfRange);
+  this->ExpectEntries(later);
+}
+
 TYPED_TEST(LogStorageConformanceTest, RefusesToCompactBeyondSnapshot) {
   this->Append(MakeEntries(1, 10, 1));
   absl::Status status = this->log_->Compact(3);
