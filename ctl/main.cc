@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "ctl/cluster_commands.h"
 #include "ctl/command_runner.h"
 #include "ctl/site_commands.h"
 
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
 
   qbox::ctl::CommandRunner runner;
   qbox::ctl::AddSiteCommands(&app, &runner);
+  qbox::ctl::AddClusterCommands(&app, &runner);
 
   try {
     app.parse(argc, argv);
