@@ -17,7 +17,8 @@
 //   [stale read]            a ReadIndex answer covers everything committed
 //                           before the read was asked.
 // Harness-level failures (a storage write the core asked for was refused, an
-// alarm in an honest cluster) are reported through ReportViolation.
+// alarm in an honest cluster, a vote granted by a recovering node) are
+// reported through ReportViolation.
 #ifndef QBOX_TESTS_SIM_INVARIANT_CHECKER_H_
 #define QBOX_TESTS_SIM_INVARIANT_CHECKER_H_
 

@@ -106,7 +106,23 @@ absl::Status SimCluster::Start() {
   return absl::OkStatus();
 }
 
-void SimCluster::Send(const raft::Message& message) { network_.Send(now_ms_, message); }
+void SimCluster::Send(const raft::Message& message) {
+  // G4: a node rebuilding after storage loss grants no votes, not even
+  // pre-votes. The Ready being sent was produced by the node's current state.
+  const bool grant = !message.reject && (message.type == raft::MessageType::kVoteResp ||
+                                         message.type == raft::MessageType::kPreVoteResp);
+  if (grant) {
+    SimNode* sender = node(message.from);
+    if (sender != nullptr && sender->alive() && sender->raft()->Status().hard_state.recovering) {
+      checker_.ReportViolation(
+          "recovering node voted",
+          absl::StrCat("node ", message.from, " granted a ", raft::MessageTypeName(message.type),
+                       " to node ", message.to, " in term ", message.term,
+                       " while recovering from storage loss"));
+    }
+  }
+  network_.Send(now_ms_, message);
+}
 
 void SimCluster::Record(absl::string_view line) { events_.Add(now_ms_, line); }
 
