@@ -21,7 +21,7 @@ grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext&
   absl::Status allowed = guard::RequireRole(*identity, role);
   if (!allowed.ok()) {
     if (ctx.logger) {
-      ctx.logger(absl::StrCat("refused a call to ", call.method(), ": ", allowed.message()));
+      ctx.logger(absl::StrCat("refused a call from ", call.peer(), ": ", allowed.message()));
     }
     return ToGrpcStatus(allowed);
   }
@@ -78,16 +78,15 @@ grpc::Status RuntimeErrorToGrpc(const ServiceContext& ctx, const absl::Status& s
   } else {
     where = absl::StrCat("the leader is ", hint.leader_name(), " at ", hint.leader_address());
   }
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, absl::StrCat(status.message(), " (", where, ")"),
-                      hint.SerializeAsString());
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      absl::StrCat(status.message(), " (", where, ")"), hint.SerializeAsString());
 }
 
 grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand command,
                             absl::Time deadline, v1::CommandResult::ResultCase expected,
                             v1::CommandResult* result) {
   command.set_leader_time_ms(ProposerClockMs());
-  absl::StatusOr<std::string> applied =
-      ctx.runtime->Propose(command.SerializeAsString(), deadline);
+  absl::StatusOr<std::string> applied = ctx.runtime->Propose(command.SerializeAsString(), deadline);
   if (!applied.ok()) return RuntimeErrorToGrpc(ctx, applied.status());
   if (!result->ParseFromString(*applied)) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
@@ -101,8 +100,7 @@ grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand comman
   if (result->result_case() != expected) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         absl::StrCat("the state machine answered with result kind ",
-                                     result->result_case(), " where ", expected,
-                                     " was expected"));
+                                     result->result_case(), " where ", expected, " was expected"));
   }
   return grpc::Status::OK;
 }

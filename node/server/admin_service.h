@@ -1,0 +1,71 @@
+// The Admin gRPC service (proto/qbox/v1/admin.proto): what operators
+// (qboxctl) call. Only callers whose certificate carries the "admin" role
+// are served (DESIGN.md G6).
+//
+// - GetClusterStatus answers from this node's own view. The answering node
+//   reports itself in full (role, term, commit, applied, alarms). A leader
+//   also reports every other member from its replication progress: lag =
+//   its last index minus the member's match index, reachable = the member
+//   answered recently, role FOLLOWER / LEARNER / RECOVERING; their term is
+//   the leader's term when reachable and their commit/applied indexes are
+//   unknown (0). A follower cannot see the others: it lists the members of
+//   its configuration with role UNSPECIFIED (LEADER for the leader it
+//   follows, LEARNER for configured learners), reachable=false and no lag.
+//   Alarms (G1/G5 refusals) are the answering node's own, as narrative.
+// - CreateAccount and SetQuota are proposed like MailStore writes.
+// - TransferLeadership, AddLearner, PromoteLearner and RemoveNode name
+//   nodes as "site/name" or by (site, node_id); the node must be listed in
+//   the cluster configuration (NOT_FOUND otherwise). They must run on the
+//   leader: elsewhere UNAVAILABLE with a qbox.v1.LeaderHint in the details.
+//
+// Thread-safety: stateless beyond its context; all methods may run at once.
+#ifndef QBOX_NODE_SERVER_ADMIN_SERVICE_H_
+#define QBOX_NODE_SERVER_ADMIN_SERVICE_H_
+
+#include "node/raft/types.h"
+#include "node/server/service_context.h"
+#include "qbox/v1/admin.grpc.pb.h"
+
+namespace qbox::server {
+
+class AdminService final : public v1::Admin::Service {
+ public:
+  // `context` (and everything it points to) must outlive the service.
+  explicit AdminService(const ServiceContext* context) : ctx_(context) {}
+
+  grpc::Status GetClusterStatus(grpc::ServerContext* call, const v1::GetClusterStatusRequest* req,
+                                v1::GetClusterStatusResponse* resp) override;
+  grpc::Status CreateAccount(grpc::ServerContext* call, const v1::CreateAccountRequest* req,
+                             v1::CreateAccountResponse* resp) override;
+  // Linearizable, like MailStore reads.
+  grpc::Status ListAccounts(grpc::ServerContext* call, const v1::ListAccountsRequest* req,
+                            v1::ListAccountsResponse* resp) override;
+  grpc::Status SetQuota(grpc::ServerContext* call, const v1::SetQuotaRequest* req,
+                        v1::SetQuotaResponse* resp) override;
+  // Empty target: the other voter with the highest match index that is not
+  // recovering. Answers once the target leads (or DEADLINE_EXCEEDED).
+  grpc::Status TransferLeadership(grpc::ServerContext* call,
+                                  const v1::TransferLeadershipRequest* req,
+                                  v1::TransferLeadershipResponse* resp) override;
+  // commit_index in the answers below is this node's applied index right
+  // after the change was applied here: at or after the change's own index.
+  grpc::Status AddLearner(grpc::ServerContext* call, const v1::AddLearnerRequest* req,
+                          v1::AddLearnerResponse* resp) override;
+  grpc::Status PromoteLearner(grpc::ServerContext* call, const v1::PromoteLearnerRequest* req,
+                              v1::PromoteLearnerResponse* resp) override;
+  grpc::Status RemoveNode(grpc::ServerContext* call, const v1::RemoveNodeRequest* req,
+                          v1::RemoveNodeResponse* resp) override;
+
+ private:
+  // Checks the (site, node_id) pair, looks it up in the peer directory and
+  // proposes the membership change; `*commit_index` as described above.
+  grpc::Status ChangeMembership(const grpc::ServerContext& call, raft::ConfChange::Kind kind,
+                                const std::string& site, const std::string& node_id,
+                                const std::string& address, uint64_t* commit_index);
+
+  const ServiceContext* ctx_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_ADMIN_SERVICE_H_
