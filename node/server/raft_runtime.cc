@@ -331,6 +331,9 @@ absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time
   auto waiter = std::make_shared<ProposalWaiter>();
   Enqueue([this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
     auto index = raft.Propose(std::move(command));
+    // The term the entry was proposed in: read from the core itself, since
+    // the published status may predate an election in this same iteration.
+    const uint64_t term = index.ok() ? raft.Status().hard_state.term : 0;
     absl::MutexLock lock(&mu_);
     ++status_.proposals;
     if (!index.ok()) {
@@ -340,7 +343,7 @@ absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time
       return;
     }
     waiter->index = *index;
-    waiter->term = status_.raft.hard_state.term;
+    waiter->term = term;
     proposals_[*index] = waiter;
   });
   return Wait(waiter, deadline);
@@ -350,6 +353,7 @@ absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl:
   auto waiter = std::make_shared<ProposalWaiter>();
   Enqueue([this, waiter, change](raft::Raft& raft) {
     auto index = raft.ProposeConfChange(change);
+    const uint64_t term = index.ok() ? raft.Status().hard_state.term : 0;
     absl::MutexLock lock(&mu_);
     if (!index.ok()) {
       waiter->done = true;
@@ -357,7 +361,7 @@ absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl:
       return;
     }
     waiter->index = *index;
-    waiter->term = status_.raft.hard_state.term;
+    waiter->term = term;
     proposals_[*index] = waiter;
   });
   return Wait(waiter, deadline).status();

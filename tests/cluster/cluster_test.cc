@@ -1,0 +1,243 @@
+// Real qbox-node processes on loopback (issue 3, "Cluster tests"): appends
+// survive leader crashes, a lagging follower catches up by snapshot, a wiped
+// node rebuilds and votes again, and foreign or wrong-role certificates are
+// refused.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "qbox/admin_client.h"
+#include "qbox/client.h"
+#include "qbox/v1/mailstore.grpc.pb.h"
+#include "tests/cluster/local_cluster.h"
+
+namespace qbox::testing {
+namespace {
+
+constexpr char kAccount[] = "alice";
+
+ClientOptions OptionsFor(const LocalCluster& c, const std::string& role,
+                         std::vector<std::string> endpoints = {}) {
+  ClientOptions o;
+  o.endpoints = endpoints.empty() ? c.endpoints() : std::move(endpoints);
+  o.ca_bundle_file = c.ca_bundle_path();
+  o.certificate_file = c.cert_path(0, role);
+  o.private_key_file = c.key_path(0, role);
+  o.default_timeout = absl::Seconds(20);
+  return o;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void StartCluster(LocalClusterOptions options = {}) {
+    auto c = LocalCluster::Create(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    ASSERT_TRUE(cluster_->StartAll().ok());
+    auto leader = cluster_->WaitForLeader(absl::Seconds(30));
+    ASSERT_TRUE(leader.ok()) << leader.status() << "\n" << cluster_->LogTail(0);
+    auto admin = AdminClient::Open(OptionsFor(*cluster_, "admin"));
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    v1::CreateAccountRequest req;
+    req.set_account(kAccount);
+    auto created = (*admin)->CreateAccount(req);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+
+  void TearDown() override {
+    if (HasFailure() && cluster_) {
+      for (int i = 0; i < cluster_->size(); ++i) {
+        std::cerr << "---- " << cluster_->site(i) << " log tail ----\n" << cluster_->LogTail(i, 40);
+      }
+    }
+  }
+
+  // body -> uid as node i holds INBOX, read from node i alone.
+  std::multimap<std::string, uint32_t> InboxOf(int i) {
+    auto client = Client::Open(OptionsFor(*cluster_, "frontend", {cluster_->address(i)}));
+    EXPECT_TRUE(client.ok()) << client.status();
+    std::multimap<std::string, uint32_t> out;
+    v1::FetchMessagesRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_uid_set("1:*");
+    req.set_include_body(true);
+    CallOptions call;
+    call.timeout = absl::Seconds(60);
+    absl::Status s = (*client)->FetchMessages(
+        req,
+        [&](const v1::FetchMessagesResponse& r) {
+          out.emplace(r.message().body(), r.message().uid());
+          return absl::OkStatus();
+        },
+        call);
+    EXPECT_TRUE(s.ok()) << cluster_->site(i) << ": " << s;
+    return out;
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(ClusterTest, AcknowledgedAppendsSurviveLeaderCrashesExactlyOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  constexpr int kClients = 8;
+  constexpr int kPerClient = 250;  // 2,000 messages
+  std::mutex mu;
+  std::map<std::string, uint32_t> acked;  // body -> uid
+  std::atomic<int> done{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+      ASSERT_TRUE(client.ok()) << client.status();
+      for (int i = 0; i < kPerClient; ++i) {
+        v1::AppendMessageRequest req;
+        req.set_account(kAccount);
+        req.set_mailbox("INBOX");
+        std::string body = absl::StrCat("From: t", t, "\r\nSubject: ", i, "\r\n\r\nmessage ", t,
+                                        "-", i, "\r\n");
+        req.set_body(body);
+        CallOptions call;
+        call.timeout = absl::Seconds(30);
+        auto resp = (*client)->AppendMessage(req, call);
+        if (resp.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acked[body] = resp->uid();
+        }
+        done.fetch_add(1);
+      }
+    });
+  }
+  // Kill the leader twice while the clients append, and bring it back.
+  for (int round = 0; round < 2; ++round) {
+    int target = (round + 1) * kClients * kPerClient / 3;
+    while (done.load() < target) absl::SleepFor(absl::Milliseconds(20));
+    auto leader = cluster_->WaitForLeader(absl::Seconds(30));
+    ASSERT_TRUE(leader.ok()) << leader.status();
+    cluster_->Kill(*leader);
+    absl::SleepFor(absl::Milliseconds(500));
+    ASSERT_TRUE(cluster_->Start(*leader).ok());
+  }
+  for (std::thread& c : clients) c.join();
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  // Most appends must have been acknowledged despite the crashes.
+  EXPECT_GT(acked.size(), kClients * kPerClient * 9 / 10);
+  for (int i = 0; i < cluster_->size(); ++i) {
+    std::multimap<std::string, uint32_t> inbox = InboxOf(i);
+    std::set<uint32_t> uids;
+    for (const auto& [body, uid] : inbox) {
+      EXPECT_TRUE(uids.insert(uid).second) << cluster_->site(i) << ": UID " << uid << " twice";
+    }
+    for (const auto& [body, uid] : acked) {
+      ASSERT_EQ(inbox.count(body), 1u) << cluster_->site(i) << " holds an acknowledged append "
+                                       << inbox.count(body) << " times";
+      EXPECT_EQ(inbox.find(body)->second, uid) << cluster_->site(i);
+    }
+    // Unacknowledged appends may or may not have committed, but never twice.
+    for (auto it = inbox.begin(); it != inbox.end(); it = inbox.upper_bound(it->first)) {
+      EXPECT_EQ(inbox.count(it->first), 1u) << cluster_->site(i) << ": duplicate message";
+    }
+  }
+}
+
+TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
+  LocalClusterOptions options;
+  options.snapshot_every = 100;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(options));
+  int leader = *cluster_->WaitForLeader(absl::Seconds(30));
+  int follower = (leader + 1) % cluster_->size();
+  ASSERT_TRUE(cluster_->Stop(follower).ok());
+  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+  ASSERT_TRUE(client.ok());
+  // Enough entries that snapshots are taken and the log behind them is
+  // compacted past where the stopped follower was.
+  for (int i = 0; i < 2600; ++i) {
+    v1::AppendMessageRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\nbody ", i, "\r\n"));
+    ASSERT_TRUE((*client)->AppendMessage(req).ok());
+  }
+  ASSERT_TRUE(cluster_->Start(follower).ok());
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  std::string log = cluster_->LogTail(follower, 400);
+  EXPECT_NE(log.find("installing snapshot"), std::string::npos) << log;
+  EXPECT_EQ(InboxOf(follower).size(), 2600u);
+  EXPECT_EQ(InboxOf(follower), InboxOf(leader));
+}
+
+TEST_F(ClusterTest, NodeWithDeletedDataDirectoryRejoinsAndVotesAgain) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+  ASSERT_TRUE(client.ok());
+  for (int i = 0; i < 50; ++i) {
+    v1::AppendMessageRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_body(absl::StrCat("Subject: before ", i, "\r\n\r\n.\r\n"));
+    ASSERT_TRUE((*client)->AppendMessage(req).ok());
+  }
+  int leader = *cluster_->WaitForLeader(absl::Seconds(30));
+  int victim = (leader + 1) % cluster_->size();
+  cluster_->Kill(victim);
+  cluster_->WipeData(victim);
+  ASSERT_TRUE(cluster_->Start(victim).ok());
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  EXPECT_NE(cluster_->LogTail(victim, 400).find("lost its disk"), std::string::npos)
+      << cluster_->LogTail(victim, 60);
+  EXPECT_EQ(InboxOf(victim).size(), 50u);
+  // It is a voter again: with the old leader gone, the victim and the third
+  // node elect a leader and keep every committed message.
+  cluster_->Kill(leader);
+  auto next = cluster_->WaitForLeader(absl::Seconds(30));
+  ASSERT_TRUE(next.ok()) << next.status();
+  v1::AppendMessageRequest req;
+  req.set_account(kAccount);
+  req.set_mailbox("INBOX");
+  req.set_body("Subject: after\r\n\r\n.\r\n");
+  ASSERT_TRUE((*client)->AppendMessage(req).ok());
+  EXPECT_EQ(InboxOf(victim).size(), 51u);
+}
+
+TEST_F(ClusterTest, CertificatesFromTheWrongCaOrWithTheWrongRoleAreRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  // A front end may not call Admin; an admin may not call MailStore.
+  {
+    auto admin_as_frontend = AdminClient::Open(OptionsFor(*cluster_, "frontend"));
+    ASSERT_TRUE(admin_as_frontend.ok());
+    auto st = (*admin_as_frontend)->GetClusterStatus(v1::GetClusterStatusRequest());
+    EXPECT_EQ(st.status().code(), absl::StatusCode::kPermissionDenied) << st.status();
+    auto mail_as_admin = Client::Open(OptionsFor(*cluster_, "admin"));
+    ASSERT_TRUE(mail_as_admin.ok());
+    v1::ListMailboxesRequest req;
+    req.set_account(kAccount);
+    EXPECT_EQ((*mail_as_admin)->ListMailboxes(req).status().code(),
+              absl::StatusCode::kPermissionDenied);
+  }
+  // A certificate from a CA no site has is refused in the handshake.
+  auto stranger = LocalCluster::Create({});
+  ASSERT_TRUE(stranger.ok());
+  ClientOptions o = OptionsFor(*cluster_, "frontend");
+  o.certificate_file = (*stranger)->cert_path(0, "frontend");
+  o.private_key_file = (*stranger)->key_path(0, "frontend");
+  o.default_timeout = absl::Seconds(3);
+  auto client = Client::Open(o);
+  ASSERT_TRUE(client.ok());
+  v1::ListMailboxesRequest req;
+  req.set_account(kAccount);
+  auto resp = (*client)->ListMailboxes(req);
+  EXPECT_FALSE(resp.ok());
+  EXPECT_TRUE(resp.status().code() == absl::StatusCode::kUnavailable ||
+              resp.status().code() == absl::StatusCode::kDeadlineExceeded ||
+              resp.status().code() == absl::StatusCode::kUnauthenticated)
+      << resp.status();
+}
+
+}  // namespace
+}  // namespace qbox::testing
