@@ -62,6 +62,11 @@ void FakeMailStore::SetFetchAnswer(FetchAnswer answer) {
   fetch_answer_ = std::move(answer);
 }
 
+std::string FakeMailStore::LastAppendedBody() const {
+  absl::MutexLock lock(&mutex_);
+  return last_appended_body_;
+}
+
 grpc::Status FakeMailStore::Answer(grpc::ServerContext* context, const std::string& method,
                                    const std::string& key) {
   log_.Record(method, key);
@@ -98,6 +103,10 @@ grpc::Status FakeMailStore::AppendMessage(grpc::ServerContext* context,
                                           const v1::AppendMessageRequest* request,
                                           v1::AppendMessageResponse* response) {
   grpc::Status status = Answer(context, "AppendMessage", request->idempotency_key());
+  {
+    absl::MutexLock lock(&mutex_);
+    last_appended_body_ = request->body();
+  }
   response->set_uidvalidity(7);
   response->set_uid(static_cast<uint32_t>(log_.Calls("AppendMessage")));
   response->set_modseq(100 + response->uid());

@@ -58,6 +58,8 @@ class FakeMailStore final : public v1::MailStore::Service {
   void SetUnaryAnswer(UnaryAnswer answer) ABSL_LOCKS_EXCLUDED(mutex_);
   void SetFetchAnswer(FetchAnswer answer) ABSL_LOCKS_EXCLUDED(mutex_);
   const CallLog& log() const { return log_; }
+  // The body of the last AppendMessage received ("" if none).
+  std::string LastAppendedBody() const ABSL_LOCKS_EXCLUDED(mutex_);
 
   grpc::Status CreateMailbox(grpc::ServerContext* context, const v1::CreateMailboxRequest* request,
                              v1::CreateMailboxResponse* response) override;
@@ -78,6 +80,7 @@ class FakeMailStore final : public v1::MailStore::Service {
   mutable absl::Mutex mutex_;
   UnaryAnswer unary_answer_ ABSL_GUARDED_BY(mutex_) = AlwaysOk();
   FetchAnswer fetch_answer_ ABSL_GUARDED_BY(mutex_);
+  std::string last_appended_body_ ABSL_GUARDED_BY(mutex_);
 };
 
 class FakeAdmin final : public v1::Admin::Service {
