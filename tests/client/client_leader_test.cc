@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 using testing::NotLeader;
 
 // Scheduling noise allowed on top of a deadline.
-constexpr absl::Duration kSlack = absl::Milliseconds(300);
+constexpr absl::Duration kSlack = absl::Milliseconds(500);
 
 v1::AppendMessageRequest SomeAppend() {
   v1::AppendMessageRequest request;
