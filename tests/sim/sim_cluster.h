@@ -37,8 +37,8 @@ struct SimOptions {
   // would, instead of rejoining as a recovering non-voter.
   bool naive_wipe = false;
   // Nodes sometimes step several messages before handling one Ready.
-  // Off by default until BUG 2 in the core is fixed (see sim_test.cc).
-  bool batched_ready = false;
+  // Exercises a Ready that answers many inputs at once.
+  bool batched_ready = true;
   // Local compaction sometimes stops a few entries short of the snapshot
   // index, so that FirstIndex()-1 is answered from the kept boundary.
   bool compact_behind_snapshot = true;

@@ -4,8 +4,7 @@
 //   SIM_SEED_BASE=b  first seed (default 1)
 //   SIM_SEED=s       replay exactly seed s (overrides the two above)
 //   SIM_TAIL=k       events printed with a failure (default 60)
-//   SIM_BATCHED_READY=0|1  several Steps per Ready (default 0 until the
-//                    core's snapshot-chunk batching bug is fixed)
+//   SIM_BATCHED_READY=0|1  several Steps per Ready (default 1)
 //   SIM_COMPACT_LAG=0|1  compaction short of the snapshot index (default 1)
 // Odd seeds run 3 nodes, even seeds 5.
 #include <chrono>
@@ -49,7 +48,7 @@ TEST(SimRandom, Seeds) {
     options.seed = seed;
     options.num_nodes = seed % 2 == 1 ? 3 : 5;
     options.event_tail = tail;
-    options.batched_ready = EnvOr("SIM_BATCHED_READY", 0) != 0;
+    options.batched_ready = EnvOr("SIM_BATCHED_READY", 1) != 0;
     options.compact_behind_snapshot = EnvOr("SIM_COMPACT_LAG", 1) != 0;
     SimCluster cluster(options);
     absl::Status started_ok = cluster.Start();
