@@ -38,13 +38,15 @@ std::string ToHex(const raft::ChainHash& chain) {
 
 std::string JoinIds(const std::vector<raft::NodeId>& ids) { return absl::StrJoin(ids, ","); }
 
-absl::StatusOr<std::vector<raft::NodeId>> ParseIds(absl::string_view text, absl::string_view field) {
+absl::StatusOr<std::vector<raft::NodeId>> ParseIds(absl::string_view text,
+                                                   absl::string_view field) {
   std::vector<raft::NodeId> ids;
   if (text.empty()) return ids;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     uint64_t id = 0;
     if (!absl::SimpleAtoi(part, &id)) {
-      return absl::InvalidArgumentError(absl::StrCat("snapshot field ", field, ": bad id '", part, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("snapshot field ", field, ": bad id '", part, "'"));
     }
     ids.push_back(id);
   }
@@ -73,10 +75,10 @@ void HashStateMachine::Apply(const raft::Entry& entry) {
 }
 
 std::string HashStateMachine::Serialize() const {
-  std::string out = absl::StrCat(applied_index_, " ", applied_term_, " ", digest_, " ",
-                                 normal_entries_, " ", ToHex(applied_chain_), "\n",
-                                 "voters=", JoinIds(conf_.voters), "\n",
-                                 "learners=", JoinIds(conf_.learners), "\n");
+  std::string out =
+      absl::StrCat(applied_index_, " ", applied_term_, " ", digest_, " ", normal_entries_, " ",
+                   ToHex(applied_chain_), "\n", "voters=", JoinIds(conf_.voters), "\n",
+                   "learners=", JoinIds(conf_.learners), "\n");
   for (const auto& [key, value] : values_) absl::StrAppend(&out, key, "=", value, "\n");
   return out;
 }

@@ -27,30 +27,31 @@ void InvariantChecker::ObserveRole(NodeId node, uint64_t term, Role role) {
   const uint64_t life = nodes_[node].life;
   auto [it, inserted] = leaders_.emplace(term, std::make_pair(node, life));
   if (!inserted && it->second != std::make_pair(node, life)) {
-    ReportViolation("one leader per term",
-                    absl::StrCat("node ", node, " (life ", life, ") leads term ", term,
-                                 ", which node ", it->second.first, " (life ", it->second.second,
-                                 ") already led"));
+    ReportViolation(
+        "one leader per term",
+        absl::StrCat("node ", node, " (life ", life, ") leads term ", term, ", which node ",
+                     it->second.first, " (life ", it->second.second, ") already led"));
   }
 }
 
 void InvariantChecker::CheckStored(NodeId node, const Entry& entry) {
   auto& by_term = stored_[entry.index];
-  auto [it, inserted] = by_term.emplace(entry.term, StoredEntry{entry.chain, entry.type, entry.data});
+  auto [it, inserted] =
+      by_term.emplace(entry.term, StoredEntry{entry.chain, entry.type, entry.data});
   if (inserted) return;
   const StoredEntry& seen = it->second;
   if (seen.chain != entry.chain || seen.type != entry.type || seen.data != entry.data) {
-    ReportViolation("log matching",
-                    absl::StrCat("node ", node, " stores ", Describe(PositionOf(entry)), " data '",
-                                 entry.data, "' but another node stored chain ",
-                                 raft::ChainToHex(seen.chain).substr(0, 12), " data '", seen.data,
-                                 "' at the same index and term"));
+    ReportViolation(
+        "log matching",
+        absl::StrCat("node ", node, " stores ", Describe(PositionOf(entry)), " data '", entry.data,
+                     "' but another node stored chain ", raft::ChainToHex(seen.chain).substr(0, 12),
+                     " data '", seen.data, "' at the same index and term"));
   }
 }
 
 void InvariantChecker::ObserveStoredEntries(NodeId node, const LogPosition& prev,
-                                            const std::vector<Entry>& entries,
-                                            uint64_t node_commit, uint64_t node_term) {
+                                            const std::vector<Entry>& entries, uint64_t node_commit,
+                                            uint64_t node_term) {
   LogPosition before = prev;
   for (const Entry& entry : entries) {
     if (entry.index != before.index + 1) {
@@ -68,9 +69,9 @@ void InvariantChecker::ObserveStoredEntries(NodeId node, const LogPosition& prev
       return;
     }
     if (entry.term < before.term) {
-      ReportViolation("log matching", absl::StrCat("node ", node, " stores term ", entry.term,
-                                                   " at index ", entry.index, " after term ",
-                                                   before.term));
+      ReportViolation("log matching",
+                      absl::StrCat("node ", node, " stores term ", entry.term, " at index ",
+                                   entry.index, " after term ", before.term));
     }
     CheckStored(node, entry);
     if (entry.index <= node_commit) CheckCommitted(node, PositionOf(entry), node_term);
@@ -104,10 +105,10 @@ void InvariantChecker::CheckCommitted(NodeId node, const LogPosition& position,
 void InvariantChecker::ObserveCommitIndex(NodeId node, uint64_t commit) {
   NodeRecord& record = nodes_[node];
   if (commit < record.commit_seen) {
-    ReportViolation("commit decreased",
-                    absl::StrCat("node ", node, " commit index went from ", record.commit_seen,
-                                 " to ", commit, " (persisted commit ", record.persisted_commit,
-                                 ")"));
+    ReportViolation(
+        "commit decreased",
+        absl::StrCat("node ", node, " commit index went from ", record.commit_seen, " to ", commit,
+                     " (persisted commit ", record.persisted_commit, ")"));
   }
   record.commit_seen = std::max(record.commit_seen, commit);
 }
@@ -180,22 +181,20 @@ void InvariantChecker::ObserveApplied(NodeId node, const LogPosition& position,
                                       uint64_t digest_after) {
   NodeRecord& record = nodes_[node];
   if (!record.state_machine_started) {
-    ReportViolation("applied prefix", absl::StrCat("node ", node, " applied index ",
-                                                   position.index, " before its state started"));
+    ReportViolation("applied prefix", absl::StrCat("node ", node, " applied index ", position.index,
+                                                   " before its state started"));
     return;
   }
   if (position.index != record.applied_index + 1) {
-    ReportViolation("applied prefix",
-                    absl::StrCat("node ", node, " applied index ", position.index,
-                                 " right after index ", record.applied_index));
+    ReportViolation("applied prefix", absl::StrCat("node ", node, " applied index ", position.index,
+                                                   " right after index ", record.applied_index));
   }
   record.applied_index = position.index;
   auto committed = committed_.find(position.index);
   if (committed == committed_.end() || committed->second.term != position.term ||
       committed->second.chain != position.chain) {
-    ReportViolation("applied prefix",
-                    absl::StrCat("node ", node, " applied ", Describe(position),
-                                 " which is not the committed entry there"));
+    ReportViolation("applied prefix", absl::StrCat("node ", node, " applied ", Describe(position),
+                                                   " which is not the committed entry there"));
   }
   auto [it, inserted] = digest_at_.emplace(position.index, digest_after);
   if (!inserted && it->second != digest_after) {

@@ -17,7 +17,8 @@ constexpr raft::NodeId kFirstJoinerId = 100;
 constexpr int kMaxJoiners = 4;
 
 std::string DescribeMessage(const raft::Message& m) {
-  std::string line = absl::StrCat(m.from, "->", m.to, " ", raft::MessageTypeName(m.type), " t", m.term);
+  std::string line =
+      absl::StrCat(m.from, "->", m.to, " ", raft::MessageTypeName(m.type), " t", m.term);
   switch (m.type) {
     case raft::MessageType::kAppend:
       absl::StrAppend(&line, " prev=", m.index, "/", m.log_term, " n=", m.entries.size(),
@@ -41,7 +42,8 @@ std::string DescribeMessage(const raft::Message& m) {
                       " len=", m.chunk_data.size(), m.chunk_last ? " last" : "");
       break;
     case raft::MessageType::kSnapshotResp:
-      absl::StrAppend(&line, " snap=", m.index, " next=", m.chunk_offset, m.reject ? " REJECT" : "");
+      absl::StrAppend(&line, " snap=", m.index, " next=", m.chunk_offset,
+                      m.reject ? " REJECT" : "");
       break;
     case raft::MessageType::kHeartbeat:
       absl::StrAppend(&line, " commit=", m.commit);
@@ -297,7 +299,8 @@ void SimCluster::RunScheduled() {
       // An armed crash that never struck (no write came along) is dropped.
       if (n != nullptr && n->alive()) n->ArmCrash(CrashPoint::kNone);
       absl::Status s = RestartNode(id);
-      if (!s.ok()) checker_.ReportViolation("restart", absl::StrCat("node ", id, ": ", s.ToString()));
+      if (!s.ok())
+        checker_.ReportViolation("restart", absl::StrCat("node ", id, ": ", s.ToString()));
     } else {
       ++it;
     }
@@ -405,8 +408,8 @@ void SimCluster::RandomMembershipChange(raft::NodeId leader) {
   absl::StatusOr<uint64_t> index = leader_node->raft()->ProposeConfChange(change);
   static constexpr const char* kKinds[] = {"add learner", "promote", "remove", "genesis"};
   Record(absl::StrCat("CONF n", leader, " proposes ", kKinds[static_cast<int>(change.kind)], " n",
-                      change.node, ": ", index.ok() ? absl::StrCat("index ", *index)
-                                                    : index.status().ToString()));
+                      change.node, ": ",
+                      index.ok() ? absl::StrCat("index ", *index) : index.status().ToString()));
   if (!index.ok()) return;
   ++stats_.conf_changes;
   if (change.kind == raft::ConfChange::Kind::kAddLearner) {
@@ -457,7 +460,8 @@ void SimCluster::RandomPartition() {
       for (size_t i = shuffled.size(); i > 1; --i) {
         std::swap(shuffled[i - 1], shuffled[random_.Uniform(0, i - 1)]);
       }
-      const size_t minority = random_.Uniform(1, (shuffled.size() - 1) / 2 > 0 ? (shuffled.size() - 1) / 2 : 1);
+      const size_t minority =
+          random_.Uniform(1, (shuffled.size() - 1) / 2 > 0 ? (shuffled.size() - 1) / 2 : 1);
       std::vector<raft::NodeId> side(shuffled.begin(), shuffled.begin() + minority);
       for (size_t i = 0; i < minority; ++i) {
         for (size_t j = minority; j < shuffled.size(); ++j) {
@@ -476,7 +480,8 @@ void SimCluster::RandomFaults() {
   const int max_down = static_cast<int>((genesis_.size() - 1) / 2);
   if (random_.Chance(0.006) && DownOrRecovering() < max_down) {
     raft::NodeId leader = Leader();
-    raft::NodeId victim = leader != raft::kNoNode && random_.Chance(0.4) ? leader : random_.Pick(ids);
+    raft::NodeId victim =
+        leader != raft::kNoNode && random_.Chance(0.4) ? leader : random_.Pick(ids);
     SimNode* n = nodes_[victim].get();
     if (n->alive()) {
       ++stats_.crashes;
@@ -541,10 +546,10 @@ absl::Status SimCluster::Converged() {
     if (s.hard_state.commit != ls.hard_state.commit || s.last_index != ls.last_index ||
         n->state().applied_index() != leader_state.applied_index() ||
         n->state().digest() != leader_state.digest()) {
-      return absl::UnavailableError(
-          absl::StrCat("member n", id, " at commit ", s.hard_state.commit, " last ", s.last_index,
-                       " applied ", n->state().applied_index(), "; leader n", leader, " at ",
-                       ls.hard_state.commit, "/", ls.last_index, "/", leader_state.applied_index()));
+      return absl::UnavailableError(absl::StrCat(
+          "member n", id, " at commit ", s.hard_state.commit, " last ", s.last_index, " applied ",
+          n->state().applied_index(), "; leader n", leader, " at ", ls.hard_state.commit, "/",
+          ls.last_index, "/", leader_state.applied_index()));
     }
   }
   return absl::OkStatus();
@@ -598,9 +603,9 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
       quiet_ticks);
   if (!ok()) return;
   if (!converged) {
-    checker_.ReportViolation("liveness", absl::StrCat("not converged ", quiet_ticks,
-                                                      " ticks after healing: ",
-                                                      Converged().ToString()));
+    checker_.ReportViolation("liveness",
+                             absl::StrCat("not converged ", quiet_ticks,
+                                          " ticks after healing: ", Converged().ToString()));
     return;
   }
   const raft::NodeId leader = Leader();
@@ -615,8 +620,8 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
 }
 
 std::string SimCluster::FailureReport() const {
-  std::string report = absl::StrCat("SIM FAILURE seed=", options_.seed, " nodes=",
-                                    options_.num_nodes, " at t=", now_ms_, "ms\n");
+  std::string report = absl::StrCat("SIM FAILURE seed=", options_.seed,
+                                    " nodes=", options_.num_nodes, " at t=", now_ms_, "ms\n");
   for (const std::string& v : checker_.violations()) {
     absl::StrAppend(&report, "  violation: ", v, "\n");
     if (report.size() > 4000) break;

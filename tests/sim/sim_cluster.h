@@ -15,11 +15,11 @@
 #include <memory>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "tests/sim/event_log.h"
 #include "tests/sim/invariant_checker.h"
 #include "tests/sim/sim_network.h"

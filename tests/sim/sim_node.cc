@@ -92,9 +92,9 @@ void SimNode::RestoreStateMachine() {
     absl::StatusOr<HashStateMachine> parsed = HashStateMachine::Parse(data);
     if (!parsed.ok() || parsed->applied_index() != meta.index) {
       env_->checker().ReportViolation(
-          "snapshot data", absl::StrCat("node ", id_, " snapshot at index ", meta.index,
-                                        " does not restore: ",
-                                        parsed.ok() ? "wrong index" : parsed.status().ToString()));
+          "snapshot data",
+          absl::StrCat("node ", id_, " snapshot at index ", meta.index, " does not restore: ",
+                       parsed.ok() ? "wrong index" : parsed.status().ToString()));
       return;
     }
     state_ = *std::move(parsed);
@@ -151,8 +151,8 @@ bool SimNode::HandleOneReady() {
     if (!s.ok()) {
       StorageFailure(absl::StrCat("InstallStagedSnapshot at ", meta.index), s);
     } else {
-      env_->Record(absl::StrCat("n", id_, " installed snapshot index ", meta.index, " term ",
-                                meta.term));
+      env_->Record(
+          absl::StrCat("n", id_, " installed snapshot index ", meta.index, " term ", meta.term));
       ++snapshots_installed_;
       RestoreStateMachine();
     }
@@ -231,8 +231,8 @@ void SimNode::MaybeSnapshot() {
 void SimNode::Process() {
   for (int rounds = 0; raft_ != nullptr && raft_->HasReady(); ++rounds) {
     if (rounds == 1000) {
-      env_->checker().ReportViolation("runtime loop",
-                                      absl::StrCat("node ", id_, " still HasReady after 1000 rounds"));
+      env_->checker().ReportViolation(
+          "runtime loop", absl::StrCat("node ", id_, " still HasReady after 1000 rounds"));
       return;
     }
     if (!HandleOneReady()) return;

@@ -11,10 +11,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "node/raft/memory_log_storage.h"
 #include "node/raft/raft.h"
 #include "tests/sim/hash_state_machine.h"
@@ -96,9 +96,9 @@ class SimNode {
   HashStateMachine state_;
   CrashPoint armed_crash_ = CrashPoint::kNone;
   uint64_t incarnation_ = 0;
-  uint64_t term_ = 0;               // current term as of the last hard state
-  uint64_t commit_checked_ = 0;     // entries up to here were observed committed
-  uint64_t snapshot_checked_ = 0;   // snapshot index last observed committed
+  uint64_t term_ = 0;              // current term as of the last hard state
+  uint64_t commit_checked_ = 0;    // entries up to here were observed committed
+  uint64_t snapshot_checked_ = 0;  // snapshot index last observed committed
   uint64_t snapshot_every_ = 20;
   uint64_t compact_lag_ = 0;
   uint64_t snapshots_installed_ = 0;

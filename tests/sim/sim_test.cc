@@ -82,8 +82,9 @@ TEST(SimRandom, Seeds) {
             << " s; messages " << total.deliveries << ", commands committed "
             << total.committed_commands << ", crashes " << total.crashes << ", wipes "
             << total.wipes << ", partitions " << total.partitions << ", conf changes "
-            << total.conf_changes << ", transfers " << total.transfers << ", reads "
-            << total.reads << " (answered " << total.reads_answered << "), snapshots installed " << total.snapshots_installed << std::endl;
+            << total.conf_changes << ", transfers " << total.transfers << ", reads " << total.reads
+            << " (answered " << total.reads_answered << "), snapshots installed "
+            << total.snapshots_installed << std::endl;
   EXPECT_TRUE(failed.empty()) << "failing seeds (replay with SIM_SEED=n): "
                               << absl::StrJoin(failed, " ");
 }

@@ -45,8 +45,8 @@ Roles RunUpToHeal(SimCluster& cluster, std::map<uint64_t, LogPosition>* committe
   auto commit_of = [&](raft::NodeId id) {
     return cluster.node(id)->raft()->Status().hard_state.commit;
   };
-  EXPECT_TRUE(cluster.RunUntil([&] { return commit_of(roles.a) >= last && commit_of(roles.c) >= last; },
-                               300))
+  EXPECT_TRUE(cluster.RunUntil(
+      [&] { return commit_of(roles.a) >= last && commit_of(roles.c) >= last; }, 300))
       << "A and C did not commit index " << last;
   *committed = cluster.checker().committed();
   EXPECT_GE(cluster.checker().max_committed_index(), last);
@@ -70,7 +70,8 @@ TEST(WipedNodeScenario, RecoveringNodeDoesNotElectAStaleLeader) {
 
   // B and C alone: C is rebuilding and must not vote, so nobody leads.
   EXPECT_FALSE(cluster.RunUntil([&] { return cluster.Leader() != raft::kNoNode; }, 400))
-      << "a leader arose while A was down:\n" << cluster.FailureReport();
+      << "a leader arose while A was down:\n"
+      << cluster.FailureReport();
   ASSERT_TRUE(cluster.ok()) << cluster.FailureReport();
   EXPECT_TRUE(cluster.node(roles.c)->raft()->Status().hard_state.recovering);
 
@@ -83,7 +84,8 @@ TEST(WipedNodeScenario, RecoveringNodeDoesNotElectAStaleLeader) {
       },
       400));
   EXPECT_TRUE(cluster.RunUntil([&] { return cluster.Converged().ok(); }, 1000))
-      << cluster.Converged() << "\n" << cluster.FailureReport();
+      << cluster.Converged() << "\n"
+      << cluster.FailureReport();
   ASSERT_TRUE(cluster.ok()) << cluster.FailureReport();
   EXPECT_FALSE(cluster.node(roles.c)->raft()->Status().hard_state.recovering);
 
@@ -96,7 +98,8 @@ TEST(WipedNodeScenario, RecoveringNodeDoesNotElectAStaleLeader) {
     EXPECT_EQ(it->second.chain, position.chain) << "index " << index;
   }
   for (raft::NodeId id : {roles.a, roles.b, roles.c}) {
-    EXPECT_GE(cluster.node(id)->state().applied_index(), committed.rbegin()->first) << "node " << id;
+    EXPECT_GE(cluster.node(id)->state().applied_index(), committed.rbegin()->first)
+        << "node " << id;
   }
 }
 
