@@ -8,9 +8,12 @@
 #include <iostream>
 #include <string>
 
+#include "ctl/account_commands.h"
 #include "ctl/cluster_commands.h"
 #include "ctl/command_runner.h"
+#include "ctl/member_commands.h"
 #include "ctl/site_commands.h"
+#include "ctl/status_commands.h"
 
 namespace {
 
@@ -50,6 +53,9 @@ int main(int argc, char** argv) {
   qbox::ctl::CommandRunner runner;
   qbox::ctl::AddSiteCommands(&app, &runner);
   qbox::ctl::AddClusterCommands(&app, &runner);
+  qbox::ctl::AddStatusCommands(&app, &runner);
+  qbox::ctl::AddMemberCommands(&app, &runner);
+  qbox::ctl::AddAccountCommands(&app, &runner);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,85 @@
+// `qboxctl status`: one row per node, like `etcdctl endpoint status -w table`.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ctl/admin_connection.h"
+#include "ctl/cluster_view.h"
+#include "ctl/status_commands.h"
+#include "ctl/status_gathering.h"
+#include "node/common/status_macros.h"
+
+namespace qbox::ctl {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+json OrNull(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+template <typename T>
+std::string OrDash(const std::optional<T>& value) {
+  if (!value) return "-";
+  if constexpr (std::is_same_v<T, bool>) {
+    return *value ? "yes" : "no";
+  } else {
+    return absl::StrCat(*value);
+  }
+}
+
+json ToJson(const ClusterView& view) {
+  json nodes = json::array();
+  for (const NodeRow& row : view.nodes) {
+    nodes.push_back({{"site", row.site},
+                     {"node", row.node},
+                     {"address", row.address},
+                     {"endpoint", row.endpoint},
+                     {"answered", row.answered},
+                     {"error", row.error},
+                     {"role", row.role},
+                     {"term", OrNull(row.term)},
+                     {"commit_index", OrNull(row.commit_index)},
+                     {"applied_index", OrNull(row.applied_index)},
+                     {"lag_entries", OrNull(row.lag_entries)},
+                     {"leader_sees_reachable", OrNull(row.leader_sees_reachable)},
+                     {"alarms", row.alarms}});
+  }
+  return json{{"leader", view.leader},
+              {"term", view.term},
+              {"endpoints_asked", view.endpoints_asked},
+              {"endpoints_answered", view.endpoints_answered},
+              {"nodes", std::move(nodes)}};
+}
+
+void PrintStatusTable(const ClusterView& view) {
+  std::vector<std::vector<std::string>> rows;
+  for (const NodeRow& row : view.nodes) {
+    std::string alarms = row.alarms.empty() ? "-" : absl::StrJoin(row.alarms, "; ");
+    rows.push_back({row.site.empty() ? "-" : row.site, row.node.empty() ? "-" : row.node,
+                    row.address, row.role, OrDash(row.term), OrDash(row.commit_index),
+                    OrDash(row.applied_index), OrDash(row.lag_entries), alarms,
+                    row.error.empty() ? "-" : row.error});
+  }
+  PrintTable(
+      std::cout,
+      {"SITE", "NODE", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG", "ALARMS", "ERROR"},
+      rows);
+}
+
+}  // namespace
+
+absl::Status RunStatus(const ReadCommandOptions& options) {
+  ASSIGN_OR_RETURN(Connection connection, ResolveConnection(options.connection));
+  ASSIGN_OR_RETURN(ClusterView view, GatherClusterView(connection, "asking for cluster status"));
+  if (options.format == OutputFormat::kJson) {
+    std::cout << ToJson(view).dump(2) << "\n";
+  } else {
+    PrintStatusTable(view);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace qbox::ctl
