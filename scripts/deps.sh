@@ -26,3 +26,21 @@ qbox_install_deps() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+# The Kubernetes manifest tests render with kubectl's kustomize and validate
+# with an npm package. Node.js may come from the machine image already (it
+# conflicts with Debian's own packaging), so install Debian's only if absent.
+qbox_install_k8s_test_deps() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "==> installing Node.js and npm (Debian) for the Kubernetes manifest tests"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  if ! command -v kubectl >/dev/null; then
+    echo "error: kubectl (with kustomize v4 or newer) is needed by the Kubernetes tests and is" \
+      "not installed; Debian 12's kubernetes-client is too old to render the overlays" >&2
+    return 1
+  fi
+}

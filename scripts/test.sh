@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 qbox_install_deps
+qbox_install_k8s_test_deps
 
 JOBS="${QBOX_JOBS:-$(nproc)}"
 export SIM_SEEDS="${SIM_SEEDS:-500}"
