@@ -10,6 +10,7 @@
 #include "node/mailbox/uid_set.h"
 #include "node/server/grpc_status.h"
 #include "node/server/service_helpers.h"
+#include "node/server/node_metrics.h"
 
 namespace qbox::server {
 namespace {
@@ -302,7 +303,12 @@ grpc::Status MailStoreService::ExpungeMessages(grpc::ServerContext* call,
   *command.mutable_expunge_messages() = *req;
   Result result;
   grpc::Status s = Write(*call, std::move(command), Result::kExpungeMessages, &result);
-  if (s.ok()) *resp = std::move(*result.mutable_expunge_messages());
+  if (s.ok()) {
+    *resp = std::move(*result.mutable_expunge_messages());
+    // Stolen front-end credentials can only soft-delete; count what they
+    // move to the vault so that an alert can fire on a mass expunge.
+    if (ctx_->metrics != nullptr) ctx_->metrics->RecordExpunged(resp->expunged_size());
+  }
   return s;
 }
 

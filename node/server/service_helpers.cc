@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "node/guard/grpc_peer_identity.h"
 #include "node/server/grpc_status.h"
+#include "node/server/node_metrics.h"
 
 namespace qbox::server {
 
@@ -86,8 +87,10 @@ grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand comman
                             absl::Time deadline, v1::CommandResult::ResultCase expected,
                             v1::CommandResult* result) {
   command.set_leader_time_ms(ProposerClockMs());
+  const absl::Time start = absl::Now();
   absl::StatusOr<std::string> applied = ctx.runtime->Propose(command.SerializeAsString(), deadline);
   if (!applied.ok()) return RuntimeErrorToGrpc(ctx, applied.status());
+  if (ctx.metrics != nullptr) ctx.metrics->RecordAppendLatency(absl::ToDoubleSeconds(absl::Now() - start));
   if (!result->ParseFromString(*applied)) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "the state machine's result does not decode as a CommandResult");

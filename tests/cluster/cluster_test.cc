@@ -9,7 +9,11 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "qbox/admin_client.h"
@@ -237,6 +241,97 @@ TEST_F(ClusterTest, CertificatesFromTheWrongCaOrWithTheWrongRoleAreRefused) {
               resp.status().code() == absl::StatusCode::kDeadlineExceeded ||
               resp.status().code() == absl::StatusCode::kUnauthenticated)
       << resp.status();
+}
+
+}  // namespace
+}  // namespace qbox::testing
+
+namespace qbox::testing {
+namespace {
+
+TEST_F(ClusterTest, MetricsAndHealthAreServedOnThePlaintextPort) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+  ASSERT_TRUE(client.ok());
+  for (int i = 0; i < 5; ++i) {
+    v1::AppendMessageRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\n.\r\n"));
+    ASSERT_TRUE((*client)->AppendMessage(req).ok());
+  }
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+  int leader = *cluster_->WaitForLeader(absl::Seconds(10));
+  for (int i = 0; i < cluster_->size(); ++i) {
+    auto health = cluster_->HttpGet(i, "/healthz");
+    ASSERT_TRUE(health.ok()) << health.status();
+    EXPECT_EQ(health->first, 200);
+    auto ready = cluster_->HttpGet(i, "/readyz");
+    ASSERT_TRUE(ready.ok());
+    EXPECT_EQ(ready->first, 200) << ready->second;
+  }
+  // Gauges refresh every 200 ms; wait for the appends to show.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  std::string metrics;
+  while (absl::Now() < deadline) {
+    auto got = cluster_->HttpGet(leader, "/metrics");
+    ASSERT_TRUE(got.ok());
+    metrics = got->second;
+    if (metrics.find("qbox_raft_role{role=\"leader\"} 1") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("qbox_raft_role{role=\"leader\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("qbox_raft{field=\"commit_index\"}"), std::string::npos);
+  // One CreateAccount and five appends went through the log.
+  EXPECT_NE(metrics.find("qbox_append_latency_seconds_count 6"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("method=\"/qbox.v1.MailStore/AppendMessage\""), std::string::npos);
+  EXPECT_NE(metrics.find("qbox_rocksdb_size_bytes{db=\"raft\"}"), std::string::npos);
+  // A node that is down is not ready; one that is rebuilding neither.
+  int follower = (leader + 1) % cluster_->size();
+  cluster_->Kill(follower);
+  cluster_->WipeData(follower);
+  ASSERT_TRUE(cluster_->Start(follower).ok());
+  bool saw_not_ready = false;
+  for (int tries = 0; tries < 200 && !saw_not_ready; ++tries) {
+    auto ready = cluster_->HttpGet(follower, "/readyz");
+    if (ready.ok() && ready->first == 503) saw_not_ready = true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(saw_not_ready) << "a rebuilding node must not report ready";
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+}
+
+TEST(NodeFlags, BadFlagsExitNonZeroNamingTheFlag) {
+  auto run = [](const std::string& args) {
+    std::string cmd = std::string(QBOX_NODE_BINARY_FOR_TESTS) + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[512];
+    while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+    int status = ::pclose(p);
+    return std::make_pair(WEXITSTATUS(status), out);
+  };
+  auto [code, out] = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/x "
+                         "--cert /etc/hostname --key /etc/hostname --bogus");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--bogus"), std::string::npos) << out;
+  std::tie(code, out) = run("--cluster /nonexistent.json --node site-a/n1 --data-dir /tmp/x "
+                            "--cert /nonexistent.crt --key /nonexistent.key");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--cluster"), std::string::npos) << out;
+  std::tie(code, out) = run("--cluster /etc/hostname --node no-slash --data-dir /tmp/x "
+                            "--cert /etc/hostname --key /etc/hostname");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--node"), std::string::npos) << out;
+  std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/x "
+                            "--cert /etc/hostname --key /etc/hostname --tick-ms 0");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--tick-ms"), std::string::npos) << out;
+  // A configuration file that is not the cluster's JSON names the file.
+  std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/qbox-x "
+                            "--cert /etc/hostname --key /etc/hostname");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("/etc/hostname"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -94,6 +94,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Create(LocalClusterO
     auto port = PickFreePort();
     if (!port.ok()) return port.status();
     node.address = absl::StrCat("127.0.0.1:", *port);
+    auto metrics_port = PickFreePort();
+    if (!metrics_port.ok()) return metrics_port.status();
+    node.metrics_address = absl::StrCat("127.0.0.1:", *metrics_port);
     node.data_dir = absl::StrCat(c->dir_, "/data/", node.site);
     node.log = absl::StrCat(c->dir_, "/", node.site, ".log");
     const std::string site_dir = absl::StrCat(c->dir_, "/", node.site);
@@ -155,7 +158,8 @@ absl::Status LocalCluster::Start(int i) {
                                    "--cert", cert_path(i, "node"),
                                    "--key", key_path(i, "node"),
                                    "--tick-ms", absl::StrCat(options_.tick_ms),
-                                   "--election-ticks", absl::StrCat(options_.election_ticks)};
+                                   "--election-ticks", absl::StrCat(options_.election_ticks),
+                                   "--metrics-listen", n.metrics_address};
   if (options_.snapshot_every > 0) {
     args.push_back("--snapshot-every");
     args.push_back(absl::StrCat(options_.snapshot_every));
@@ -324,6 +328,38 @@ std::string LocalCluster::LogTail(int i, int lines) const {
   std::string out;
   for (const std::string& l : tail) out += l + "\n";
   return out;
+}
+
+absl::StatusOr<std::pair<int, std::string>> LocalCluster::HttpGet(int i,
+                                                                   const std::string& path) const {
+  const std::string& address = nodes_[i].metrics_address;
+  int port = std::stoi(address.substr(address.rfind(':') + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("cannot connect to ", address));
+  }
+  std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: ", address,
+                                     "\r\nConnection: close\r\n\r\n");
+  if (::write(fd, request.data(), request.size()) < 0) {
+    ::close(fd);
+    return absl::UnavailableError("write failed");
+  }
+  std::string response;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  auto space = response.find(' ');
+  auto body = response.find("\r\n\r\n");
+  if (space == std::string::npos || body == std::string::npos) {
+    return absl::DataLossError(absl::StrCat("malformed HTTP answer from ", address));
+  }
+  return std::make_pair(std::stoi(response.substr(space + 1, 3)), response.substr(body + 4));
 }
 
 }  // namespace qbox::testing

@@ -45,6 +45,8 @@ class LocalCluster {
 
   std::string site(int i) const { return nodes_[i].site; }
   std::string address(int i) const { return nodes_[i].address; }
+  // host:port of node i's plaintext /metrics, /healthz and /readyz.
+  std::string metrics_address(int i) const { return nodes_[i].metrics_address; }
   std::string data_dir(int i) const { return nodes_[i].data_dir; }
   std::string log_path(int i) const { return nodes_[i].log; }
   std::string dir() const { return dir_; }
@@ -69,10 +71,14 @@ class LocalCluster {
 
   std::string LogTail(int i, int lines = 30) const;
 
+  // GET http://<metrics address of node i><path>: the status code and body.
+  absl::StatusOr<std::pair<int, std::string>> HttpGet(int i, const std::string& path) const;
+
  private:
   struct Node {
     std::string site;
     std::string address;
+    std::string metrics_address;
     std::string data_dir;
     std::string log;
     pid_t pid = 0;
