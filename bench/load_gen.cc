@@ -294,7 +294,7 @@ struct RunControl {
   std::atomic<int64_t> measure_start_ns{INT64_MAX};
   std::atomic<int64_t> measure_end_ns{INT64_MAX};
   std::atomic<int64_t> remaining{INT64_MAX};  // --count budget, once measuring
-  std::atomic<int64_t> completed{0};          // all requests, for progress
+  std::atomic<int64_t> completed{0};  // all requests, warm-up included
   std::atomic<int64_t> failed{0};
   std::atomic<int> finished_threads{0};
 };
@@ -437,8 +437,9 @@ int Main(const LoadOptions& o) {
     absl::PrintF(
         "{\"label\":\"%s\",\"target\":\"%s\",\"size\":%d,\"clients\":%d,\"seconds\":%.3f,"
         "\"ok\":%d,\"errors\":%d,\"ops_per_sec\":%.1f,\"mib_per_sec\":%.2f,\"p50_ms\":%.3f,"
-        "\"p99_ms\":%.3f,\"p999_ms\":%.3f}\n",
-        label, target, size, clients, seconds, latencies.size(), errors, ops, mib, p50, p99, p999);
+        "\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"all_requests\":%d}\n",
+        label, target, size, clients, seconds, latencies.size(), errors, ops, mib, p50, p99, p999,
+        control.completed.load() + 1);
   }
   std::fflush(stdout);
   return latencies.empty() ? 1 : 0;

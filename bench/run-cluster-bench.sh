@@ -6,21 +6,22 @@
 #   DURATION=60 WARMUP=5 bench/run-cluster-bench.sh
 #   CASES="4096:64" bench/run-cluster-bench.sh      only the target case
 #   BUILD=build-mine bench/run-cluster-bench.sh      another build directory
+#   QBOX_NODE_FLAGS="--snapshot-every 0" ...          diagnostics: extra qbox-node flags
+#   SKIP_BUILD=1 ...                                  use the binaries already in $BUILD
 #
 # What it does:
 #  1. installs missing Debian packages (scripts/deps.sh: etcd-server too) and
 #     builds qbox-node, qboxctl and qbox-load in build/;
-#  2. starts a fresh three-site quorumbox cluster of its own under
+#  2. for every case: starts a fresh three-site quorumbox cluster under
 #     build/bench-cluster/ (credentials and genesis exactly as
 #     scripts/dev-cluster.sh makes them, but on ports 7201-7203 / metrics
-#     9201-9203 so a running dev cluster is left alone), runs qbox-load for
-#     every case (AppendMessage to one account's INBOX per case), saves each
-#     node's /metrics, and stops it;
-#  3. starts a fresh three-member etcd cluster on loopback (plain HTTP, data
-#     in the same build/bench-cluster/ directory, so the same disk), runs
-#     qbox-load --target etcd for the same cases (Puts to the leader), and
-#     stops it;
-#  4. prints both side by side with the ratio and PASS/MISS against the
+#     9201-9203 so a running dev cluster is left alone), runs qbox-load
+#     (AppendMessage to one account's INBOX), saves each node's /metrics,
+#     and stops it; then starts a fresh three-member etcd cluster on
+#     loopback (plain HTTP, data in the same build/bench-cluster/
+#     directory, so the same disk), runs qbox-load --target etcd with the
+#     same payload size and clients (Puts to the leader), and stops it;
+#  3. prints both side by side with the ratio and PASS/MISS against the
 #     target: 4 KiB x 64 clients, qbox >= 2x etcd's ops/s with p99 <= etcd's.
 #
 # Each system runs alone: the other is stopped before it starts. Progress
@@ -89,6 +90,10 @@ port_free() {
 }
 
 build() {
+  if [ -n "${SKIP_BUILD:-}" ]; then
+    say "SKIP_BUILD: using the binaries already in $BUILD"
+    return 0
+  fi
   # shellcheck source=/dev/null
   source scripts/deps.sh
   qbox_install_deps >&2
@@ -109,10 +114,57 @@ machine_info() {
 
 load_now() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# CPU time (user + system, in clock ticks) the servers have used so far: on
+# a machine this small the CPU each request costs decides the throughput.
+server_cpu_ticks() {
+  local total=0 pid
+  for pid in "${PIDS[@]}"; do
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
+    # the command name (which may contain spaces).
+    local fields
+    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    total=$((total + $(echo "$fields" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+
+# Runs qbox-load with the given arguments and appends its JSON line, with
+# the load average before the run and the servers' CPU per request, to
+# results.jsonl; its table also goes to $OUT/<target>.txt.
+measure() {
+  local target=$1
+  shift
+  local load_before cpu_before cpu_after line
+  load_before=$(load_now)
+  cpu_before=$(server_cpu_ticks)
+  line=$("$LOAD" --target "$target" --label "$target" --json "$@" | tee -a "$OUT/$target.txt" |
+    grep '^{') || true
+  cpu_after=$(server_cpu_ticks)
+  if [ -z "$line" ]; then
+    # Recorded as a failed case so the other system and cases still run.
+    say "$target: qbox-load failed (see above); recorded as failed"
+    line="{\"target\":\"$target\",\"failed\":true,\"size\":$CASE_SIZE,\"clients\":$CASE_CLIENTS,\"all_requests\":0}"
+  fi
+  python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+ticks = int(sys.argv[3]) - int(sys.argv[2])
+r["load_before"] = sys.argv[4]
+r["server_cpu_s"] = ticks / int(sys.argv[5])
+# Over every request of the run (warm-up and the first one included), as the
+# CPU time covers them all.
+r["server_cpu_ms_per_op"] = 1000 * r["server_cpu_s"] / max(1, r["all_requests"])
+print(json.dumps(r))
+' "$line" "$cpu_before" "$cpu_after" "$load_before" "$(getconf CLK_TCK)" >>"$OUT/results.jsonl"
+}
+
 # --- quorumbox ---------------------------------------------------------------
 
 start_qbox() {
   local dir="$WORK/qbox"
+  rm -rf "$dir"
+  local -a NODE_FLAGS
+  read -r -a NODE_FLAGS <<<"${QBOX_NODE_FLAGS:-}"
   mkdir -p "$dir/data" "$OUT/logs"
   for i in 0 1 2; do
     local site=${SITES[$i]}
@@ -130,7 +182,8 @@ start_qbox() {
     local site=${SITES[$i]}
     "$QBOXNODE" --cluster "$dir/cluster.json" --node "$site/n1" --data-dir "$dir/data/$site-n1" \
       --cert "$dir/$site/nodes/n1.crt" --key "$dir/$site/nodes/n1.key" \
-      --metrics-listen "127.0.0.1:${QBOX_METRICS[$i]}" >"$OUT/logs/qbox-$site.log" 2>&1 &
+      --metrics-listen "127.0.0.1:${QBOX_METRICS[$i]}" "${NODE_FLAGS[@]}" \
+      >"$OUT/logs/qbox-${CASE_SIZE}x${CASE_CLIENTS}-$site.log" 2>&1 &
     PIDS+=($!)
   done
   say "started quorumbox nodes (pids ${PIDS[*]}) on 127.0.0.1:${QBOX_PORTS[0]}-${QBOX_PORTS[2]}"
@@ -161,14 +214,13 @@ run_qbox_case() {
   local size=$1 clients=$2
   local dir="$WORK/qbox"
   say "quorumbox: ${size} B x ${clients} clients (load average $(load_now))"
-  "$LOAD" --target qbox --label "qbox" \
+  measure qbox \
     --endpoints "127.0.0.1:${QBOX_PORTS[0]},127.0.0.1:${QBOX_PORTS[1]},127.0.0.1:${QBOX_PORTS[2]}" \
     --cacert "$dir/ca-bundle.crt" \
     --cert "$dir/site-a/frontends/imap.crt" --key "$dir/site-a/frontends/imap.key" \
     --admin-cert "$dir/site-a/admins/ops.crt" --admin-key "$dir/site-a/admins/ops.key" \
     --account "bench${size}x${clients}" \
-    --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP" --json \
-    | tee -a "$OUT/qbox.txt" | grep '^{' | sed "s/}\$/,\"load\":\"$(load_now)\"}/" >>"$OUT/results.jsonl"
+    --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP"
   for i in 0 1 2; do
     curl -fs "http://127.0.0.1:${QBOX_METRICS[$i]}/metrics" \
       >"$OUT/metrics-${size}x${clients}-${SITES[$i]}.txt" 2>/dev/null || true
@@ -179,6 +231,7 @@ run_qbox_case() {
 
 start_etcd() {
   local cluster="" i
+  rm -rf "$WORK/etcd"
   for i in 0 1 2; do
     cluster+="${cluster:+,}e$((i + 1))=http://127.0.0.1:${ETCD_PEER_PORTS[$i]}"
   done
@@ -194,7 +247,7 @@ start_etcd() {
       --initial-cluster "$cluster" --initial-cluster-state new \
       --initial-cluster-token qbox-bench \
       --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) \
-      >"$OUT/logs/etcd-$name.log" 2>&1 &
+      >"$OUT/logs/etcd-${CASE_SIZE}x${CASE_CLIENTS}-$name.log" 2>&1 &
     PIDS+=($!)
   done
   say "started etcd members (pids ${PIDS[*]}) on 127.0.0.1:${ETCD_CLIENT_PORTS[*]}"
@@ -216,9 +269,8 @@ etcd_endpoints() {
 run_etcd_case() {
   local size=$1 clients=$2
   say "etcd: ${size} B x ${clients} clients (load average $(load_now))"
-  "$LOAD" --target etcd --label "etcd" --endpoints "$(etcd_endpoints)" \
-    --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP" --json \
-    | tee -a "$OUT/etcd.txt" | grep '^{' | sed "s/}\$/,\"load\":\"$(load_now)\"}/" >>"$OUT/results.jsonl"
+  measure etcd --endpoints "$(etcd_endpoints)" \
+    --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP"
 }
 
 # --- report ------------------------------------------------------------------
@@ -236,26 +288,36 @@ for r in rows:
         cases.append(c)
 print(f'{"case":>12} | {"qbox ops/s":>10} {"MiB/s":>7} {"p50":>7} {"p99":>7} {"p999":>7} {"err":>4} |'
       f' {"etcd ops/s":>10} {"MiB/s":>7} {"p50":>7} {"p99":>7} {"p999":>7} {"err":>4} |'
-      f' {"ops ratio":>9} {"p99 q/e":>8}')
+      f' {"ops ratio":>9} {"p99 q/e":>8} | {"cpu ms/op q":>11} {"e":>5}')
 verdict = "MISS (not measured)"
 for size, clients in cases:
     q = by.get(("qbox", size, clients))
     e = by.get(("etcd", size, clients))
-    def cols(r):
+    failed = {k for k, r in (("q", q), ("e", e)) if r and r.get("failed")}
+    q = None if "q" in failed else q
+    e = None if "e" in failed else e
+    def cols(r, key):
         if not r:
-            return f'{"-":>10} {"-":>7} {"-":>7} {"-":>7} {"-":>7} {"-":>4}'
+            mark = "FAILED" if key in failed else "-"
+            return f'{mark:>10} {"-":>7} {"-":>7} {"-":>7} {"-":>7} {"-":>4}'
         return (f'{r["ops_per_sec"]:>10.0f} {r["mib_per_sec"]:>7.1f} {r["p50_ms"]:>7.2f}'
                 f' {r["p99_ms"]:>7.2f} {r["p999_ms"]:>7.2f} {r["errors"]:>4}')
     ratio = q["ops_per_sec"] / e["ops_per_sec"] if q and e and e["ops_per_sec"] else float("nan")
     p99r = q["p99_ms"] / e["p99_ms"] if q and e and e["p99_ms"] else float("nan")
-    print(f'{str(size) + " B x " + str(clients):>12} | {cols(q)} | {cols(e)} | {ratio:>8.2f}x {p99r:>7.2f}x')
+    def cpu(r):
+        return f'{r["server_cpu_ms_per_op"]:.2f}' if r and "server_cpu_ms_per_op" in r else "-"
+    print(f'{str(size) + " B x " + str(clients):>12} | {cols(q, "q")} | {cols(e, "e")} | {ratio:>8.2f}x {p99r:>7.2f}x'
+          f' | {cpu(q):>11} {cpu(e):>5}')
     if (size, clients) == target and q and e:
         ok_tput = ratio >= 2.0
         ok_p99 = q["p99_ms"] <= e["p99_ms"]
         verdict = ("PASS" if ok_tput and ok_p99 else "MISS") + (
             f' (4 KiB x 64: throughput {ratio:.2f}x etcd, target >= 2x: {"met" if ok_tput else "missed"};'
             f' p99 {q["p99_ms"]:.2f} ms vs etcd {e["p99_ms"]:.2f} ms: {"met" if ok_p99 else "missed"})')
-print("latencies in ms; p99 q/e = qbox p99 / etcd p99 (<= 1 is the target)")
+print("latencies in ms; p99 q/e = qbox p99 / etcd p99 (<= 1 is the target);")
+print("cpu ms/op = CPU time of all three servers per request (q = qbox, e = etcd)")
+for r in rows:
+    print(f'  {r["target"]} {r["size"]} B x {r["clients"]}: load average before {r.get("load_before", "?")}')
 print("target:", verdict)
 sys.exit(0 if verdict.startswith("PASS") else 3)
 EOF
@@ -272,15 +334,20 @@ mkdir -p "$OUT/logs"
 machine_info
 : >"$OUT/results.jsonl"
 
-start_qbox
-for c in $CASES; do run_qbox_case "${c%%:*}" "${c##*:}"; done
-stop_all
-say "quorumbox stopped; data was $(du -sh "$WORK/qbox/data" | cut -f1)"
-
-start_etcd
-for c in $CASES; do run_etcd_case "${c%%:*}" "${c##*:}"; done
-stop_all
-say "etcd stopped; data was $(du -sh "$WORK/etcd" | cut -f1)"
+# Every case gets fresh, empty clusters, and the two systems take turns
+# case by case, so both see the same state size and, as nearly as a shared
+# machine allows, the same background load.
+for c in $CASES; do
+  CASE_SIZE=${c%%:*} CASE_CLIENTS=${c##*:}
+  start_qbox
+  run_qbox_case "${c%%:*}" "${c##*:}"
+  stop_all
+  say "quorumbox stopped; data was $(du -sh "$WORK/qbox/data" | cut -f1)"
+  start_etcd
+  run_etcd_case "${c%%:*}" "${c##*:}"
+  stop_all
+  say "etcd stopped; data was $(du -sh "$WORK/etcd" | cut -f1)"
+done
 
 echo
 grep -E '^(date|nproc|Model name|disk|etcd)' "$OUT/machine.txt"
