@@ -106,12 +106,18 @@ class Sender {
   virtual absl::Status Send(int64_t seq) = 0;
 };
 
+// Where the 16 hex digits of the Message-ID start in every payload.
+constexpr char kMessageIdPrefix[] = "Message-ID: <";
+constexpr size_t kMessageIdDigits = 16;
+
 // An RFC 5322 message of exactly `size` bytes: a few headers, then lines of
 // filler. The same bytes are the etcd value, so both systems carry equal
-// payloads.
+// payloads. qbox senders make the Message-ID unique per request (see
+// QboxSender::Send).
 absl::StatusOr<std::string> MakePayload(int64_t size) {
-  const std::string headers =
-      "From: load@bench.invalid\r\nTo: bench@bench.invalid\r\nSubject: qbox-load\r\n\r\n";
+  const std::string headers = absl::StrCat(
+      "From: load@bench.invalid\r\nTo: bench@bench.invalid\r\n", kMessageIdPrefix,
+      std::string(kMessageIdDigits, '0'), "@bench.invalid>\r\nSubject: qbox-load\r\n\r\n");
   if (size < static_cast<int64_t>(headers.size()) + 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("--size: must be at least ", headers.size() + 2, " bytes"));
@@ -134,12 +140,18 @@ absl::StatusOr<std::string> MakePayload(int64_t size) {
 class QboxSender : public Sender {
  public:
   QboxSender(std::unique_ptr<qbox::Client> client, qbox::v1::AppendMessageRequest request,
-             absl::Duration timeout)
-      : client_(std::move(client)), request_(std::move(request)) {
+             int client_index, absl::Duration timeout)
+      : client_(std::move(client)), request_(std::move(request)), client_index_(client_index) {
     call_options_.timeout = timeout;
+    id_offset_ = request_.body().find(kMessageIdPrefix) + sizeof(kMessageIdPrefix) - 1;
   }
 
-  absl::Status Send(int64_t) override {
+  absl::Status Send(int64_t seq) override {
+    // A unique body per request, as real mail is: the store keeps bodies
+    // by content, and identical bodies would all share one stored copy.
+    const std::string id = absl::StrFormat(
+        "%016x", (static_cast<uint64_t>(client_index_) << 40) ^ static_cast<uint64_t>(seq));
+    request_.mutable_body()->replace(id_offset_, kMessageIdDigits, id);
     // The idempotency key is left empty: the library makes a fresh one per
     // call, as it would for a real front end.
     return client_->AppendMessage(request_, call_options_).status();
@@ -149,6 +161,8 @@ class QboxSender : public Sender {
   std::unique_ptr<qbox::Client> client_;
   qbox::v1::AppendMessageRequest request_;
   qbox::CallOptions call_options_;
+  int client_index_;
+  size_t id_offset_;
 };
 
 class EtcdSender : public Sender {
@@ -231,7 +245,7 @@ absl::StatusOr<std::vector<std::unique_ptr<Sender>>> MakeQboxSenders(
     absl::StatusOr<std::unique_ptr<qbox::Client>> client = qbox::Client::Open(
         QboxOptions(endpoints, o.cacert, o.cert, o.key));
     if (!client.ok()) return client.status();
-    senders.push_back(std::make_unique<QboxSender>(std::move(*client), request, timeout));
+    senders.push_back(std::make_unique<QboxSender>(std::move(*client), request, i, timeout));
   }
   return senders;
 }
