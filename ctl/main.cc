@@ -12,7 +12,9 @@
 #include "ctl/cluster_commands.h"
 #include "ctl/command_runner.h"
 #include "ctl/member_commands.h"
+#include "ctl/rebuild_commands.h"
 #include "ctl/site_commands.h"
+#include "ctl/snapshot_commands.h"
 #include "ctl/status_commands.h"
 
 namespace {
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
   qbox::ctl::AddStatusCommands(&app, &runner);
   qbox::ctl::AddMemberCommands(&app, &runner);
   qbox::ctl::AddAccountCommands(&app, &runner);
+  qbox::ctl::AddSnapshotCommands(&app, &runner);
+  qbox::ctl::AddRebuildCommands(&app, &runner);
 
   try {
     app.parse(argc, argv);

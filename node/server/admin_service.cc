@@ -11,6 +11,7 @@
 #include "node/mailbox/names.h"
 #include "node/server/grpc_status.h"
 #include "node/server/service_helpers.h"
+#include "node/server/snapshot_export.h"
 
 namespace qbox::server {
 namespace {
@@ -308,6 +309,35 @@ grpc::Status AdminService::RemoveNode(grpc::ServerContext* call, const v1::Remov
                                     req->node_id(), "", &index);
   if (s.ok()) resp->set_commit_index(index);
   return s;
+}
+
+grpc::Status AdminService::SaveSnapshot(grpc::ServerContext* call, const v1::SaveSnapshotRequest*,
+                                        grpc::ServerWriter<v1::SnapshotChunk>* writer) {
+  if (grpc::Status s = AuthorizeCall(*ctx_, *call, kRole); !s.ok()) return s;
+  const absl::Time deadline = CallDeadline(*ctx_, *call);
+  if (grpc::Status s = ReadBarrierUnlessStale(*ctx_, deadline, false); !s.ok()) return s;
+  auto exported = ExportedSnapshot::Write(*ctx_, SnapshotScratchDir(*ctx_), deadline);
+  if (!exported.ok()) {
+    if (absl::IsUnavailable(exported.status())) return RuntimeErrorToGrpc(*ctx_, exported.status());
+    return ToGrpcStatus(exported.status());
+  }
+  absl::StatusOr<v1::SnapshotManifest> manifest =
+      (*exported)->Stream(kSnapshotChunkBytes, [writer](std::string data) {
+        v1::SnapshotChunk chunk;
+        chunk.set_data(std::move(data));
+        return writer->Write(chunk);
+      });
+  if (!manifest.ok()) return ToGrpcStatus(manifest.status());
+  v1::SnapshotChunk last;
+  *last.mutable_manifest() = *manifest;
+  if (!writer->Write(last)) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the receiver of the snapshot went away");
+  }
+  if (ctx_->logger) {
+    ctx_->logger(absl::StrCat("streamed a snapshot at index ", manifest->log_index(), " (",
+                              manifest->data_bytes(), " bytes) to an admin"));
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace qbox::server

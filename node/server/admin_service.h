@@ -17,6 +17,8 @@
 //   nodes as "site/name" or by (site, node_id); the node must be listed in
 //   the cluster configuration (NOT_FOUND otherwise). They must run on the
 //   leader: elsewhere UNAVAILABLE with a qbox.v1.LeaderHint in the details.
+// - SaveSnapshot streams a backup from this node (snapshot_export.h) after
+//   a read barrier, so it holds everything committed when it was asked.
 //
 // Thread-safety: stateless beyond its context; all methods may run at once.
 #ifndef QBOX_NODE_SERVER_ADMIN_SERVICE_H_
@@ -55,6 +57,13 @@ class AdminService final : public v1::Admin::Service {
                               v1::PromoteLearnerResponse* resp) override;
   grpc::Status RemoveNode(grpc::ServerContext* call, const v1::RemoveNodeRequest* req,
                           v1::RemoveNodeResponse* resp) override;
+  // Data chunks of at most kSnapshotChunkBytes, then the manifest.
+  // FAILED_PRECONDITION if this node has applied nothing; UNAVAILABLE (with
+  // a LeaderHint) if no read barrier could be had here; DEADLINE_EXCEEDED.
+  grpc::Status SaveSnapshot(grpc::ServerContext* call, const v1::SaveSnapshotRequest* req,
+                            grpc::ServerWriter<v1::SnapshotChunk>* writer) override;
+
+  static constexpr size_t kSnapshotChunkBytes = 1 << 20;
 
  private:
   // Checks the (site, node_id) pair, looks it up in the peer directory and

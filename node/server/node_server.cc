@@ -146,6 +146,8 @@ absl::Status NodeServer::Start() {
   p.runtime = std::make_unique<RaftRuntime>(ro, p.log.get(), p.replica.get(), p.transport.get());
 
   p.context.runtime = p.runtime.get();
+  p.context.log = p.log.get();
+  p.context.cluster_name = p.cluster.cluster;
   p.context.mailbox = p.mailbox.get();
   p.context.trust = p.trust.get();
   p.context.peers = p.peers.get();

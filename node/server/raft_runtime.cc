@@ -431,6 +431,36 @@ absl::Status RaftRuntime::TransferLeadership(raft::NodeId to, absl::Time deadlin
   return absl::OkStatus();
 }
 
+absl::StatusOr<raft::ConfState> RaftRuntime::ConfStateAt(uint64_t index, absl::Time deadline) {
+  if (!started_) return absl::UnavailableError("the raft runtime is not running");
+  struct Answer {
+    bool done = false;
+    absl::StatusOr<raft::ConfState> conf = raft::ConfState();
+  };
+  auto answer = std::make_shared<Answer>();
+  // The core is touched only by the loop thread, so ask it there.
+  Enqueue([this, answer, index](raft::Raft& raft) {
+    absl::StatusOr<raft::ConfState> conf = raft.ConfStateAt(index);
+    absl::MutexLock lock(&mu_);
+    answer->conf = std::move(conf);
+    answer->done = true;
+  });
+  struct AnsweredOrStopping {
+    RaftRuntime* self;
+    Answer* answer;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return answer->done || self->stopping_;
+    }
+  } ready{this, answer.get()};
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the membership at index ", index, " was not read before the deadline"));
+  }
+  if (!answer->done) return absl::UnavailableError("node is shutting down");
+  return answer->conf;
+}
+
 RuntimeStatus RaftRuntime::Status() const {
   absl::MutexLock lock(&mu_);
   return status_;

@@ -92,6 +92,12 @@ class RaftRuntime {
   // Proposes a membership change and waits until it is applied here.
   absl::Status ChangeMembership(const raft::ConfChange& change, absl::Time deadline);
 
+  // Membership as of log index `index`, asked of the core on its own
+  // thread. OUT_OF_RANGE (the core's) if `index` is below the log's
+  // snapshot or beyond its last index; DEADLINE_EXCEEDED at `deadline`;
+  // UNAVAILABLE if the runtime is not running.
+  absl::StatusOr<raft::ConfState> ConfStateAt(uint64_t index, absl::Time deadline);
+
   RuntimeStatus Status() const;
   raft::NodeId leader() const;
   uint64_t applied_index() const { return applied_.load(); }

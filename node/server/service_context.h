@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "absl/time/time.h"
 #include "node/guard/site_trust_store.h"
 #include "node/mailbox/state_machine.h"
+#include "node/raft/log_storage.h"
 #include "node/server/cluster_config.h"
 #include "node/server/peer_directory.h"
 #include "node/server/raft_runtime.h"
@@ -21,10 +23,12 @@ class NodeMetrics;
 
 struct ServiceContext {
   RaftRuntime* runtime = nullptr;
+  raft::LogStorage* log = nullptr;  // the raft log (term and chain of an index)
   mailbox::MailboxStateMachine* mailbox = nullptr;
   const guard::SiteTrustStore* trust = nullptr;
   const PeerDirectory* peers = nullptr;
   NodeConfig self;  // this node: id, site, name, address
+  std::string cluster_name;  // ClusterConfig::cluster, for snapshot manifests
   // Requests larger than this are refused with INVALID_ARGUMENT naming the
   // field (the account may set a lower limit; the state machine checks it).
   uint64_t max_message_bytes = 64ull << 20;

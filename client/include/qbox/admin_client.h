@@ -1,6 +1,6 @@
 // The operators' side of the client library: the Admin service of
 // proto/qbox/v1/admin.proto (cluster status, accounts, quotas, leadership,
-// membership).
+// membership, snapshots).
 //
 // Open it exactly like a Client (see qbox/client.h), but with an admin
 // certificate: nodes accept Admin calls only from certificates carrying the
@@ -16,6 +16,7 @@
 #ifndef QBOX_CLIENT_INCLUDE_QBOX_ADMIN_CLIENT_H_
 #define QBOX_CLIENT_INCLUDE_QBOX_ADMIN_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,25 @@ class AdminClient {
   absl::StatusOr<v1::PromoteLearnerResponse> PromoteLearner(
       const v1::PromoteLearnerRequest& request, const CallOptions& options = {});
   absl::StatusOr<v1::RemoveNodeResponse> RemoveNode(const v1::RemoveNodeRequest& request,
+                                                    const CallOptions& options = {});
+
+  // Streams a backup of all mailbox data from whichever node answers
+  // (Admin.SaveSnapshot): `on_data` gets each piece of the node's state
+  // machine snapshot file, in order, and the call returns the manifest that
+  // ends the stream (log index, term, hash chain, membership, size and
+  // SHA-256 of the data, state digest). The node first makes the read
+  // linearizable, so the backup holds everything committed when it was
+  // asked. The deadline covers the whole transfer.
+  //
+  // Retried like other calls only until the first piece reached `on_data`;
+  // after that a broken stream returns its error and the caller must start
+  // over (discarding what it received). If `on_data` returns an error the
+  // stream is cancelled and that error is returned. DATA_LOSS if the stream
+  // ends without a manifest, or sends data after it, or the data received
+  // differs in size from what the manifest says.
+  using SnapshotDataCallback = std::function<absl::Status(const std::string& data)>;
+  absl::StatusOr<v1::SnapshotManifest> SaveSnapshot(const v1::SaveSnapshotRequest& request,
+                                                    const SnapshotDataCallback& on_data,
                                                     const CallOptions& options = {});
 
   // As Client::PreferredEndpoint.
