@@ -123,9 +123,16 @@ absl::Status FsyncPath(const std::string& path, int flags) {
 }  // namespace
 
 absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& path) const {
-  absl::ReaderMutexLock lock(&mu_);
-  const rocksdb::Snapshot* snapshot = store_->db()->GetSnapshot();
-  const uint64_t applied = applied_index_;
+  // The RocksDB snapshot and the applied index are taken together under the
+  // lock; writing the file needs only the RocksDB snapshot, so appliers and
+  // readers are not held up while it is written.
+  const rocksdb::Snapshot* snapshot;
+  uint64_t applied;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    snapshot = store_->db()->GetSnapshot();
+    applied = applied_index_;
+  }
   const std::string tmp = absl::StrCat(path, ".tmp");
   absl::Status status = [&]() -> absl::Status {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

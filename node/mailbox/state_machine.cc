@@ -206,8 +206,11 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   out.Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(log_index));
   out.PutProto(Cf::kMeta, keys::Result(log_index), result);
   if (log_index > options_.retained_results) {
-    out.raw_batch()->DeleteRange(store_->cf(Cf::kMeta), keys::Result(0),
-                                 keys::Result(log_index - options_.retained_results + 1));
+    // Exactly one result falls out of the window per applied index. A point
+    // delete, not a range delete: one range tombstone per entry made every
+    // iterator (snapshots above all) sort ever more tombstones.
+    out.raw_batch()->Delete(store_->cf(Cf::kMeta),
+                            keys::Result(log_index - options_.retained_results));
   }
   RETURN_IF_ERROR(out.Commit());
   applied_index_ = log_index;
