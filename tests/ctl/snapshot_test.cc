@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/mailbox/state_machine.h"
+#include "qbox/admin_client.h"
 #include "qbox/client.h"
 #include "tests/ctl/local_cluster.h"
 #include "tests/ctl/qboxctl_runner.h"
@@ -109,7 +110,10 @@ class ClusterHarness {
         kClusterDeadline);
   }
 
-  absl::StatusOr<std::unique_ptr<Client>> OpenClient() {
+  absl::StatusOr<std::unique_ptr<Client>> OpenClient() { return Client::Open(FrontendOptions()); }
+
+  // The front end's certificate, for the client library.
+  ClientOptions FrontendOptions() {
     ClientOptions options;
     for (int i = 0; i < cluster_.size(); ++i) options.endpoints.push_back(cluster_.node(i).address);
     options.ca_bundle_file = bundle_;
@@ -117,7 +121,7 @@ class ClusterHarness {
     options.certificate_file = dir + kFrontend + ".crt";
     options.private_key_file = dir + kFrontend + ".key";
     options.default_timeout = absl::Seconds(15);
-    return Client::Open(options);
+    return options;
   }
 
   // UID -> body of every message in the account's INBOX.
@@ -403,6 +407,19 @@ TEST_F(SnapshotLiveTest, BadSnapshotInputGetsOneClearLineAndChangesNothing) {
   EXPECT_FALSE(fs::exists(fresh));
   ExpectRefused(h, {"snapshot", "restore", good}, 2, {"--data-dir"});
   EXPECT_FALSE(fs::exists(fresh));
+}
+
+TEST_F(SnapshotLiveTest, OnlyAdminsMaySaveSnapshots) {
+  // The client library would take a front end's certificate; the node must not.
+  auto admin_api = AdminClient::Open(harness_->FrontendOptions());
+  ASSERT_TRUE(admin_api.ok()) << admin_api.status();
+  int chunks = 0;
+  auto manifest = (*admin_api)->SaveSnapshot(v1::SaveSnapshotRequest(), [&](const std::string&) {
+    ++chunks;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(manifest.status().code(), absl::StatusCode::kPermissionDenied) << manifest.status();
+  EXPECT_EQ(chunks, 0);
 }
 
 TEST_F(SnapshotLiveTest, BadRebuildWatchInputGetsOneClearLine) {
