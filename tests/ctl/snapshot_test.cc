@@ -165,8 +165,10 @@ std::map<uint32_t, std::string> AppendMessages(ClusterHarness& harness, int coun
     v1::AppendMessageRequest request;
     request.set_account(kAccount);
     request.set_mailbox("INBOX");
+    // The first two are large, so that a snapshot spans several 1 MiB chunks.
+    const size_t size = i < 2 ? (700 << 10) + i : 100 + i * 37;
     std::string body = "From: a@example.org\r\nSubject: message " + std::to_string(i) + "\r\n\r\n" +
-                       std::string(100 + i * 37, static_cast<char>('a' + i % 26)) + "\r\n";
+                       std::string(size, static_cast<char>('a' + i % 26)) + "\r\n";
     request.set_body(body);
     auto response = (*client)->AppendMessage(request);
     EXPECT_TRUE(response.ok()) << response.status();
@@ -262,6 +264,13 @@ TEST_F(SnapshotLiveTest, SaveThenVerifySucceeds) {
   EXPECT_EQ(bytes.size(), 60 + data_bytes + manifest_bytes);
   EXPECT_EQ(json::parse(bytes.substr(28 + data_bytes, manifest_bytes)), m);
   EXPECT_FALSE(fs::exists(file + ".tmp"));
+  EXPECT_GT(data_bytes, 1u << 20) << "the stream should span several chunks";
+  // The nodes keep no scratch copies of what they streamed.
+  for (int i = 0; i < harness_->cluster().size(); ++i) {
+    for (const auto& entry : fs::directory_iterator(harness_->cluster().node(i).data_dir)) {
+      EXPECT_THAT(entry.path().filename().string(), ::testing::Not(HasSubstr("admin-snapshot")));
+    }
+  }
 
   CommandResult verified = harness_->Run({"snapshot", "verify", file});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
@@ -311,7 +320,8 @@ TEST_F(SnapshotLiveTest, VerifyReportsAFlippedByteAnywhere) {
                                    original.size() - 33,
                                    original.size() - 32,
                                    original.size() - 1};
-  for (uint64_t at = 1; at < original.size(); at += 211) offsets.push_back(at);
+  const uint64_t step = original.size() / 40 + 1;
+  for (uint64_t at = 1; at < original.size(); at += step) offsets.push_back(at);
   const std::string damaged = *root_ + "/damaged.qbox";
   for (uint64_t at : offsets) {
     ASSERT_LT(at, original.size());
