@@ -4,9 +4,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "client/retrying_caller.h"
 #include "client/unary_call.h"
-#include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "qbox/v1/admin.grpc.pb.h"
 

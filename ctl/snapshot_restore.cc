@@ -4,6 +4,7 @@
 // backup as its snapshot and nothing after it, so the node starts at the
 // backup's index with the backup's membership, and its hash chain goes on
 // from the backup's chain value (G5).
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>

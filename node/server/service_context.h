@@ -28,7 +28,8 @@ struct ServiceContext {
   const guard::SiteTrustStore* trust = nullptr;
   const PeerDirectory* peers = nullptr;
   NodeConfig self;  // this node: id, site, name, address
-  std::string cluster_name;  // ClusterConfig::cluster, for snapshot manifests
+  // ClusterConfig::cluster, named in snapshot manifests.
+  std::string cluster_name;
   // Requests larger than this are refused with INVALID_ARGUMENT naming the
   // field (the account may set a lower limit; the state machine checks it).
   uint64_t max_message_bytes = 64ull << 20;
