@@ -49,6 +49,7 @@ void Raft::Impl::RaiseAlarm(Alarm::Kind kind, const Message& m, uint64_t index,
 
 absl::Status Raft::Impl::HandleAppend(const Message& m) {
   MaybeRequestRecoveryTarget();
+  leader_commit_ = std::max(leader_commit_, m.commit);
   const uint64_t commit = log_.commit();
   const uint64_t last_new = m.index + m.entries.size();
   size_t first = 0;  // first entry of m.entries not known to be committed here
@@ -181,6 +182,7 @@ void Raft::Impl::RejectAppend(const Message& m) {
 
 void Raft::Impl::HandleHeartbeat(const Message& m) {
   MaybeRequestRecoveryTarget();
+  leader_commit_ = std::max(leader_commit_, m.index);
   CommitTo(std::min(m.commit, log_.LastIndex()));
   Message resp;
   resp.type = MessageType::kHeartbeatResp;

@@ -98,6 +98,7 @@ void Raft::Impl::ResetRoleState(uint64_t term) {
     vote_ = kNoNode;
   }
   lead_ = kNoNode;
+  leader_commit_ = 0;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
   ResetElectionTimeout();
@@ -688,6 +689,7 @@ RaftStatus Raft::Impl::Status() const {
   s.first_index = log_.FirstIndex();
   s.last_index = log_.LastIndex();
   s.applied_handed_out = log_.applied();
+  s.leader_commit = role_ == Role::kLeader ? log_.commit() : leader_commit_;
   s.conf = conf_;
   s.transferring_to = transferee_;
   for (const auto& [id, pr] : progress_) {

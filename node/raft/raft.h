@@ -136,6 +136,9 @@ struct RaftStatus {
   uint64_t first_index = 0;
   uint64_t last_index = 0;
   uint64_t applied_handed_out = 0;  // last index given out in committed_entries
+  // The highest commit index the current leader has reported (followers), or
+  // our own commit index (leader): what "caught up" is measured against.
+  uint64_t leader_commit = 0;
   ConfState conf;
   NodeId transferring_to = kNoNode;
   std::map<NodeId, PeerProgress> progress;  // leader only

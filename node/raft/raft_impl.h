@@ -125,6 +125,7 @@ class Raft::Impl {
   uint64_t term_ = 0;
   NodeId vote_ = kNoNode;
   NodeId lead_ = kNoNode;
+  uint64_t leader_commit_ = 0;  // see RaftStatus::leader_commit
   Role role_ = Role::kFollower;
   bool recovering_ = false;
   uint64_t recovery_target_ = 0;

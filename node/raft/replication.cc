@@ -149,6 +149,7 @@ void Raft::Impl::BroadcastHeartbeat(const std::string& context) {
     m.to = id;
     // Never tell a follower to commit past what it is known to hold.
     m.commit = std::min(pr.match, log_.commit());
+    m.index = log_.commit();
     m.context = context;
     Send(std::move(m));
   }

@@ -128,6 +128,9 @@ struct Message {
   uint64_t term = 0;
 
   // kAppend: index/log_term of the entry preceding `entries` and its chain.
+  // kHeartbeat: `index` is the leader's own commit index (`commit` is capped
+  // at what the follower is known to hold), so a follower can tell whether
+  // it has caught up.
   // kVote/kPreVote: the candidate's last log index and term.
   uint64_t index = 0;
   uint64_t log_term = 0;

@@ -2,8 +2,11 @@
 // node_server.h for what it serves.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "node/server/node_options.h"
 #include "node/server/node_server.h"
 
@@ -26,14 +29,25 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   qbox::server::NodeServer server(*options);
+  absl::Notification stop_requested;
+  int signal = 0;
+  std::thread signal_waiter([&] {
+    sigwait(&stop, &signal);
+    server.RequestStop();
+    stop_requested.Notify();
+  });
   absl::Status started = server.Start();
   if (!started.ok()) {
-    std::fprintf(stderr, "qbox-node: %s\n", started.ToString().c_str());
     server.Shutdown();
-    return 1;
+    if (absl::IsCancelled(started) && stop_requested.HasBeenNotified()) {
+      signal_waiter.join();
+      return 0;
+    }
+    std::fprintf(stderr, "qbox-node: %s\n", started.ToString().c_str());
+    std::_Exit(1);  // the signal thread is still waiting; nothing to clean up
   }
-  int signal = 0;
-  sigwait(&stop, &signal);
+  stop_requested.WaitForNotification();
+  signal_waiter.join();
   std::fprintf(stderr, "qbox-node: received %s, shutting down\n",
                signal == SIGTERM ? "SIGTERM" : "SIGINT");
   server.Shutdown();

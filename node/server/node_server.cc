@@ -159,8 +159,7 @@ absl::Status NodeServer::Start() {
   // Serve first: peers that start from empty storage probe us before they
   // decide whether the cluster is new.
   RETURN_IF_ERROR(StartGrpc());
-  RETURN_IF_ERROR(DecideGenesis());
-  RETURN_IF_ERROR(p.runtime->Start());
+  // Health answers from here on: alive, but not ready until caught up.
   if (!options_.metrics_listen.empty()) {
     RETURN_IF_ERROR(p.metrics->StartHttp(options_.metrics_listen, [this]() -> absl::Status {
       RuntimeStatus s = parts_->runtime->Status();
@@ -168,13 +167,16 @@ absl::Status NodeServer::Start() {
         return absl::UnavailableError("recovering: rebuilding from the other sites");
       }
       if (s.raft.leader == raft::kNoNode) return absl::UnavailableError("no leader known");
-      if (s.applied < s.raft.hard_state.commit) {
-        return absl::UnavailableError(absl::StrCat("applying: ", s.applied, " of ",
-                                                   s.raft.hard_state.commit));
+      const uint64_t target = std::max(s.raft.hard_state.commit, s.raft.leader_commit);
+      if (s.applied < target) {
+        return absl::UnavailableError(absl::StrCat("catching up: applied ", s.applied, " of ",
+                                                   target));
       }
       return absl::OkStatus();
     }));
   }
+  RETURN_IF_ERROR(DecideGenesis());
+  RETURN_IF_ERROR(p.runtime->Start());
   housekeeping_ = std::thread([this] { Housekeeping(); });
   Log(absl::StrCat("serving gRPC on ", options_.listen.empty() ? p.self.address : options_.listen,
                    " (port ", grpc_port_, ")",
@@ -244,7 +246,7 @@ absl::Status NodeServer::DecideGenesis() {
   tls.pem_private_key = p.key_pem;
   auto creds = grpc::SslCredentials(tls);
   absl::Time last_report = absl::InfinitePast();
-  while (!stopping_) {
+  while (!stop_requested_) {
     size_t at_genesis = 0;
     for (uint64_t id : voters) {
       if (id == p.self.id) continue;
@@ -350,7 +352,7 @@ void NodeServer::Housekeeping() {
 }
 
 void NodeServer::Shutdown() {
-  if (stopping_.exchange(true)) return;
+  if (shut_down_.exchange(true)) return;
   Parts& p = *parts_;
   if (p.runtime) {
     RuntimeStatus s = p.runtime->Status();
@@ -377,9 +379,11 @@ void NodeServer::Shutdown() {
     stop_housekeeping_.Notify();
     housekeeping_.join();
   }
+  // The runtime first: it fails every request still waiting on it, so the
+  // gRPC handlers return and the server can drain.
+  if (p.runtime) p.runtime->Stop();
   if (p.server) p.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (p.metrics) p.metrics->StopHttp();
-  if (p.runtime) p.runtime->Stop();
   if (p.transport) p.transport->Shutdown();
   Log("stopped");
 }

@@ -30,6 +30,9 @@ class NodeServer {
   absl::Status Start();
   // Graceful stop: a leader first hands leadership to another voter.
   void Shutdown();
+  // Makes a Start() that is still waiting (for peers to decide genesis)
+  // give up with CANCELLED. Safe from any thread; Shutdown() still follows.
+  void RequestStop() { stop_requested_ = true; }
 
   // The gRPC port actually bound (useful with port 0).
   int grpc_port() const { return grpc_port_; }
@@ -45,7 +48,8 @@ class NodeServer {
   NodeOptions options_;
   std::unique_ptr<Parts> parts_;
   int grpc_port_ = 0;
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stop_requested_{false};  // by RequestStop()
+  std::atomic<bool> shut_down_{false};       // Shutdown() ran
   absl::Notification stop_housekeeping_;
   std::thread housekeeping_;
 };

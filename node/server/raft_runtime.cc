@@ -1,5 +1,6 @@
 #include "node/server/raft_runtime.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -318,12 +319,20 @@ void RaftRuntime::MaybeTakeSnapshot() {
 absl::StatusOr<std::string> RaftRuntime::Wait(std::shared_ptr<ProposalWaiter> waiter,
                                               absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  if (!mu_.AwaitWithDeadline(absl::Condition(&waiter->done), deadline)) {
+  struct DoneOrStopping {
+    RaftRuntime* self;
+    ProposalWaiter* waiter;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return waiter->done || self->stopping_;
+    }
+  } ready{this, waiter.get()};
+  if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
     auto it = proposals_.find(waiter->index);
     if (it != proposals_.end() && it->second == waiter) proposals_.erase(it);
     return absl::DeadlineExceededError(
         absl::StrCat("entry ", waiter->index, " was not applied before the deadline"));
   }
+  if (!waiter->done) return absl::UnavailableError("node is shutting down");
   return waiter->result;
 }
 
@@ -387,8 +396,9 @@ absl::Status RaftRuntime::ReadBarrier(absl::Time deadline) {
   struct Ready {
     RaftRuntime* self;
     ReadWaiter* waiter;
-    bool operator()() const {
-      return waiter->done || (waiter->has_index && self->applied_.load() >= waiter->index);
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return waiter->done || self->stopping_ ||
+             (waiter->has_index && self->applied_.load() >= waiter->index);
     }
   } ready{this, waiter.get()};
   // Re-checked whenever mu_ is released; the apply thread releases it after
@@ -399,7 +409,11 @@ absl::Status RaftRuntime::ReadBarrier(absl::Time deadline) {
         waiter->has_index ? "state machine did not apply up to the read index in time"
                           : "the leader did not confirm a read index in time");
   }
-  return waiter->done ? waiter->status : absl::OkStatus();
+  if (waiter->done) return waiter->status;
+  if (!(waiter->has_index && applied_.load() >= waiter->index)) {
+    return absl::UnavailableError("node is shutting down");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RaftRuntime::TransferLeadership(raft::NodeId to, absl::Time deadline) {
@@ -474,7 +488,7 @@ raft::NodeId RaftRuntime::leader() const {
 bool RaftRuntime::CaughtUp() const {
   absl::MutexLock lock(&mu_);
   return !status_.raft.hard_state.recovering && status_.raft.leader != raft::kNoNode &&
-         applied_ >= status_.raft.hard_state.commit;
+         applied_ >= std::max(status_.raft.hard_state.commit, status_.raft.leader_commit);
 }
 
 }  // namespace qbox::server

@@ -102,7 +102,8 @@ class RaftRuntime {
   raft::NodeId leader() const;
   uint64_t applied_index() const { return applied_.load(); }
   // True when this node holds everything the cluster committed as far as it
-  // knows: not recovering, a leader known, and applied up to its commit.
+  // knows: not recovering, a leader known, and applied up to the commit
+  // index the leader reported.
   bool CaughtUp() const;
 
  private:

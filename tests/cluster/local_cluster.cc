@@ -283,32 +283,19 @@ absl::StatusOr<int> LocalCluster::WaitForLeader(absl::Duration timeout) const {
 }
 
 absl::Status LocalCluster::WaitCaughtUp(absl::Duration timeout) const {
+  // /readyz is the node's own verdict: a leader known, not recovering, and
+  // applied up to the commit index the leader reported.
   absl::Time deadline = absl::Now() + timeout;
   std::string last_error;
   while (absl::Now() < deadline) {
     bool all = true;
     for (int i = 0; i < size() && all; ++i) {
       if (nodes_[i].pid <= 0) continue;
-      auto st = Status(i, absl::Seconds(1));
-      if (!st.ok()) {
+      auto ready = HttpGet(i, "/readyz");
+      if (!ready.ok() || ready->first != 200) {
         all = false;
-        last_error = std::string(st.status().message());
-        break;
-      }
-      bool found = false;
-      for (const v1::NodeStatus& ns : st->nodes()) {
-        if (ns.site() != nodes_[i].site) continue;
-        found = true;
-        if (st->leader().empty() || ns.role() == v1::NODE_ROLE_RECOVERING ||
-            ns.applied_index() < ns.commit_index()) {
-          all = false;
-          last_error = absl::StrCat(nodes_[i].site, " role ", v1::NodeRole_Name(ns.role()),
-                                    " applied ", ns.applied_index(), " of ", ns.commit_index());
-        }
-      }
-      if (!found) {
-        all = false;
-        last_error = absl::StrCat(nodes_[i].site, " does not report itself");
+        last_error = absl::StrCat(nodes_[i].site, ": ",
+                                  ready.ok() ? ready->second : std::string(ready.status().message()));
       }
     }
     if (all) return absl::OkStatus();
