@@ -125,13 +125,25 @@ quorumbox dev cluster is up: three sites, one node each, mutual TLS.
   site-c/n1  127.0.0.1:${GRPC_PORTS[2]}   metrics http://127.0.0.1:${METRICS_PORTS[2]}/metrics
 Credentials: .dev-cluster/site-{a,b,c}/ (one CA per site), CA bundle .dev-cluster/ca-bundle.crt
 
-Try it (as site-a's operator, and as site-a's front end "imap"):
-  Q="$QBOXCTL --cluster .dev-cluster/cluster.json --cert .dev-cluster/site-a/admins/ops.crt --key .dev-cluster/site-a/admins/ops.key"
-  \$Q status
-  \$Q account create alice
-  $BUILD/client/examples/qbox-example --endpoints 127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103 \\
-      --cacert .dev-cluster/ca-bundle.crt --cert .dev-cluster/site-a/frontends/imap.crt \\
-      --key .dev-cluster/site-a/frontends/imap.key --account alice --mailbox INBOX
+Try it from $ROOT (README.md "A session" has the whole walk-through).
+As site-a's operator (qboxctl's connection flags follow the command):
+  ctl() { build/ctl/qboxctl "\$@" --cluster .dev-cluster/cluster.json \\
+            --cert .dev-cluster/site-a/admins/ops.crt --key .dev-cluster/site-a/admins/ops.key; }
+  ctl status
+  ctl account create alice
+As site-a's front end "imap" (--dev: these ports and .dev-cluster/ credentials):
+  ninja -C build qbox-mail
+  M="build/client/qbox-mail --dev --account alice"
+  \$M mailbox create Archive
+  \$M append --mailbox Archive --subject "Quarterly report" --body "Numbers attached."
+  \$M append --mailbox Archive --subject "Lunch?" --body "Noon at the usual place." --flag '\\Flagged'
+  \$M fetch --mailbox Archive
+  \$M flag --mailbox Archive --uids 1:2 --add '\\Seen'
+  \$M expunge --mailbox Archive --uids 1
+  \$M deleted list
+  \$M restore 1
+  \$M changes --mailbox Archive --since 5
+  \$M quota
 
   scripts/dev-cluster.sh status    # the cluster at a glance
   scripts/dev-cluster.sh down      # stop (data stays in .dev-cluster/data)

@@ -31,7 +31,8 @@ void PrintRow(const v1::MessageInfo& m) {
 void PrintHeader() { std::printf(kRowFormat, "UID", "MODSEQ", "SIZE", "INTERNALDATE", "FLAGS"); }
 
 // A body under its row, indented and without CRs, so rows stay findable.
-void PrintBody(const std::string& body) {
+void PrintBody(absl::string_view body) {
+  if (!body.empty() && body.back() == '\n') body.remove_suffix(1);
   for (absl::string_view line : absl::StrSplit(body, '\n')) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     std::printf("    | %.*s\n", static_cast<int>(line.size()), line.data());
@@ -45,9 +46,9 @@ absl::Status Fetch(const Session& s, const ReadOptions& o) {
   request.set_uid_set(o.uids);
   request.set_include_body(o.bodies);
   const bool json = o.format == OutputFormat::kJson;
-  // JSON is streamed as an array, one message per line.
+  // Output starts with the first message, so an error (unknown mailbox)
+  // leaves stdout empty. JSON is streamed as an array, one message a line.
   int printed = 0;
-  if (!json) PrintHeader();
   absl::Status status = s.client->FetchMessages(
       request,
       [&](const v1::FetchMessagesResponse& response) {
@@ -56,6 +57,7 @@ absl::Status Fetch(const Session& s, const ReadOptions& o) {
           message["uidvalidity"] = response.uidvalidity();
           std::printf("%s  %s", printed == 0 ? "[\n" : ",\n", JsonText(message, -1).c_str());
         } else {
+          if (printed == 0) PrintHeader();
           PrintRow(response.message());
           if (o.bodies) PrintBody(response.message().body());
         }
@@ -63,7 +65,15 @@ absl::Status Fetch(const Session& s, const ReadOptions& o) {
         return absl::OkStatus();
       },
       s.call);
-  if (json) std::printf("%s", printed == 0 ? "[]\n" : "\n]\n");
+  if (printed > 0) {
+    if (json) std::printf("\n]\n");
+  } else if (status.ok()) {
+    if (json) {
+      std::printf("[]\n");
+    } else {
+      PrintHeader();
+    }
+  }
   return status;
 }
 

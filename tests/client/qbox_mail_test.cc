@@ -318,6 +318,7 @@ TEST_F(QboxMailTest, UnknownMailboxIsNamedAndChangesNothing) {
   MailRun fetch = RunQboxMail(Connected({"fetch", "--mailbox", "Nope"}));
   EXPECT_EQ(fetch.exit_code, 1) << Describe(fetch);
   EXPECT_THAT(fetch.err, AllOf(HasSubstr("qbox-mail fetch: NOT_FOUND"), HasSubstr("\"Nope\"")));
+  EXPECT_EQ(fetch.out, "") << "no table header before an error";
   EXPECT_EQ(StderrLines(fetch), 1) << fetch.err;
 
   MailRun append =
