@@ -16,6 +16,13 @@ std::string Qualified(const v1::NodeStatus& s) { return s.site() + "/" + s.node_
 // was spelled differently (localhost vs 127.0.0.1).
 const v1::NodeStatus* SelfOf(const v1::GetClusterStatusResponse& response,
                              const std::string& endpoint) {
+  // The answer names its reporter; older nodes did not, so fall back to
+  // matching the address asked.
+  for (const v1::NodeStatus& s : response.nodes()) {
+    if (!response.reporter().empty() && s.site() + "/" + s.node_id() == response.reporter()) {
+      return &s;
+    }
+  }
   for (const v1::NodeStatus& s : response.nodes()) {
     if (s.address() == endpoint) return &s;
   }
@@ -112,6 +119,19 @@ ClusterView MergeAnswers(const std::vector<EndpointAnswer>& answers,
     row.commit_index = self->commit_index();
     row.applied_index = self->applied_index();
     row.alarms.assign(self->alarms().begin(), self->alarms().end());
+    row.last_contact_ms_ago = 0;
+  }
+
+  // The freshest word anyone has of each node.
+  for (const EndpointAnswer& a : answers) {
+    if (!a.response.ok()) continue;
+    for (const v1::NodeStatus& s : a.response->nodes()) {
+      if (s.last_contact_ms_ago() <= 0) continue;
+      NodeRow& row = row_for(s);
+      if (!row.last_contact_ms_ago || s.last_contact_ms_ago() < *row.last_contact_ms_ago) {
+        row.last_contact_ms_ago = s.last_contact_ms_ago();
+      }
+    }
   }
 
   // The leader's word about the others: lag, and what it knows of nodes

@@ -44,6 +44,9 @@ struct NodeRow {
   // leader heard from it recently. Unset when no leader answered.
   std::optional<uint64_t> lag_entries;
   std::optional<bool> leader_sees_reachable;
+  // Milliseconds since any answering node last heard from this node (the
+  // freshest report; 0 for a node that answered itself).
+  std::optional<int64_t> last_contact_ms_ago;
   std::vector<std::string> alarms;  // as the node reported them itself
 
   std::string QualifiedName() const { return site.empty() ? "" : site + "/" + node; }

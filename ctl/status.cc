@@ -45,6 +45,7 @@ json ToJson(const ClusterView& view) {
                      {"applied_index", OrNull(row.applied_index)},
                      {"lag_entries", OrNull(row.lag_entries)},
                      {"leader_sees_reachable", OrNull(row.leader_sees_reachable)},
+                     {"last_contact_ms_ago", OrNull(row.last_contact_ms_ago)},
                      {"alarms", row.alarms}});
   }
   return json{{"leader", view.leader},
@@ -60,12 +61,14 @@ void PrintStatusTable(const ClusterView& view) {
     std::string alarms = row.alarms.empty() ? "-" : absl::StrJoin(row.alarms, "; ");
     rows.push_back({row.site.empty() ? "-" : row.site, row.node.empty() ? "-" : row.node,
                     row.address, row.role, OrDash(row.term), OrDash(row.commit_index),
-                    OrDash(row.applied_index), OrDash(row.lag_entries), alarms,
-                    row.error.empty() ? "-" : row.error});
+                    OrDash(row.applied_index), OrDash(row.lag_entries),
+                    row.last_contact_ms_ago ? absl::StrCat(*row.last_contact_ms_ago, "ms ago") : "-",
+                    alarms, row.error.empty() ? "-" : row.error});
   }
   PrintTable(
       std::cout,
-      {"SITE", "NODE", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG", "ALARMS", "ERROR"},
+      {"SITE", "NODE", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG", "LAST CONTACT",
+       "ALARMS", "ERROR"},
       rows);
 }
 

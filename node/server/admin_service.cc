@@ -112,6 +112,8 @@ grpc::Status AdminService::GetClusterStatus(grpc::ServerContext* call,
   const bool leading = st.raft.role == raft::Role::kLeader;
   if (st.raft.leader != raft::kNoNode) resp->set_leader(NameOf(*ctx_, st.raft.leader));
   resp->set_term(st.raft.hard_state.term);
+  resp->set_reporter(ctx_->self.QualifiedName());
+  const absl::Time now = absl::Now();
 
   v1::NodeStatus* me = resp->add_nodes();
   *me = Describe(*ctx_, self);
@@ -126,6 +128,10 @@ grpc::Status AdminService::GetClusterStatus(grpc::ServerContext* call,
     if (id == self) continue;
     v1::NodeStatus* node = resp->add_nodes();
     *node = Describe(*ctx_, id);
+    auto heard = st.last_heard.find(id);
+    node->set_last_contact_ms_ago(heard == st.last_heard.end()
+                                      ? -1
+                                      : absl::ToInt64Milliseconds(now - heard->second));
     const bool learner = st.raft.conf.IsLearner(id);
     auto progress = st.raft.progress.find(id);
     if (leading && progress != st.raft.progress.end()) {

@@ -98,6 +98,11 @@ void RaftRuntime::Enqueue(Task task) {
 
 void RaftRuntime::Deliver(std::vector<raft::Message> messages) {
   if (!started_) return;
+  if (!messages.empty()) {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (const raft::Message& m : messages) status_.last_heard[m.from] = now;
+  }
   Enqueue([this, messages = std::move(messages)](raft::Raft& raft) {
     for (const raft::Message& m : messages) {
       absl::Status s = raft.Step(m);

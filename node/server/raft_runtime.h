@@ -60,6 +60,8 @@ struct RuntimeStatus {
   uint64_t proposals = 0;
   uint64_t proposals_failed = 0;
   std::vector<raft::Alarm> alarms;  // every alarm since start, oldest first
+  // When a consensus message from each peer last arrived here.
+  std::map<raft::NodeId, absl::Time> last_heard;
 };
 
 class RaftRuntime {

@@ -147,6 +147,9 @@ TEST_F(QboxctlLiveClusterTest, StatusShowsEveryNodeAndExactlyOneLeader) {
     EXPECT_TRUE(row["applied_index"].is_number());
     EXPECT_TRUE(row["lag_entries"].is_number()) << "the leader answered, so lag is known";
     EXPECT_EQ(row["alarms"], json::array());
+    // Every node answered for itself, and heartbeats flow every tick.
+    ASSERT_TRUE(row["last_contact_ms_ago"].is_number()) << row.dump();
+    EXPECT_LT(row["last_contact_ms_ago"].get<int64_t>(), 5000);
     if (row["role"] == "leader") {
       ++leaders;
       EXPECT_EQ(s["leader"], cluster_->node(i).QualifiedName());
@@ -159,6 +162,7 @@ TEST_F(QboxctlLiveClusterTest, StatusShowsEveryNodeAndExactlyOneLeader) {
   CommandResult table = RunOk(Admin({"status"}));
   EXPECT_THAT(table.out, HasSubstr("SITE    NODE  ADDRESS"));
   EXPECT_THAT(table.out, HasSubstr("leader"));
+  EXPECT_THAT(table.out, HasSubstr("LAST CONTACT"));
   EXPECT_THAT(table.out, HasSubstr(cluster_->node(2).address));
 
   CommandResult alarms = RunOk(Admin({"alarms", "list", "-o", "json"}));
