@@ -122,6 +122,9 @@ class QboxMailTest : public ::testing::Test {
     ASSERT_TRUE(cluster_->StartAll().ok());
     auto leader = cluster_->WaitForLeader(absl::Seconds(60));
     ASSERT_TRUE(leader.ok()) << leader.status() << "\n" << cluster_->LogTail(0);
+    // Every node serving, so that the first command may land on any of them.
+    absl::Status caught_up = cluster_->WaitCaughtUp(absl::Seconds(60));
+    ASSERT_TRUE(caught_up.ok()) << caught_up;
 
     ClientOptions admin_options;
     admin_options.endpoints = cluster_->endpoints();
