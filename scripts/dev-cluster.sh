@@ -28,7 +28,7 @@ build() {
   qbox_install_deps
   echo "==> building qbox-node and qboxctl (build/)"
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C "$BUILD" qbox-node qboxctl qbox-example
+  ninja -C "$BUILD" qbox-node qboxctl qbox-example qbox-mail
 }
 
 credentials() {
@@ -112,8 +112,8 @@ wait_ready() {
 }
 
 ctl() {
-  "$QBOXCTL" --cluster "$DEV/cluster.json" --cert "$DEV/site-a/admins/ops.crt" \
-    --key "$DEV/site-a/admins/ops.key" "$@"
+  "$QBOXCTL" "$@" --cluster "$DEV/cluster.json" --cert "$DEV/site-a/admins/ops.crt" \
+    --key "$DEV/site-a/admins/ops.key"
 }
 
 usage() {

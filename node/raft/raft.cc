@@ -106,6 +106,7 @@ void Raft::Impl::ResetRoleState(uint64_t term) {
   votes_.clear();
   progress_.clear();
   pending_reads_.clear();
+  reads_before_first_commit_.clear();
   uncommitted_.clear();
   uncommitted_bytes_ = 0;
 }
@@ -550,9 +551,6 @@ absl::Status Raft::Impl::TransferLeadership(NodeId to) {
 
 absl::Status Raft::Impl::ReadIndex(std::string context) {
   if (role_ == Role::kLeader) {
-    if (!CommittedInCurrentTerm()) {
-      return absl::UnavailableError("the leader has not committed an entry in its term yet");
-    }
     HandleReadIndexRequest(id_, std::move(context));
     return absl::OkStatus();
   }

@@ -191,7 +191,9 @@ class Raft {
 
   // Asks for a linearizable read index; answered in a later Ready's
   // read_states with the same context (possibly never, if leadership is
-  // lost; the caller times out and retries).
+  // lost or the request is lost on the way: the caller asks again with the
+  // same context, and ignores a second answer). A new leader answers once
+  // its first entry has committed. UNAVAILABLE if no leader is known.
   absl::Status ReadIndex(std::string context);
 
   // Starts an election now (tests; the runtime relies on ticks).

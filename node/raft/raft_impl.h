@@ -150,6 +150,8 @@ class Raft::Impl {
 
   uint64_t next_read_id_ = 1;
   std::deque<PendingRead> pending_reads_;
+  // Read requests that arrived before this leader committed in its term.
+  std::vector<std::pair<NodeId, std::string>> reads_before_first_commit_;
   std::unique_ptr<IncomingSnapshot> incoming_snapshot_;
 
   // Output gathered for the next Ready.

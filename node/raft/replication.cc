@@ -27,9 +27,7 @@ void Raft::Impl::StepLeader(const Message& m) {
       HandleSnapshotResponse(m);
       return;
     case MessageType::kReadIndex:
-      if (conf_.Contains(m.from) && CommittedInCurrentTerm()) {
-        HandleReadIndexRequest(m.from, m.context);
-      }
+      if (conf_.Contains(m.from)) HandleReadIndexRequest(m.from, m.context);
       return;
     default:
       return;
@@ -285,6 +283,12 @@ void Raft::Impl::HandleSnapshotResponse(const Message& m) {
 }
 
 void Raft::Impl::HandleReadIndexRequest(NodeId requester, std::string context) {
+  if (!CommittedInCurrentTerm()) {
+    // A new leader's commit index may lag entries committed in earlier terms
+    // until its own first entry commits; answer then (MaybeCommit).
+    reads_before_first_commit_.emplace_back(requester, std::move(context));
+    return;
+  }
   PendingRead read;
   read.id = next_read_id_++;
   read.index = log_.commit();
@@ -336,7 +340,13 @@ bool Raft::Impl::MaybeCommit() {
   if (candidate <= log_.commit()) return false;
   // Only entries of the current term commit by counting (Raft 5.4.2).
   if (!log_.MatchTerm(candidate, term_)) return false;
+  const bool first_commit_in_term = !CommittedInCurrentTerm();
   log_.CommitTo(candidate);
+  if (first_commit_in_term && !reads_before_first_commit_.empty()) {
+    auto waiting = std::move(reads_before_first_commit_);
+    reads_before_first_commit_.clear();
+    for (auto& [requester, context] : waiting) HandleReadIndexRequest(requester, std::move(context));
+  }
   while (!uncommitted_.empty() && uncommitted_.front().first <= candidate) {
     uncommitted_bytes_ -= uncommitted_.front().second;
     uncommitted_.pop_front();

@@ -258,10 +258,13 @@ absl::Status NodeServer::DecideGenesis() {
       grpc::Status s = stub->Probe(&ctx, v1::ProbeRequest(), &resp);
       if (!s.ok()) continue;
       if (resp.last_index() > 1) {
+        // A genesis voter that starts after the others elected a leader looks
+        // exactly like one that lost its disk; both must catch up before they
+        // vote.
         Log(absl::StrCat("storage is empty but ", peer->QualifiedName(), " is at log index ",
                          resp.last_index(),
-                         ": the cluster has progressed, so this node lost its disk; "
-                         "rejoining as a recovering non-voter (G4)"));
+                         ": the cluster has progressed without this node (it lost its disk, "
+                         "or started late); rejoining as a recovering non-voter (G4)"));
         return absl::OkStatus();
       }
       ++at_genesis;

@@ -19,6 +19,7 @@ struct RaftRuntime::ProposalWaiter {
 };
 
 struct RaftRuntime::ReadWaiter {
+  absl::Time asked;  // when the read index was last asked for
   bool has_index = false;
   uint64_t index = 0;
   bool done = false;  // failed before an index was known
@@ -130,6 +131,7 @@ void RaftRuntime::Loop() {
     for (Task& task : tasks) task(*raft_);
     absl::Time now = absl::Now();
     if (now >= next_tick) {
+      AskAgainForLostReads(*raft_, now);
       raft_->Tick();
       next_tick += options_.tick;
       if (next_tick < now) next_tick = now + options_.tick;
@@ -137,6 +139,24 @@ void RaftRuntime::Loop() {
     while (raft_->HasReady()) HandleReady(*raft_);
     PublishStatus(*raft_);
   }
+}
+
+void RaftRuntime::AskAgainForLostReads(raft::Raft& raft, absl::Time now) {
+  // A read request or its answer can be lost on the way (or the leader
+  // changed): ask again with the same context rather than wait out the
+  // caller's whole deadline. A late second answer finds no waiter.
+  const absl::Duration patience = std::max(options_.tick * 5, absl::Milliseconds(100));
+  std::vector<std::string> again;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [context, waiter] : reads_) {
+      if (!waiter->has_index && !waiter->done && now - waiter->asked >= patience) {
+        waiter->asked = now;
+        again.push_back(context);
+      }
+    }
+  }
+  for (const std::string& context : again) (void)raft.ReadIndex(context);
 }
 
 void RaftRuntime::HandleReady(raft::Raft& raft) {
@@ -387,6 +407,7 @@ absl::Status RaftRuntime::ReadBarrier(absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
     context = absl::StrCat("read-", next_read_id_++);
+    waiter->asked = absl::Now();
     reads_[context] = waiter;
   }
   Enqueue([this, waiter, context](raft::Raft& raft) {

@@ -120,6 +120,7 @@ class RaftRuntime {
   void Enqueue(Task task);
   void Loop();
   void HandleReady(raft::Raft& raft);
+  void AskAgainForLostReads(raft::Raft& raft, absl::Time now);
   void ApplyLoop();
   void ApplyEntries(const std::vector<raft::Entry>& entries);
   void InstallSnapshot(const raft::SnapshotMeta& meta);

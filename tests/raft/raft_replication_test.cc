@@ -154,6 +154,32 @@ TEST(RaftReplication, ReadIndexIsConfirmedByAQuorum) {
   EXPECT_EQ(c.read_states(2)[0].context, "follower-read");
 }
 
+TEST(RaftReplication, ReadIndexAskedOfANewLeaderIsAnsweredOnceItsFirstEntryCommits) {
+  TestCluster c(3);
+  c.Elect(1);
+  ASSERT_TRUE(c.node(1).Propose("x").ok());
+  c.Deliver();
+  // Node 2 becomes leader but its no-op cannot commit while it is cut off.
+  bool hold = true;
+  c.filter = [&](const Message& m) {
+    return !(hold && m.from == 2 && m.type == MessageType::kAppend);
+  };
+  ASSERT_TRUE(c.node(1).TransferLeadership(2).ok());
+  c.Deliver();
+  ASSERT_EQ(c.Leader(), 2u);
+  c.TickAll(1);  // a heartbeat tells node 3 who leads; appends stay held
+  ASSERT_TRUE(c.node(2).ReadIndex("early").ok());
+  ASSERT_TRUE(c.node(3).ReadIndex("early-follower").ok());
+  c.Deliver();
+  EXPECT_TRUE(c.read_states(2).empty());
+  hold = false;
+  c.TickAll(2);
+  ASSERT_EQ(c.read_states(2).size(), 1u);
+  EXPECT_EQ(c.read_states(2)[0].context, "early");
+  EXPECT_GE(c.read_states(2)[0].index, 3u);
+  ASSERT_EQ(c.read_states(3).size(), 1u);
+}
+
 TEST(RaftReplication, ReadIndexIsNotConfirmedWithoutAQuorum) {
   TestCluster c(3);
   c.Elect(1);
