@@ -132,7 +132,6 @@ As site-a's operator (qboxctl's connection flags follow the command):
   ctl status
   ctl account create alice
 As site-a's front end "imap" (--dev: these ports and .dev-cluster/ credentials):
-  ninja -C build qbox-mail
   M="build/client/qbox-mail --dev --account alice"
   \$M mailbox create Archive
   \$M append --mailbox Archive --subject "Quarterly report" --body "Numbers attached."
