@@ -18,16 +18,44 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "node/mailbox/store.h"
 #include "qbox/v1/admin.pb.h"
+#include "qbox/v1/charter.pb.h"
 #include "qbox/v1/command.pb.h"
 #include "qbox/v1/mailstore.pb.h"
 
 namespace qbox::mailbox {
+
+// A membership entry as the state machine sees it (the consensus core's
+// ConfChange without its types).
+struct MembershipChange {
+  enum class Kind { kGenesis, kAddLearner, kPromoteLearner, kRemoveNode };
+  Kind kind = Kind::kGenesis;
+  uint64_t node = 0;    // not used for kGenesis
+  std::string context;  // kGenesis: a serialized v1::Charter; kAddLearner: a serialized v1::CharterNode
+};
+
+// This node's own checkpoint (G5), computed while applying `index`.
+struct OwnCheckpoint {
+  uint64_t index = 0;
+  std::array<uint8_t, 32> digest{};
+};
+
+// What applying a peer's signed checkpoint found when compared with this
+// node's own digest at the same index (G4, G5). Local, not replicated.
+struct CheckpointComparison {
+  uint64_t index = 0;
+  std::string peer_site;                // site of the signer
+  std::string peer_node;                // "site/node/name" of the signer
+  bool match = false;
+  v1::SignedNodeStatement peer;         // the evidence: the peer's signed checkpoint
+  std::array<uint8_t, 32> own_digest{}; // this node's digest there
+};
 
 class MailboxStateMachine {
  public:
@@ -37,6 +65,14 @@ class MailboxStateMachine {
     std::function<int64_t()> local_clock_ms;
     // How many recent results Apply keeps for re-applied indexes.
     uint64_t retained_results = 1024;
+    // G5: called on the applying thread right after the entry at a
+    // checkpoint index (a multiple of the charter's checkpoint_every, or an
+    // entry carrying a CheckpointRequest) was applied, with this node's
+    // digest there. The digest is also kept locally (GetOwnCheckpoint).
+    std::function<void(const OwnCheckpoint&)> on_checkpoint;
+    // G4/G5: called on the applying thread after a peer's signed checkpoint
+    // was applied and this node has its own digest for that index.
+    std::function<void(const CheckpointComparison&)> on_checkpoint_compared;
   };
 
   // Opens or creates the state machine in `dir`. DATA_LOSS (naming `dir`)
@@ -59,8 +95,51 @@ class MailboxStateMachine {
   // node must stop applying.
   absl::StatusOr<v1::CommandResult> Apply(uint64_t log_index, const v1::MailboxCommand& command);
 
+  // Applies a membership entry (G2, G6): kGenesis installs the charter from
+  // its context (validated; refused with the reason if invalid, which only
+  // advances the index), kAddLearner records the node from its context as
+  // a learner, kPromoteLearner makes it a voter, kRemoveNode marks it
+  // removed. Each is written to the audit log. Non-OK only for storage
+  // failures.
+  absl::Status ApplyMembership(uint64_t log_index, const MembershipChange& change);
+
+  // An entry that carries no command (a leader's no-op): advances the
+  // applied index (and checkpoints there if it is a checkpoint index).
+  absl::Status ApplyNoop(uint64_t log_index);
+
   // The index of the last applied entry (0 for a fresh store).
   uint64_t applied_index() const;
+
+  // ---- The charter and its proposals (G2). Reads of replicated state,
+  // plus this node's local clock fields in ProposalRecord.
+  // NOT_FOUND "charter" before the genesis entry was applied.
+  absl::StatusOr<v1::Charter> GetCharter() const;
+  absl::StatusOr<v1::ProposalRecord> GetProposal(absl::string_view proposal_id) const;
+  // Oldest first; closed ones only if `include_closed`.
+  absl::StatusOr<std::vector<v1::ProposalRecord>> ListProposals(bool include_closed) const;
+
+  // What this node's own clock (`now_ms`) says it must state about open
+  // proposals: EVENT_EXPIRED for PENDING ones whose lifetime passed since
+  // this node applied the submission, EVENT_DELAY_ELAPSED for APPROVED ones
+  // whose T passed since this node applied the approval that completed M.
+  // Proposals whose list already holds `own_site` are left out (a site
+  // counts once).
+  struct DueClockStatement {
+    std::string proposal_id;
+    v1::ProposalClock::Event event = v1::ProposalClock::EVENT_UNSPECIFIED;
+  };
+  absl::StatusOr<std::vector<DueClockStatement>> DueClockStatements(
+      int64_t now_ms, absl::string_view own_site) const;
+
+  // ---- G5. The audit log from `from_seq` (0 = the start) in order, until
+  // `sink` returns false.
+  absl::Status ReadAuditLog(uint64_t from_seq,
+                            const std::function<bool(const v1::AuditRecord&)>& sink) const;
+  // Applied signed checkpoints at or above `min_index`, with this node's own
+  // digest where it has one.
+  absl::StatusOr<std::vector<v1::CheckpointEntry>> GetCheckpoints(uint64_t min_index) const;
+  // This node's own digest at `index`, NOT_FOUND if it computed none there.
+  absl::StatusOr<std::array<uint8_t, 32>> GetOwnCheckpoint(uint64_t index) const;
 
   // Reads. Unknown account or mailbox: NOT_FOUND naming the field; bad
   // names or UID sets: INVALID_ARGUMENT naming the field.

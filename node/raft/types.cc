@@ -7,6 +7,8 @@
 namespace qbox::raft {
 namespace {
 
+constexpr uint64_t kMaxConfChangeContext = 1 << 20;
+
 void PutBigEndian64(uint64_t v, std::string* out) {
   for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
@@ -51,6 +53,8 @@ std::string ConfChange::Encode() const {
     PutBigEndian64(genesis_voters.size(), &out);
     for (NodeId id : genesis_voters) PutBigEndian64(id, &out);
   }
+  PutBigEndian64(context.size(), &out);
+  out.append(context);
   return out;
 }
 
@@ -73,7 +77,13 @@ std::optional<ConfChange> ConfChange::Decode(std::string_view data) {
   } else if (cc.node == kNoNode) {
     return std::nullopt;
   }
-  if (!data.empty()) return std::nullopt;
+  uint64_t context_size = 0;
+  if (!GetBigEndian64(&data, &context_size) || context_size > kMaxConfChangeContext ||
+      context_size != data.size()) {
+    return std::nullopt;
+  }
+  cc.context.assign(data.data(), data.size());
+  return cc;
   return cc;
 }
 

@@ -84,6 +84,10 @@ struct ConfChange {
   Kind kind = Kind::kAddLearner;
   NodeId node = kNoNode;
   std::vector<NodeId> genesis_voters;  // kGenesis only
+  // Opaque bytes for the layers above the core (at most 1 MiB): the genesis
+  // entry carries the cluster's charter, an added learner its site, name
+  // and address. Covered by the entry's hash chain like the rest.
+  std::string context;
 
   // Applies this change to `conf`; false if it does not fit (adding a known
   // node, promoting a non-learner, removing an unknown node).

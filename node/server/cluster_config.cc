@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "node/common/status_macros.h"
 #include "absl/strings/numbers.h"
 
 namespace qbox::server {
@@ -82,6 +84,43 @@ absl::StatusOr<ClusterConfig> ParseClusterConfig(const std::string& json_text,
       return bad("retention_days: must be a whole number of days from 1 to 36500");
     }
     config.retention_days = doc["retention_days"].get<uint32_t>();
+  }
+  if (doc.contains("required_sites")) {
+    if (!doc["required_sites"].is_number_unsigned() || doc["required_sites"].get<uint64_t>() == 0 ||
+        doc["required_sites"].get<uint64_t>() > 64) {
+      return bad("required_sites: must be a whole number from 1 to the number of sites");
+    }
+    config.required_sites = doc["required_sites"].get<uint32_t>();
+  }
+  // Durations are Go-style strings ("72h", "90s", "1500ms"), the way
+  // operators write them in the rest of their tooling.
+  auto duration = [&](const char* key, bool zero_ok, int64_t* out_ms) -> absl::Status {
+    if (!doc.contains(key)) return absl::OkStatus();
+    absl::Duration d;
+    if (!doc[key].is_string() || !absl::ParseDuration(doc[key].get<std::string>(), &d) ||
+        d < absl::ZeroDuration() || (!zero_ok && d == absl::ZeroDuration()) ||
+        d > absl::Hours(24 * 36500)) {
+      return bad(absl::StrCat(key, ": must be a duration such as \"72h\" or \"30s\"",
+                              zero_ok ? "" : ", greater than zero"));
+    }
+    *out_ms = absl::ToInt64Milliseconds(d);
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(duration("delay", /*zero_ok=*/true, &config.delay_ms));
+  RETURN_IF_ERROR(duration("proposal_ttl", /*zero_ok=*/false, &config.proposal_ttl_ms));
+  int64_t retention_ms = 0;
+  RETURN_IF_ERROR(duration("retention", /*zero_ok=*/false, &retention_ms));
+  if (retention_ms > 0 && doc.contains("retention_days")) {
+    return bad("retention: give either retention or retention_days, not both");
+  }
+  config.retention_ms = retention_ms > 0 ? retention_ms
+                                         : int64_t{config.retention_days} * 24 * 3600 * 1000;
+  if (doc.contains("checkpoint_every")) {
+    if (!doc["checkpoint_every"].is_number_unsigned() ||
+        doc["checkpoint_every"].get<uint64_t>() == 0) {
+      return bad("checkpoint_every: must be a whole number of log entries above 0");
+    }
+    config.checkpoint_every = doc["checkpoint_every"].get<uint64_t>();
   }
   if (!doc.contains("sites") || !doc["sites"].is_array() || doc["sites"].empty()) {
     return bad("sites: must be a non-empty array");
@@ -172,6 +211,13 @@ absl::StatusOr<ClusterConfig> ParseClusterConfig(const std::string& json_text,
                                 " voters, a majority"));
       }
     }
+  }
+  if (!doc.contains("required_sites") && config.sites.size() < config.required_sites) {
+    config.required_sites = static_cast<uint32_t>(config.sites.size());  // a one-site test cluster
+  }
+  if (config.required_sites > config.sites.size()) {
+    return bad(absl::StrCat("required_sites: ", config.required_sites, " is more than the ",
+                            config.sites.size(), " sites"));
   }
   return config;
 }

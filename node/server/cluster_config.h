@@ -5,7 +5,11 @@
 //
 //   {
 //     "cluster": "qbox-dev",
-//     "retention_days": 30,
+//     "retention_days": 30,          (or "retention": "720h")
+//     "required_sites": 2,           M of the sites must approve irreversible actions
+//     "delay": "72h",                T between approval and execution
+//     "proposal_ttl": "168h",        how long a proposal may wait for approvals
+//     "checkpoint_every": 10000,     G5: signed state digests at multiples of this index
 //     "sites": [ {"name": "site-a", "ca_cert_pem": "-----BEGIN ..."},
 //                {"name": "site-b", "ca_cert_file": "site-b-ca.crt"} ],
 //     "nodes": [ {"id": 1, "site": "site-a", "name": "n1",
@@ -47,6 +51,12 @@ struct NodeConfig {
 struct ClusterConfig {
   std::string cluster;
   uint32_t retention_days = 30;
+  // The charter's policy (DESIGN.md G2, G5); see charter.proto.
+  uint32_t required_sites = 2;                          // M
+  int64_t delay_ms = 72LL * 3600 * 1000;                // T
+  int64_t retention_ms = 30LL * 24 * 3600 * 1000;       // R (from retention or retention_days)
+  int64_t proposal_ttl_ms = 7LL * 24 * 3600 * 1000;     // how long approvals may take
+  uint64_t checkpoint_every = 10000;                    // G5 checkpoint interval
   std::vector<SiteConfig> sites;
   std::vector<NodeConfig> nodes;
 

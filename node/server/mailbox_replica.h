@@ -14,8 +14,9 @@ class MailboxReplica : public ReplicatedStateMachine {
   explicit MailboxReplica(mailbox::MailboxStateMachine* machine) : machine_(machine) {}
 
   uint64_t applied_index() const override { return machine_->applied_index(); }
-  absl::StatusOr<std::string> Apply(uint64_t index, std::string_view command) override;
-  absl::Status ApplyEmpty(uint64_t index) override;
+  absl::StatusOr<std::string> Apply(const raft::Entry& entry) override;
+  absl::Status ApplyConfChange(const raft::Entry& entry, const raft::ConfChange& change) override;
+  absl::Status ApplyEmpty(const raft::Entry& entry) override;
   absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) override {
     return machine_->WriteSnapshot(path);
   }
@@ -23,8 +24,18 @@ class MailboxReplica : public ReplicatedStateMachine {
     return machine_->RestoreSnapshot(path);
   }
 
+  // The entry being applied (on the apply thread): lets the state
+  // machine's checkpoint callback, which runs inside an apply, sign the
+  // entry's chain value with its digest (G5).
+  struct CurrentEntry {
+    uint64_t index = 0;
+    raft::ChainHash chain{};
+  };
+  const CurrentEntry& current() const { return current_; }
+
  private:
   mailbox::MailboxStateMachine* machine_;
+  CurrentEntry current_;
 };
 
 }  // namespace qbox::server

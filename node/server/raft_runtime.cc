@@ -232,19 +232,21 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
   results.reserve(entries.size());
   for (const raft::Entry& e : entries) {
     absl::StatusOr<std::string> result = std::string();
+    std::optional<raft::ConfChange> change;
+    if (e.type == raft::EntryType::kConfChange) change = raft::ConfChange::Decode(e.data);
     if (e.index > state_machine_->applied_index()) {
+      absl::Status s;
       if (e.type == raft::EntryType::kNormal) {
-        result = state_machine_->Apply(e.index, e.data);
-        if (!result.ok()) Fatal(absl::StrCat("applying entry ", e.index), result.status());
+        result = state_machine_->Apply(e);
+        s = result.status();
+      } else if (change) {
+        s = state_machine_->ApplyConfChange(e, *change);
       } else {
-        absl::Status s = state_machine_->ApplyEmpty(e.index);
-        if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
+        s = state_machine_->ApplyEmpty(e);
       }
+      if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
     }
-    if (e.type == raft::EntryType::kConfChange) {
-      auto change = raft::ConfChange::Decode(e.data);
-      if (change) change->ApplyTo(&applied_conf_);
-    }
+    if (change) change->ApplyTo(&applied_conf_);
     results.emplace_back(&e, std::move(result));
   }
   absl::MutexLock lock(&mu_);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "node/raft/types.h"
 
 namespace qbox::server {
 
@@ -18,13 +19,18 @@ class ReplicatedStateMachine {
   // Index of the last entry applied (durable: survives a restart).
   virtual uint64_t applied_index() const = 0;
 
-  // Applies the command committed at `index` and returns its serialized
-  // result. A non-OK status means storage failed and the node must stop
-  // applying; a command's own deterministic error is part of the result.
-  virtual absl::StatusOr<std::string> Apply(uint64_t index, std::string_view command) = 0;
+  // Applies the command committed in `entry` (a normal entry) and returns
+  // its serialized result. A non-OK status means storage failed and the node
+  // must stop applying; a command's own deterministic error is part of the
+  // result. The entry's index and chain value are there for checkpoints (G5).
+  virtual absl::StatusOr<std::string> Apply(const raft::Entry& entry) = 0;
 
-  // Records that `index` (a no-op or membership entry) was applied.
-  virtual absl::Status ApplyEmpty(uint64_t index) = 0;
+  // Applies a membership entry (its decoded change), e.g. the genesis entry
+  // that carries the charter.
+  virtual absl::Status ApplyConfChange(const raft::Entry& entry, const raft::ConfChange& change) = 0;
+
+  // Records that `entry` (a leader's no-op) was applied.
+  virtual absl::Status ApplyEmpty(const raft::Entry& entry) = 0;
 
   // Writes a consistent snapshot to `path`; returns the applied index it
   // includes.
