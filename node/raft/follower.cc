@@ -192,8 +192,23 @@ void Raft::Impl::HandleHeartbeat(const Message& m) {
   Send(std::move(resp));
 }
 
+bool Raft::Impl::AwaitingAttestation() const {
+  return recovering_ && recovery_target_ > 0 && log_.commit() >= recovery_target_ &&
+         config_.recovery_needs_attestation;
+}
+
 void Raft::Impl::CommitTo(uint64_t index) {
+  const bool was_awaiting = AwaitingAttestation();
   log_.CommitTo(index);
+  if (AwaitingAttestation()) {
+    // G4: having the entries is not enough; the layer above first checks
+    // our state against digests the other sites attest (ConfirmRecovery).
+    if (!was_awaiting) {
+      Log(absl::StrCat("caught up to the confirmed commit index (now ", log_.commit(),
+                       "); awaiting attestation before voting again"));
+    }
+    return;
+  }
   if (recovering_ && recovery_target_ > 0 && log_.commit() >= recovery_target_) {
     recovering_ = false;
     recovery_target_ = 0;
@@ -293,6 +308,9 @@ absl::Status Raft::Impl::HandleSnapshotChunk(const Message& m) {
     return absl::OkStatus();
   }
   EVP_DigestUpdate(in.digest, m.chunk_data.data(), m.chunk_data.size());
+  // G7: a snapshot arriving in order is progress even though the commit
+  // index waits for its last chunk.
+  stalled_ticks_ = 0;
   snapshot_chunks_.push_back(SnapshotChunkWrite{m.chunk_offset, m.chunk_data});
   in.received += m.chunk_data.size();
   if (!m.chunk_last) {

@@ -27,6 +27,7 @@ const char* AlarmKindName(Alarm::Kind kind) {
     case Alarm::Kind::kRefusedTruncation: return "refused-truncation";
     case Alarm::Kind::kChainMismatch: return "chain-mismatch";
     case Alarm::Kind::kSnapshotMismatch: return "snapshot-mismatch";
+    case Alarm::Kind::kLeaderStalled: return "leader-stalled";
   }
   return "unknown";
 }
@@ -53,6 +54,12 @@ absl::Status Raft::Impl::Init() {
     return absl::InvalidArgumentError(
         "config.max_inflight_messages, max_append_bytes, max_inflight_bytes and "
         "snapshot_chunk_bytes must be positive");
+  }
+  if (config_.stall_ticks != 0 && config_.stall_ticks < 2 * config_.election_ticks) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config.stall_ticks (", config_.stall_ticks,
+        ") must be 0 (off) or at least twice config.election_ticks (", config_.election_ticks,
+        ")"));
   }
   ASSIGN_OR_RETURN(InitialState state, storage_->LoadInitialState());
   const HardState& hs = state.hard_state;
@@ -206,7 +213,9 @@ void Raft::Impl::HandleVoteRequest(const Message& m) {
   bool up_to_date = log_.IsUpToDate(m.index, m.log_term);
   // G4: a node that lost its disk may lack entries it once acknowledged; its
   // vote could elect a leader without them.
-  bool grant = can_vote && up_to_date && !recovering_;
+  // G7: see stall.cc.
+  bool left_it = RefusesVoteToLeaderWeLeft(m.from);
+  bool grant = can_vote && up_to_date && !recovering_ && !left_it;
   Message resp;
   resp.type = pre ? MessageType::kPreVoteResp : MessageType::kVoteResp;
   resp.to = m.from;
@@ -219,6 +228,7 @@ void Raft::Impl::HandleVoteRequest(const Message& m) {
   } else if (!grant && !pre) {
     Log(absl::StrCat("refused vote to ", m.from, " in term ", m.term, ": ",
                      recovering_  ? "recovering after storage loss"
+                     : left_it    ? "it stalled as our leader and nobody has committed since"
                      : !can_vote  ? absl::StrCat("already voted for ", vote_)
                                   : "its log is behind ours"));
   }
@@ -376,6 +386,9 @@ absl::Status Raft::Impl::Step(const Message& m) {
                      valid.message()));
     return valid;
   }
+  // G7: a leader we stopped following for stalling gets no further say in
+  // its term: neither its heartbeats nor its lease hold us back.
+  if (FromLeaderWeLeft(m)) return absl::OkStatus();
   if (!HandleTerm(m)) return absl::OkStatus();
   if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
     HandleVoteRequest(m);
@@ -449,6 +462,7 @@ void Raft::Impl::Tick() {
         AbortLeaderTransfer();
       }
     }
+    TickLeaderKeepsCommitMoving();
     if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
       BroadcastHeartbeat("");
@@ -457,6 +471,7 @@ void Raft::Impl::Tick() {
   }
   ++election_elapsed_;
   if (recovering_) MaybeRequestRecoveryTarget();
+  TickFollowerStallWatch();
   if (Promotable() && election_elapsed_ >= randomized_election_timeout_) {
     election_elapsed_ = 0;
     StartElection(config_.pre_vote, false);
@@ -560,6 +575,22 @@ absl::Status Raft::Impl::ReadIndex(std::string context) {
   m.to = lead_;
   m.context = std::move(context);
   Send(std::move(m));
+  return absl::OkStatus();
+}
+
+absl::Status Raft::Impl::ConfirmRecovery() {
+  if (!recovering_) return absl::OkStatus();
+  if (!AwaitingAttestation()) {
+    return absl::FailedPreconditionError(
+        recovery_target_ == 0
+            ? "still recovering: no leader has confirmed a recovery target yet"
+            : absl::StrCat("still recovering: commit index ", log_.commit(),
+                           " has not reached the confirmed target ", recovery_target_));
+  }
+  Log(absl::StrCat("recovery attested at commit index ", log_.commit(), " (target ",
+                   recovery_target_, "); voting again"));
+  recovering_ = false;
+  recovery_target_ = 0;
   return absl::OkStatus();
 }
 
@@ -703,6 +734,9 @@ RaftStatus Raft::Impl::Status() const {
   }
   s.refused_truncations = refused_truncations_;
   s.chain_mismatches = chain_mismatches_;
+  s.recovery_target = recovery_target_;
+  s.awaiting_attestation = AwaitingAttestation();
+  s.stalled_leaders_left = stalled_leaders_left_;
   return s;
 }
 
@@ -754,6 +788,7 @@ absl::StatusOr<uint64_t> Raft::ProposeConfChange(const ConfChange& change) {
 absl::Status Raft::TransferLeadership(NodeId to) { return impl_->TransferLeadership(to); }
 absl::Status Raft::ReadIndex(std::string context) { return impl_->ReadIndex(std::move(context)); }
 absl::Status Raft::Campaign() { return impl_->Campaign(); }
+absl::Status Raft::ConfirmRecovery() { return impl_->ConfirmRecovery(); }
 bool Raft::HasReady() const { return impl_->HasReady(); }
 Ready Raft::GetReady() { return impl_->GetReady(); }
 void Raft::Advance(const Ready& ready) { impl_->Advance(ready); }

@@ -74,6 +74,19 @@ struct RaftConfig {
   // A learner is promoted only if it is at most this many entries behind the
   // leader's last index.
   uint64_t promote_max_lag = 1000;
+  // G7: a leader that makes no progress is replaced. 0 turns this off.
+  // A voting follower that hears a leader but sees its own commit index stand
+  // still for stall_ticks stops following that leader for the rest of its
+  // term and campaigns even though the leader lease would otherwise keep it
+  // quiet. An honest leader appends an empty entry whenever it has appended
+  // nothing for stall_ticks/3 ticks, so a stalled commit index is evidence
+  // against any leader, idle or not. Must be 0 or above 2*election_ticks
+  // (a shorter window would mistake ordinary elections for stalls).
+  int stall_ticks = 0;
+  // G4: when true, a recovering node that has caught up to its confirmed
+  // target stays a non-voter "awaiting attestation" until ConfirmRecovery()
+  // (the layer above compares state digests that other sites attest).
+  bool recovery_needs_attestation = false;
   // Narrative log lines ("became leader for term 7 with votes from 1, 3").
   std::function<void(std::string_view)> logger;
 };
@@ -84,6 +97,7 @@ struct Alarm {
     kRefusedTruncation,  // G1: a leader tried to overwrite committed entries
     kChainMismatch,      // G5: an entry's hash chain did not verify
     kSnapshotMismatch,   // a snapshot contradicted our committed log
+    kLeaderStalled,      // G7: the leader committed nothing for stall_ticks
   };
   Kind kind;
   NodeId from = kNoNode;  // the offending leader
@@ -144,6 +158,13 @@ struct RaftStatus {
   std::map<NodeId, PeerProgress> progress;  // leader only
   uint64_t refused_truncations = 0;
   uint64_t chain_mismatches = 0;
+  // G4: recovering after storage loss (hard_state.recovering), the
+  // leader-confirmed commit index to reach (0 = not known yet), and whether
+  // the target is reached and only ConfirmRecovery() is missing.
+  uint64_t recovery_target = 0;
+  bool awaiting_attestation = false;
+  // G7: leaders this node stopped following for stalling (with their term).
+  uint64_t stalled_leaders_left = 0;
 };
 
 class Raft {
@@ -195,6 +216,14 @@ class Raft {
   // same context, and ignores a second answer). A new leader answers once
   // its first entry has committed. UNAVAILABLE if no leader is known.
   absl::Status ReadIndex(std::string context);
+
+  // G4: ends recovery of a node that is awaiting attestation (caught up to
+  // its confirmed target with config.recovery_needs_attestation set); it
+  // votes and counts toward commit from the next Ready on, which also
+  // persists the change. OK and a no-op if the node is not recovering.
+  // FAILED_PRECONDITION (nothing changes) while it is still recovering
+  // but has not reached its target yet.
+  absl::Status ConfirmRecovery();
 
   // Starts an election now (tests; the runtime relies on ticks).
   absl::Status Campaign();

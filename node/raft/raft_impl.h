@@ -42,6 +42,7 @@ class Raft::Impl {
   absl::Status TransferLeadership(NodeId to);
   absl::Status ReadIndex(std::string context);
   absl::Status Campaign();
+  absl::Status ConfirmRecovery();
   bool HasReady() const;
   Ready GetReady();
   void Advance(const Ready& ready);
@@ -115,6 +116,14 @@ class Raft::Impl {
   void MaybeRequestRecoveryTarget();
   void RaiseAlarm(Alarm::Kind kind, const Message& m, uint64_t index, std::string detail);
   void ResetIncomingSnapshot();
+  bool AwaitingAttestation() const;
+
+  // ---- stall.cc: G7, a leader that makes no progress is replaced ----
+  void TickLeaderKeepsCommitMoving();
+  void TickFollowerStallWatch();
+  void StopFollowingStalledLeader();
+  bool FromLeaderWeLeft(const Message& m) const;
+  bool RefusesVoteToLeaderWeLeft(NodeId candidate) const;
 
   RaftConfig config_;
   LogStorage* storage_;
@@ -168,6 +177,21 @@ class Raft::Impl {
 
   uint64_t refused_truncations_ = 0;
   uint64_t chain_mismatches_ = 0;
+
+  // G7 (stall.cc). Leader: ticks since it last appended an entry.
+  int ticks_since_append_ = 0;
+  // Follower: the leader and term being watched, the commit index when the
+  // watch last saw it move, and ticks since then.
+  NodeId watched_leader_ = kNoNode;
+  uint64_t watched_term_ = 0;
+  uint64_t watched_commit_ = 0;
+  int stalled_ticks_ = 0;
+  // The leader we stopped following, and the term in which we did: its
+  // messages of that term are ignored.
+  NodeId left_leader_ = kNoNode;
+  uint64_t left_term_ = 0;
+  uint64_t left_commit_ = 0;  // our commit index when we left it
+  uint64_t stalled_leaders_left_ = 0;
 };
 
 }  // namespace qbox::raft

@@ -53,6 +53,7 @@ void Raft::Impl::AppendLeaderEntries(std::vector<Entry> entries) {
   log_.Append(std::move(entries));
   OnConfEntriesAppended(conf_entries);
   pending_broadcast_ = true;
+  ticks_since_append_ = 0;
   // A single voter commits on its own fsync, in Advance().
 }
 

@@ -108,18 +108,18 @@ TEST(RaftReplication, LearnerIsAddedCaughtUpAndPromoted) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.node(1).Propose("x").ok());
   c.Deliver();
   c.AddEmptyNode(4);
-  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kAddLearner, 4, {}}).ok());
+  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kAddLearner, 4, {}, {}}).ok());
   c.TickAll(30);
   RaftStatus s = c.node(1).Status();
   EXPECT_TRUE(s.conf.IsLearner(4));
   EXPECT_EQ(s.progress.at(4).match, s.last_index);
   EXPECT_FALSE(s.progress.at(4).recovering);
-  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kPromoteLearner, 4, {}}).ok());
+  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kPromoteLearner, 4, {}, {}}).ok());
   c.Deliver();
   EXPECT_TRUE(c.node(4).Status().conf.IsVoter(4));
   // One change at a time.
-  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kRemoveNode, 2, {}}).ok());
-  EXPECT_EQ(c.node(1).ProposeConfChange({ConfChange::Kind::kRemoveNode, 3, {}}).status().code(),
+  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kRemoveNode, 2, {}, {}}).ok());
+  EXPECT_EQ(c.node(1).ProposeConfChange({ConfChange::Kind::kRemoveNode, 3, {}, {}}).status().code(),
             absl::StatusCode::kFailedPrecondition);
   c.Deliver();
   EXPECT_FALSE(c.node(1).Status().conf.Contains(2));
@@ -132,10 +132,10 @@ TEST(RaftReplication, PromotionOfALaggingLearnerIsRefused) {
   c.Elect(1);
   c.AddEmptyNode(4);
   c.Stop(4);
-  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kAddLearner, 4, {}}).ok());
+  ASSERT_TRUE(c.node(1).ProposeConfChange({ConfChange::Kind::kAddLearner, 4, {}, {}}).ok());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.node(1).Propose("x").ok());
   c.Deliver();
-  EXPECT_EQ(c.node(1).ProposeConfChange({ConfChange::Kind::kPromoteLearner, 4, {}}).status().code(),
+  EXPECT_EQ(c.node(1).ProposeConfChange({ConfChange::Kind::kPromoteLearner, 4, {}, {}}).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
