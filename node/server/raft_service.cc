@@ -4,6 +4,7 @@
 #include "node/guard/grpc_peer_identity.h"
 #include "node/server/grpc_status.h"
 #include "node/server/raft_proto_convert.h"
+#include "qbox/v1/command.pb.h"
 
 namespace qbox::server {
 
@@ -81,6 +82,36 @@ grpc::Status RaftService::Probe(grpc::ServerContext* context, const v1::ProbeReq
   response->set_empty(last == 0 && storage_->Snapshot().index == 0);
   response->set_last_index(last);
   response->set_term(term.ok() ? *term : 0);
+  return grpc::Status::OK;
+}
+
+grpc::Status RaftService::Submit(grpc::ServerContext* context, const v1::SubmitRequest* request,
+                                 v1::SubmitResponse* response) {
+  uint64_t sender = 0;
+  if (grpc::Status s = Authenticate(context, &sender); !s.ok()) return s;
+  v1::MailboxCommand command;
+  if (request->command().empty() || request->command().size() > (64 << 10) ||
+      !command.ParseFromString(request->command())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "command: not a serialized MailboxCommand of at most 64 KiB");
+  }
+  // A node may hand the leader only what it signed itself; everything else
+  // a node does travels as Raft messages.
+  if (command.op_case() != v1::MailboxCommand::kNodeStatement) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "command: only a node_statement may be submitted");
+  }
+  auto node = peers_->Find(sender);
+  command.set_actor(node ? absl::StrCat(node->site, "/node/", node->name)
+                         : absl::StrCat("node ", sender));
+  command.set_leader_time_ms(absl::ToUnixMillis(absl::Now()));
+  std::chrono::system_clock::time_point deadline = context->deadline();
+  absl::Time until = deadline == std::chrono::system_clock::time_point::max()
+                         ? absl::Now() + absl::Seconds(10)
+                         : absl::FromChrono(deadline);
+  auto applied = runtime_->Propose(command.SerializeAsString(), until);
+  if (!applied.ok()) return ToGrpcStatus(applied.status());
+  response->set_log_index(runtime_->applied_index());
   return grpc::Status::OK;
 }
 

@@ -25,6 +25,12 @@ class RaftService final : public v1::Raft::Service {
                     v1::RaftAck* ack) override;
   grpc::Status SendOne(grpc::ServerContext* context, const v1::RaftBatch* batch,
                        v1::RaftAck* ack) override;
+  // A node's signed statement for the leader to propose (raft.proto).
+  // INVALID_ARGUMENT for anything but a node_statement; UNAVAILABLE when
+  // this node is not the leader. The signature is checked by every node
+  // when it applies the entry.
+  grpc::Status Submit(grpc::ServerContext* context, const v1::SubmitRequest* request,
+                      v1::SubmitResponse* response) override;
   grpc::Status Probe(grpc::ServerContext* context, const v1::ProbeRequest* request,
                      v1::ProbeResponse* response) override;
 

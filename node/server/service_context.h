@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "node/guard/site_trust_store.h"
@@ -37,6 +38,10 @@ struct ServiceContext {
   absl::Duration default_deadline = absl::Seconds(30);
   std::function<void(std::string_view)> logger;
   NodeMetrics* metrics = nullptr;  // may be null in tests
+  // The guard agent's view (guard_agent.h): checkpoint-mismatch alarms with
+  // their evidence, and where a rebuild stands (G4). May be empty in tests.
+  std::function<std::vector<std::string>()> guard_alarms;
+  std::function<std::string()> recovery_narrative;
 };
 
 }  // namespace qbox::server

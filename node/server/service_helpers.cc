@@ -13,6 +13,12 @@ namespace qbox::server {
 
 grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
                            absl::string_view role) {
+  guard::PeerIdentity ignored;
+  return AuthorizeCall(ctx, call, role, &ignored);
+}
+
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+                           absl::string_view role, guard::PeerIdentity* caller) {
   std::shared_ptr<const grpc::AuthContext> auth = call.auth_context();
   if (auth == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the call carries no TLS identity");
@@ -26,6 +32,7 @@ grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext&
     }
     return ToGrpcStatus(allowed);
   }
+  *caller = *std::move(identity);
   return grpc::Status::OK;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "node/guard/peer_identity.h"
 #include "node/server/service_context.h"
 #include "qbox/v1/command.pb.h"
 #include "qbox/v1/errors.pb.h"
@@ -26,6 +27,9 @@ namespace qbox::server {
 // identity and the role required; OK otherwise.
 grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
                            absl::string_view role);
+// The same, also returning who the caller is (for the audit log's actor).
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+                           absl::string_view role, guard::PeerIdentity* caller);
 
 // The time by which the call must be answered: the client's deadline, or
 // now + ctx.default_deadline when the client sent none.

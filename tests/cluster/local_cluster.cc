@@ -104,6 +104,8 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Create(LocalClusterO
     auto ca = guard::CreateSiteCa(node.site);
     if (!ca.ok()) return ca.status();
     if (auto s = Write(guard::CaCertificatePath(site_dir), ca->certificate_pem); !s.ok()) return s;
+    // Kept so attack tests can mint more (or hostile) certificates of a site.
+    if (auto s = Write(guard::CaKeyPath(site_dir), ca->private_key_pem, 0600); !s.ok()) return s;
     for (const auto& [role, name] : std::vector<std::pair<std::string, std::string>>{
              {"node", "n1"}, {"frontend", "t1"}, {"admin", "t1"}}) {
       if (auto s = IssueTo(site_dir, *ca, node.site, role, name); !s.ok()) return s;
@@ -114,6 +116,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Create(LocalClusterO
         {{"id", i + 1}, {"site", node.site}, {"name", "n1"}, {"address", node.address}});
     c->nodes_.push_back(std::move(node));
   }
+  // The charter's policy, when a test sets it (cluster_config.h keys).
+  if (c->options_.required_sites > 0) config["required_sites"] = c->options_.required_sites;
+  if (!c->options_.delay.empty()) config["delay"] = c->options_.delay;
+  if (!c->options_.proposal_ttl.empty()) config["proposal_ttl"] = c->options_.proposal_ttl;
+  if (c->options_.checkpoint_every > 0) config["checkpoint_every"] = c->options_.checkpoint_every;
   if (auto s = Write(c->ca_bundle_path(), bundle); !s.ok()) return s;
   if (auto s = Write(c->cluster_config_path(), config.dump(2)); !s.ok()) return s;
   return c;

@@ -27,6 +27,12 @@ struct LocalClusterOptions {
   int election_ticks = 10;
   uint64_t snapshot_every = 0;  // 0: the node's default
   std::vector<std::string> extra_args;
+  // The charter's policy written into cluster.json (cluster_config.h); empty
+  // or 0 = the node's default.
+  uint32_t required_sites = 0;
+  std::string delay;         // T, e.g. "3s"
+  std::string proposal_ttl;  // e.g. "20s"
+  uint64_t checkpoint_every = 0;
 };
 
 class LocalCluster {
@@ -51,6 +57,9 @@ class LocalCluster {
   std::string log_path(int i) const { return nodes_[i].log; }
   std::string dir() const { return dir_; }
   std::string ca_bundle_path() const { return dir_ + "/ca-bundle.crt"; }
+  // Site i's credential directory (guard/credential_directory.h layout),
+  // including its CA key.
+  std::string site_dir(int i) const { return dir_ + "/" + nodes_[i].site; }
   std::string cluster_config_path() const { return dir_ + "/cluster.json"; }
   // Credentials of site i for a role ("frontend", "admin", "node"), name "t1"
   // ("n1" for nodes).
