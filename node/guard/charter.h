@@ -6,6 +6,7 @@
 #define QBOX_NODE_GUARD_CHARTER_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
