@@ -1,5 +1,10 @@
 #include "node/guard/signed_statement.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <string>
 
 #include "gmock/gmock.h"
@@ -15,6 +20,52 @@ using testing::NewSiteCa;
 using testing::SignRawLeaf;
 
 constexpr char kBytes[] = "serialized statement bytes";
+
+// A leaf with an Ed25519 key for `uri`, signed by the EC site CA `ca`.
+// site_ca.h only issues EC keys; this builds the certificate by hand.
+PemCredential Ed25519Leaf(const PemCredential& ca, const std::string& uri) {
+  auto pem_bio = [](const std::string& pem) {
+    return BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  };
+  BIO* ca_cert_bio = pem_bio(ca.certificate_pem);
+  BIO* ca_key_bio = pem_bio(ca.private_key_pem);
+  X509* ca_cert = PEM_read_bio_X509(ca_cert_bio, nullptr, nullptr, nullptr);
+  EVP_PKEY* ca_key = PEM_read_bio_PrivateKey(ca_key_bio, nullptr, nullptr, nullptr);
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 4242);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -300);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("ed25519 leaf"), -1, -1, 0);
+  X509_set_issuer_name(cert, X509_get_subject_name(ca_cert));
+  X509_set_pubkey(cert, key);
+  const std::string san = "URI:" + uri;
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  EXPECT_GT(X509_sign(cert, ca_key, EVP_sha256()), 0);
+
+  PemCredential out;
+  BIO* cert_out = BIO_new(BIO_s_mem());
+  BIO* key_out = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cert_out, cert);
+  PEM_write_bio_PrivateKey(key_out, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  out.certificate_pem.assign(data, BIO_get_mem_data(cert_out, &data));
+  long n = BIO_get_mem_data(key_out, &data);
+  out.private_key_pem.assign(data, n);
+  BIO_free(cert_out);
+  BIO_free(key_out);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  EVP_PKEY_free(ca_key);
+  X509_free(ca_cert);
+  BIO_free(ca_key_bio);
+  BIO_free(ca_cert_bio);
+  return out;
+}
 
 class SignedStatementTest : public ::testing::Test {
  protected:
@@ -56,6 +107,21 @@ TEST_F(SignedStatementTest, SignsAndVerifiesRoundTrip) {
              StatementKind::kNodeStatement, "node");
   ASSERT_TRUE(signer.ok()) << signer.status();
   EXPECT_EQ(*signer, (PeerIdentity{"site-b", "node", "n2"}));
+}
+
+TEST_F(SignedStatementTest, SignsAndVerifiesWithAnEd25519Key) {
+  PemCredential ed = Ed25519Leaf(sites_.c, "spiffe://site-c/admin/ed");
+  v1::Signature signature = Sign(ed);
+  EXPECT_EQ(signature.signature().size(), 64u);
+  absl::StatusOr<PeerIdentity> who = Verify(signature);
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(*who, (PeerIdentity{"site-c", "admin", "ed"}));
+  EXPECT_EQ(Verify(signature, "other bytes").status().code(), absl::StatusCode::kUnauthenticated);
+
+  v1::Signature truncated = signature;
+  truncated.mutable_signature()->pop_back();
+  EXPECT_EQ(Verify(truncated).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Verify(truncated).status().message(), HasSubstr("signature.signature: malformed"));
 }
 
 TEST_F(SignedStatementTest, SignatureOverOneKindNeverVerifiesAsAnother) {
