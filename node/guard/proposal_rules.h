@@ -9,7 +9,12 @@
 // Pure and deterministic: the mailbox state machine calls these while it
 // applies an entry, with the charter in force at that entry. Each function
 // verifies every signature itself (signed_statement.h) at the statement's
-// own signed time, and changes `record` only when it returns OK.
+// own signed time, and changes `record` only when it returns OK. Errors name
+// the field from the signed message down: VerifyStatement's
+// "signature.signature: ..." reads "proposal.signature.signature: ..." or
+// "endorsement.signature.signature: ..." here. The signature is verified
+// before the statement's content is judged, so a forged statement is
+// UNAUTHENTICATED or PERMISSION_DENIED whatever else is wrong with it.
 #ifndef QBOX_NODE_GUARD_PROPOSAL_RULES_H_
 #define QBOX_NODE_GUARD_PROPOSAL_RULES_H_
 

@@ -44,8 +44,10 @@ absl::StatusOr<v1::Signature> SignStatement(StatementKind kind, absl::string_vie
 // checked at `at` (the statement's own signed time, so every node decides
 // the same way whenever it applies the entry). The signer must hold
 // `required_role` ("admin" or "node"). Errors, each naming the field:
-//  - INVALID_ARGUMENT: "signature.certificate_pem" does not parse,
-//    "signature.signature" is empty or malformed;
+//  - INVALID_ARGUMENT: "signature.certificate_pem" does not parse, holds
+//    more than the signer's one certificate, or carries a key that is
+//    neither EC nor Ed25519; "signature.signature" is empty or malformed
+//    (not one DER ECDSA signature, or not 64 bytes for Ed25519);
 //  - UNAUTHENTICATED: no charter CA verifies the certificate (unknown CA,
 //    expired or not yet valid at `at`), or the signature does not verify
 //    over these bytes;
