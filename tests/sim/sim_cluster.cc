@@ -74,6 +74,7 @@ SimCluster::SimCluster(const SimOptions& options)
   base_config_.max_uncommitted_bytes = random_.Uniform(2048, 65536);
   base_config_.snapshot_chunk_bytes = 64;
   base_config_.promote_max_lag = 20;
+  base_config_.stall_ticks = options.stall_ticks;
   for (int i = 1; i <= options.num_nodes; ++i) genesis_.push_back(static_cast<raft::NodeId>(i));
 }
 
@@ -122,6 +123,11 @@ void SimCluster::Send(const raft::Message& message) {
                        " to node ", message.to, " in term ", message.term,
                        " while recovering from storage loss"));
     }
+  }
+  if (message.from == stalling_leader_ && (message.type == raft::MessageType::kAppend ||
+                                            message.type == raft::MessageType::kSnapshotChunk)) {
+    ++withheld_messages_;
+    return;  // the stalling leader keeps its entries to itself
   }
   network_.Send(now_ms_, message);
 }

@@ -44,6 +44,8 @@ struct SimOptions {
   bool compact_behind_snapshot = true;
   // Events kept for the failure report.
   size_t event_tail = 60;
+  // G7: raft::RaftConfig::stall_ticks of every node (0 = off).
+  int stall_ticks = 0;
 };
 
 struct SimStats {
@@ -74,6 +76,10 @@ class SimCluster : public NodeEnvironment {
   void Record(absl::string_view line) override;
   InvariantChecker& checker() override { return checker_; }
   SimRandom& random() override { return random_; }
+  // Only leader-stalled alarms against a node ever made a stalling leader.
+  bool ExpectedAlarm(const raft::Alarm& alarm) override {
+    return alarm.kind == raft::Alarm::Kind::kLeaderStalled && stalling_ever_.count(alarm.from) > 0;
+  }
 
   // Advances the clock by `ticks` ticks, delivering messages as they fall
   // due. Stops early once an invariant is violated.
@@ -96,6 +102,14 @@ class SimCluster : public NodeEnvironment {
   // starts it again.
   absl::Status WipeAndRestart(raft::NodeId id);
   absl::StatusOr<uint64_t> Propose(raft::NodeId id, std::string data);
+  // G7: while node `id` leads, it sends heartbeats but withholds every
+  // entry and snapshot (a compromised leader that stalls the cluster).
+  // 0 = nobody.
+  void SetStallingLeader(raft::NodeId id) {
+    stalling_leader_ = id;
+    if (id != raft::kNoNode) stalling_ever_.insert(id);
+  }
+  uint64_t withheld_messages() const { return withheld_messages_; }
 
   // A random schedule: `fault_ticks` of faults under load, then everything
   // heals and the cluster must converge within `quiet_ticks`.
@@ -145,6 +159,10 @@ class SimCluster : public NodeEnvironment {
   std::map<raft::NodeId, uint64_t> restart_at_tick_;
   std::set<raft::NodeId> lazy_;  // stepped but Ready not yet handled
   uint64_t heal_at_tick_ = 0;
+
+  raft::NodeId stalling_leader_ = raft::kNoNode;
+  std::set<raft::NodeId> stalling_ever_;
+  uint64_t withheld_messages_ = 0;
 };
 
 }  // namespace qbox::sim

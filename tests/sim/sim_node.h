@@ -31,6 +31,12 @@ class NodeEnvironment {
   virtual void Record(absl::string_view line) = 0;
   virtual InvariantChecker& checker() = 0;
   virtual SimRandom& random() = 0;
+  // An alarm the scenario provoked on purpose (a hostile node); any other
+  // alarm means an honest node accused an honest one.
+  virtual bool ExpectedAlarm(const raft::Alarm& alarm) {
+    (void)alarm;
+    return false;
+  }
 };
 
 // Where an armed crash strikes inside the next Ready that writes something.
