@@ -75,8 +75,10 @@ absl::StatusOr<uint64_t> AddVaultEntry(ApplyContext& ctx, const v1::AccountRecor
   counters.set_next_vault_id(counters.next_vault_id() + 1);
   SaveCounters(ctx.txn, counters);
   record.set_deleted_at_ms(ctx.leader_time_ms);
-  record.set_retention_ms(account.retention_ms());
-  record.set_restorable_until_ms(ctx.leader_time_ms + account.retention_ms() - kRestoreGraceMs);
+  const int64_t retention_ms =
+      ctx.charter_retention_ms > 0 ? ctx.charter_retention_ms : account.retention_ms();
+  record.set_retention_ms(retention_ms);
+  record.set_restorable_until_ms(ctx.leader_time_ms + retention_ms - kRestoreGraceMs);
   record.set_local_applied_ms(ctx.local_now_ms);
   ctx.txn.PutProto(Cf::kVault, keys::Vault(account.account_id(), record.vault_id()), record);
   return record.vault_id();

@@ -27,6 +27,9 @@ struct ApplyContext {
   uint64_t index;          // log index being applied
   int64_t leader_time_ms;  // the command's leader time
   int64_t local_now_ms;    // this node's clock; vault records only
+  // The charter's R (G3), 0 before genesis: once a charter exists it, not
+  // the account's own setting, decides how long the vault keeps deletions.
+  int64_t charter_retention_ms = 0;
 };
 
 absl::Status ApplyCreateAccount(ApplyContext& ctx, const v1::CreateAccountCommand& cmd,

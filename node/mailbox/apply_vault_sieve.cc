@@ -1,5 +1,6 @@
 // The retention vault's restore (purging is local: vault_purge.cc) and the
 // account's sieve scripts.
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -52,7 +53,14 @@ absl::Status ApplyRestoreDeleted(ApplyContext& ctx, const v1::RestoreDeletedRequ
       return absl::NotFoundError(
           absl::StrCat(field, ": account \"", account.name(), "\" has no vault entry ", vault_id));
     }
-    if (ctx.leader_time_ms > entry.restorable_until_ms()) {
+    // A charter's R shortened by an executed proposal also shortens the
+    // restore window of earlier deletions, as it does their purging.
+    int64_t restorable_until = entry.restorable_until_ms();
+    if (ctx.charter_retention_ms > 0) {
+      restorable_until = std::min(
+          restorable_until, entry.deleted_at_ms() + ctx.charter_retention_ms - kRestoreGraceMs);
+    }
+    if (ctx.leader_time_ms > restorable_until) {
       return absl::FailedPreconditionError(absl::StrCat(
           field, ": vault entry ", vault_id, " is past its retention period and may be purged"));
     }

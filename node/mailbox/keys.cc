@@ -71,6 +71,20 @@ std::string Idempotency(absl::string_view account, absl::string_view key) {
 
 std::string Result(uint64_t index) { return absl::StrCat(kResultPrefix, BigEndian64(index)); }
 
+std::string Proposal(absl::string_view proposal_id) {
+  return absl::StrCat(kProposalPrefix, proposal_id);
+}
+
+std::string Audit(uint64_t seq) { return absl::StrCat(kAuditPrefix, BigEndian64(seq)); }
+
+std::string Checkpoint(uint64_t index, uint64_t node_id) {
+  return absl::StrCat(CheckpointIndex(index), BigEndian64(node_id));
+}
+
+std::string CheckpointIndex(uint64_t index) {
+  return absl::StrCat(kCheckpointPrefix, BigEndian64(index));
+}
+
 std::string PrefixEnd(absl::string_view prefix) {
   std::string end(prefix);
   while (!end.empty()) {

@@ -11,6 +11,10 @@
 //   sieve        account_id name -> script text
 //   idempotency  account name "\0" key -> CommandResult
 //   meta         "applied_index", "result/" index -> CommandResult, "restoring"
+//   guard        "c" -> Charter;  "p" proposal_id -> ProposalRecord (no local_*);
+//                "a" seq -> AuditRecord;  "k" index node_id -> SignedNodeStatement
+//   local        "p" proposal_id -> local_submitted_ms(8) local_approved_ms(8);
+//                "k" index -> this node's 32-byte digest there
 #ifndef QBOX_NODE_MAILBOX_KEYS_H_
 #define QBOX_NODE_MAILBOX_KEYS_H_
 
@@ -54,6 +58,15 @@ inline constexpr absl::string_view kAppliedIndex = "applied_index";
 inline constexpr absl::string_view kRestoring = "restoring";
 std::string Result(uint64_t index);
 inline constexpr absl::string_view kResultPrefix = "result/";
+
+inline constexpr absl::string_view kCharter = "c";
+inline constexpr absl::string_view kProposalPrefix = "p";
+std::string Proposal(absl::string_view proposal_id);  // guard and local CFs
+inline constexpr absl::string_view kAuditPrefix = "a";
+std::string Audit(uint64_t seq);
+inline constexpr absl::string_view kCheckpointPrefix = "k";
+std::string Checkpoint(uint64_t index, uint64_t node_id);  // guard CF
+std::string CheckpointIndex(uint64_t index);  // guard CF prefix; local CF key
 
 // The smallest key greater than every key starting with `prefix`.
 std::string PrefixEnd(absl::string_view prefix);

@@ -93,7 +93,10 @@ absl::Status ReadSnapshotFile(
     if (!read(1)) return damaged("truncated");
     const unsigned char tag = buf[0];
     if (tag == kEndOfRecords) break;
-    if (tag >= kCfCount) return damaged(absl::StrCat("unknown column family ", tag));
+    // The local column family never travels: its stamps are this node's.
+    if (tag >= kCfCount || tag == static_cast<int>(Cf::kLocal)) {
+      return damaged(absl::StrCat("unknown column family ", tag));
+    }
     if (!read(4)) return damaged("truncated");
     if (!read(keys::ReadBigEndian32(buf))) return damaged("truncated");
     key = buf;
@@ -145,6 +148,7 @@ absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& p
     write(kMagic);
     write(keys::BigEndian32(kVersion));
     for (int i = 0; i < kCfCount; ++i) {
+      if (static_cast<Cf>(i) == Cf::kLocal) continue;  // this node's own stamps and digests
       RETURN_IF_ERROR(IterateCf(*store_, snapshot, static_cast<Cf>(i),
                                 [&](absl::string_view key, absl::string_view value) {
                                   write(std::string(1, static_cast<char>(i)));
@@ -224,14 +228,23 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
         }
         return absl::OkStatus();
       }));
-  batch.Delete(store_->cf(Cf::kMeta), std::string(keys::kRestoring));
-  RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &batch), "finishing restore"));
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
+                            "writing restored records"));
+  trust_.reset();
+  RETURN_IF_ERROR(RestampProposalsLocked());
+  rocksdb::WriteBatch finish;
+  finish.Delete(store_->cf(Cf::kMeta), std::string(keys::kRestoring));
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &finish), "finishing restore"));
   applied_index_ = applied;
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::Digest() const {
   absl::ReaderMutexLock lock(&mu_);
+  return DigestLocked();
+}
+
+absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::DigestLocked() const {
   const rocksdb::Snapshot* snapshot = store_->db()->GetSnapshot();
   Sha256Stream hash;
   auto feed = [&](absl::string_view key, absl::string_view value) {
@@ -244,7 +257,7 @@ absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::Digest() const {
   };
   absl::Status status = [&]() -> absl::Status {
     for (Cf cf : {Cf::kAccounts, Cf::kMailboxes, Cf::kMessages, Cf::kChanges, Cf::kSieve,
-                  Cf::kIdempotency}) {
+                  Cf::kIdempotency, Cf::kGuard}) {
       hash.UpdateField(CfName(cf));
       RETURN_IF_ERROR(IterateCf(*store_, snapshot, cf, add));
     }

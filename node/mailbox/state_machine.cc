@@ -5,7 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/mailbox/apply_guard.h"
 #include "node/mailbox/apply_ops.h"
+#include "node/mailbox/guard_records.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/names.h"
 
@@ -99,10 +101,36 @@ absl::Status Dispatch(ApplyContext& ctx, const v1::MailboxCommand& cmd, v1::Comm
     case C::kSetActiveSieveScript:
       return ApplySetActiveSieveScript(ctx, cmd.set_active_sieve_script(),
                                        r->mutable_set_active_sieve_script());
+    case C::kSubmitProposal:
+    case C::kEndorseProposal:
+    case C::kNodeStatement:
+      // Applied by ApplyGuardCommand, which audits refusals too.
+      return absl::InternalError("op: a guard command reached the mailbox dispatch");
     case C::OP_NOT_SET:
       return absl::OkStatus();
   }
   return absl::InvalidArgumentError("op: unknown operation");
+}
+
+// G5: admin commands are audited, refused ones too; front-end mail
+// commands are not.
+absl::Status AuditAdminCommand(StoreTxn& txn, uint64_t log_index, const v1::MailboxCommand& cmd,
+                               const absl::Status& status, bool replayed) {
+  std::string kind;
+  std::string what;
+  if (cmd.has_create_account()) {
+    kind = "admin.create_account";
+    what = absl::StrCat("create account ", cmd.create_account().request().account());
+  } else if (cmd.has_set_quota()) {
+    kind = "admin.set_quota";
+    what = absl::StrCat("set the quota of account ", cmd.set_quota().account());
+  } else {
+    return absl::OkStatus();
+  }
+  const std::string detail = !status.ok() ? absl::StrCat(what, ": refused: ", status.message())
+                             : replayed   ? absl::StrCat(what, ": repeated; the first result stands")
+                                          : absl::StrCat(what, ": done");
+  return AppendAudit(txn, log_index, cmd.actor(), kind, cmd.SerializeAsString(), detail);
 }
 
 absl::StatusOr<v1::CommandResult> AsStatusOr(v1::CommandResult result) {
@@ -155,12 +183,18 @@ uint64_t MailboxStateMachine::applied_index() const {
 
 absl::StatusOr<v1::CommandResult> MailboxStateMachine::Apply(uint64_t log_index,
                                                              const v1::MailboxCommand& command) {
-  absl::MutexLock lock(&mu_);
-  return ApplyLocked(log_index, command);
+  PendingCallbacks pending;
+  absl::StatusOr<v1::CommandResult> result;
+  {
+    absl::MutexLock lock(&mu_);
+    result = ApplyLocked(log_index, command, &pending);
+  }
+  RunCallbacks(pending);
+  return result;
 }
 
 absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
-    uint64_t log_index, const v1::MailboxCommand& command) {
+    uint64_t log_index, const v1::MailboxCommand& command, PendingCallbacks* pending) {
   if (log_index == 0) return absl::InvalidArgumentError("log_index: must be at least 1");
   if (log_index <= applied_index_) {
     StoreTxn txn(store_.get());
@@ -171,11 +205,37 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
                                                 " was applied long ago (applied index ",
                                                 applied_index_, "); its result is not kept"));
     }
+    // Guard commands answer refusals inside the result, as on first apply.
+    if (IsGuardCommand(command)) return stored;
     return AsStatusOr(std::move(stored));
   }
 
   StoreTxn txn(store_.get());
-  ApplyContext ctx{txn, log_index, command.leader_time_ms(), options_.local_clock_ms()};
+  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, LoadCharter(txn));
+  if (IsGuardCommand(command)) {
+    const guard::SiteTrustStore* trust = nullptr;
+    absl::Status trust_status;
+    if (charter.has_value()) {
+      absl::StatusOr<const guard::SiteTrustStore*> built = TrustStoreFor(*charter);
+      if (built.ok()) {
+        trust = *built;
+      } else {
+        trust_status = built.status();
+      }
+    }
+    GuardApplyContext gctx{txn,   log_index,    options_.local_clock_ms(), command, charter,
+                           trust, trust_status, false,                     {}};
+    ASSIGN_OR_RETURN(v1::CommandResult result, ApplyGuardCommand(gctx));
+    RETURN_IF_ERROR(FinishEntry(txn, log_index, result));
+    for (CheckpointComparison& c : gctx.comparisons) {
+      pending->comparisons.push_back(std::move(c));
+    }
+    RETURN_IF_ERROR(CheckpointIfDue(log_index, gctx.checkpoint_requested, pending));
+    return result;
+  }
+
+  ApplyContext ctx{txn, log_index, command.leader_time_ms(), options_.local_clock_ms(),
+                   charter.has_value() ? charter->retention_ms() : 0};
   v1::CommandResult result;
   absl::Status status;
   bool replayed = false;
@@ -192,7 +252,8 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   if (status.ok() && !replayed) status = Dispatch(ctx, command, &result);
   if (IsStorageFailure(status)) return status;
 
-  // A failed command keeps none of its writes: only the index and result.
+  // A failed command keeps none of its writes: only the index, the result
+  // and (for an admin command) the audit record of the attempt.
   StoreTxn failed_txn(store_.get());
   StoreTxn& out = status.ok() ? txn : failed_txn;
   if (!status.ok()) {
@@ -203,18 +264,26 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
     out.PutProto(Cf::kIdempotency, keys::Idempotency(idempotency->account, idempotency->key),
                  result);
   }
-  out.Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(log_index));
-  out.PutProto(Cf::kMeta, keys::Result(log_index), result);
+  RETURN_IF_ERROR(AuditAdminCommand(out, log_index, command, status, replayed));
+  RETURN_IF_ERROR(FinishEntry(out, log_index, result));
+  RETURN_IF_ERROR(CheckpointIfDue(log_index, /*requested=*/false, pending));
+  return AsStatusOr(std::move(result));
+}
+
+absl::Status MailboxStateMachine::FinishEntry(StoreTxn& txn, uint64_t log_index,
+                                              const v1::CommandResult& result) {
+  txn.Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(log_index));
+  txn.PutProto(Cf::kMeta, keys::Result(log_index), result);
   if (log_index > options_.retained_results) {
     // Exactly one result falls out of the window per applied index. A point
     // delete, not a range delete: one range tombstone per entry made every
     // iterator (snapshots above all) sort ever more tombstones.
-    out.raw_batch()->Delete(store_->cf(Cf::kMeta),
+    txn.raw_batch()->Delete(store_->cf(Cf::kMeta),
                             keys::Result(log_index - options_.retained_results));
   }
-  RETURN_IF_ERROR(out.Commit());
+  RETURN_IF_ERROR(txn.Commit());
   applied_index_ = log_index;
-  return AsStatusOr(std::move(result));
+  return absl::OkStatus();
 }
 
 }  // namespace qbox::mailbox

@@ -29,6 +29,10 @@
 #include "qbox/v1/command.pb.h"
 #include "qbox/v1/mailstore.pb.h"
 
+namespace qbox::guard {
+class SiteTrustStore;
+}  // namespace qbox::guard
+
 namespace qbox::mailbox {
 
 // A membership entry as the state machine sees it (the consensus core's
@@ -61,7 +65,8 @@ class MailboxStateMachine {
  public:
   struct Options {
     // This node's wall clock in ms since the epoch. Used only to stamp vault
-    // records at apply / snapshot install (G3). Tests inject a fake.
+    // records and proposals (local_* fields) at apply / snapshot install
+    // (G2, G3). Tests inject a fake.
     std::function<int64_t()> local_clock_ms;
     // How many recent results Apply keeps for re-applied indexes.
     uint64_t retained_results = 1024;
@@ -179,15 +184,19 @@ class MailboxStateMachine {
   absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) const;
   // Replaces the whole state with the snapshot at `path`. The file is
   // verified before anything changes (DATA_LOSS naming the path if it is
-  // damaged). Vault records are re-stamped with this node's clock, so
-  // purging counts from the install and a sender cannot back-date them.
+  // damaged). Vault records and open proposals are re-stamped with this
+  // node's clock, so purging, proposal lifetimes and delays count from the
+  // install and a sender cannot back-date them. This node's own checkpoint
+  // digests from before are dropped (they described the replaced state).
   absl::Status RestoreSnapshot(const std::string& path);
 
   // SHA-256 over the canonical replicated contents, for comparing nodes at
   // the same applied index (G5). Covers accounts, id counters, mailboxes,
-  // messages, the change index, sieve scripts, idempotency results and
-  // every body that a live message references with its live reference
-  // count. Excludes the vault and vault-only references: purging runs on
+  // messages, the change index, sieve scripts, idempotency results, every
+  // body that a live message references with its live reference count, and
+  // the charter, proposals (without their local_* stamps), audit log and
+  // applied signed checkpoints. Excludes this node's own checkpoint
+  // digests and clock stamps, and the vault and vault-only references: purging runs on
   // each node's own clock, so vault contents legitimately differ for a
   // while. Also excludes the applied index and the per-index result cache.
   absl::StatusOr<std::array<uint8_t, 32>> Digest() const;
@@ -197,9 +206,33 @@ class MailboxStateMachine {
  private:
   MailboxStateMachine(std::unique_ptr<Store> store, Options options, uint64_t applied);
 
+  // Callbacks found while applying, run once mu_ is released (a callback
+  // may well read the state machine).
+  struct PendingCallbacks {
+    std::vector<OwnCheckpoint> checkpoints;
+    std::vector<CheckpointComparison> comparisons;
+  };
+  void RunCallbacks(const PendingCallbacks& pending) const ABSL_LOCKS_EXCLUDED(mu_);
+
   absl::StatusOr<v1::CommandResult> ApplyLocked(uint64_t log_index,
-                                                const v1::MailboxCommand& command)
+                                                const v1::MailboxCommand& command,
+                                                PendingCallbacks* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the applied index and the entry's result with `txn`, commits it
+  // and advances applied_index_.
+  absl::Status FinishEntry(StoreTxn& txn, uint64_t log_index, const v1::CommandResult& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // G5: after the entry at `log_index` was committed, computes and keeps
+  // this node's digest if the index is a checkpoint index.
+  absl::Status CheckpointIfDue(uint64_t log_index, bool requested, PendingCallbacks* pending)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::array<uint8_t, 32>> DigestLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The trust store of `charter`'s sites, built once per charter version.
+  absl::StatusOr<const guard::SiteTrustStore*> TrustStoreFor(const v1::Charter& charter)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a restore: stamps every proposal with this node's clock, so its
+  // lifetime and delay count from the install (like vault records, G3).
+  absl::Status RestampProposalsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Guards writes; readers use RocksDB snapshots and share the lock so that
   // a snapshot restore does not run under them.
@@ -207,6 +240,9 @@ class MailboxStateMachine {
   std::unique_ptr<Store> store_;
   const Options options_;
   uint64_t applied_index_ ABSL_GUARDED_BY(mu_) = 0;
+  // Cached trust store and the charter version it was built from.
+  std::shared_ptr<const guard::SiteTrustStore> trust_ ABSL_GUARDED_BY(mu_);
+  uint64_t trust_version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace qbox::mailbox

@@ -10,7 +10,8 @@ namespace qbox::mailbox {
 const char* CfName(Cf cf) {
   static constexpr const char* kNames[kCfCount] = {"accounts", "mailboxes",   "messages",
                                                    "bodies",   "changes",     "vault",
-                                                   "sieve",    "idempotency", "meta"};
+                                                   "sieve",    "idempotency", "meta",
+                                                   "guard",    "local"};
   return kNames[static_cast<int>(cf)];
 }
 
@@ -134,6 +135,12 @@ absl::Status StoreTxn::ScanPrefix(
     Cf cf, absl::string_view prefix,
     const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
   return Scan(cf, prefix, keys::PrefixEnd(prefix), fn);
+}
+
+void StoreTxn::SetSavePoint() { batch_.SetSavePoint(); }
+
+absl::Status StoreTxn::RollbackToSavePoint() {
+  return FromRocks(batch_.RollbackToSavePoint(), "rolling back a failed action");
 }
 
 absl::Status StoreTxn::Commit() {

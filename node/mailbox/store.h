@@ -28,8 +28,14 @@ enum class Cf : int {
   kSieve,
   kIdempotency,
   kMeta,
+  // The charter, proposals, audit log and applied signed checkpoints (G2,
+  // G5): replicated, in the digest and in snapshots.
+  kGuard,
+  // What only this node knows: its own clock stamps on proposals and its own
+  // checkpoint digests. Never in the digest or in snapshots.
+  kLocal,
 };
-inline constexpr int kCfCount = 9;
+inline constexpr int kCfCount = 11;
 const char* CfName(Cf cf);
 
 class Store {
@@ -81,6 +87,12 @@ class StoreTxn {
   absl::Status ScanPrefix(
       Cf cf, absl::string_view prefix,
       const std::function<bool(absl::string_view, absl::string_view)>& fn) const;
+
+  // Marks the writes so far; RollbackToSavePoint drops every write made
+  // after the latest mark (so an executed action that fails changes nothing
+  // while the audit record of the attempt stays).
+  void SetSavePoint();
+  absl::Status RollbackToSavePoint();
 
   // Writes everything atomically (WAL, not synced: the raft log is the
   // durable record, and the applied index travels in the same batch).

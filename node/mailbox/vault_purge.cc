@@ -3,6 +3,7 @@
 // deletion: each node counts from when it applied the deletion itself.
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/mailbox/guard_records.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/message_ops.h"
 #include "node/mailbox/state_machine.h"
@@ -12,6 +13,9 @@ namespace qbox::mailbox {
 absl::StatusOr<uint64_t> MailboxStateMachine::PurgeExpired(int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   StoreTxn txn(store_.get());
+  // With a charter, its R decides (G3): shortening it takes an executed
+  // proposal, and then applies to every entry, earlier ones too.
+  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, LoadCharter(txn));
   struct Expired {
     std::string key;
     uint64_t account_id;
@@ -26,7 +30,9 @@ absl::StatusOr<uint64_t> MailboxStateMachine::PurgeExpired(int64_t now_ms) {
           corrupt = true;
           return false;
         }
-        if (now_ms - record.local_applied_ms() >= record.retention_ms()) {
+        const int64_t retention_ms =
+            charter.has_value() ? charter->retention_ms() : record.retention_ms();
+        if (now_ms - record.local_applied_ms() >= retention_ms) {
           expired.push_back({std::string(key), keys::ReadBigEndian64(key), std::move(record)});
         }
         return true;
