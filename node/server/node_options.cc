@@ -6,6 +6,10 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#ifdef QBOX_HOSTILE_HOOKS
+#include "node/server/hostile/hostile_behaviours.h"
+#endif
 
 namespace qbox::server {
 namespace {
@@ -15,6 +19,30 @@ absl::Status CheckReadable(const std::string& path, const char* flag) {
     return absl::InvalidArgumentError(
         absl::StrCat(flag, ": cannot read '", path, "' (", std::strerror(errno), ")"));
   }
+  return absl::OkStatus();
+}
+
+// G7: the stall window in ticks. It must leave room for ordinary elections
+// (two election timeouts) or honest leaders would be accused.
+absl::Status ResolveStallTicks(NodeOptions* o) {
+  absl::Duration timeout;
+  if (!absl::ParseDuration(o->leader_stall_timeout, &timeout) || timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--leader-stall-timeout: '", o->leader_stall_timeout,
+        "' is not a non-negative duration such as 10s or 1500ms (0 turns it off)"));
+  }
+  if (timeout == absl::ZeroDuration()) {
+    o->leader_stall_ticks = 0;
+    return absl::OkStatus();
+  }
+  const absl::Duration tick = absl::Milliseconds(o->tick_ms);
+  const absl::Duration minimum = 2 * tick * static_cast<int64_t>(o->election_ticks);
+  if (timeout < minimum || timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--leader-stall-timeout: ", absl::FormatDuration(timeout), " must be 0 or between ",
+        absl::FormatDuration(minimum), " (two election timeouts) and 1h"));
+  }
+  o->leader_stall_ticks = static_cast<int>(absl::IDivDuration(timeout, tick, &timeout));
   return absl::OkStatus();
 }
 
@@ -43,6 +71,15 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "Snapshot the state machine after this many applied entries (0 = never)");
   app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message a node accepts")
       ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 30));
+  app.add_option("--leader-stall-timeout", o.leader_stall_timeout,
+                 "Replace a leader that commits nothing for this long (e.g. 10s; 0 = off)");
+#ifdef QBOX_HOSTILE_HOOKS
+  app.add_option("--hostile", o.hostile,
+                 "TEST BINARY ONLY: misbehave as leader: overwrite-committed,broken-chain,"
+                 "bad-snapshot,stop-committing");
+  app.add_option("--hostile-trigger-file", o.hostile_trigger_file,
+                 "TEST BINARY ONLY: misbehave only once this file exists");
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -63,6 +100,12 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
   if (absl::Status s = CheckReadable(o.cluster_file, "--cluster"); !s.ok()) return s;
   if (absl::Status s = CheckReadable(o.cert_file, "--cert"); !s.ok()) return s;
   if (absl::Status s = CheckReadable(o.key_file, "--key"); !s.ok()) return s;
+  if (absl::Status s = ResolveStallTicks(&o); !s.ok()) return s;
+#ifdef QBOX_HOSTILE_HOOKS
+  if (auto behaviours = hostile::ParseBehaviours(o.hostile); !behaviours.ok()) {
+    return behaviours.status();
+  }
+#endif
   return o;
 }
 

@@ -23,6 +23,15 @@ struct NodeOptions {
   uint32_t election_ticks = 10;
   uint64_t snapshot_every = 10000;
   uint64_t max_message_bytes = 64ull << 20;
+  // --leader-stall-timeout (G7): a leader whose followers see no commit for
+  // this long is replaced. Parsed from a duration ("10s", "1500ms", "0" =
+  // off) and converted to consensus ticks (raft::RaftConfig::stall_ticks).
+  std::string leader_stall_timeout = "10s";
+  int leader_stall_ticks = 0;
+  // Only in the test binary qbox-node-hostile (QBOX_HOSTILE_HOOKS), where
+  // --hostile and --hostile-trigger-file exist; empty in qbox-node.
+  std::string hostile;
+  std::string hostile_trigger_file;
 };
 
 // Parses argv. On --help, prints usage and returns CANCELLED (exit 0); on a

@@ -201,6 +201,8 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
 void RaftRuntime::PublishStatus(const raft::Raft& raft) {
   raft::RaftStatus status = raft.Status();
   absl::MutexLock lock(&mu_);
+  status_.recovery_target = status.recovery_target;
+  status_.awaiting_attestation = status.awaiting_attestation;
   status_.raft = std::move(status);
   status_.applied = applied_;
 }
@@ -501,6 +503,34 @@ absl::StatusOr<raft::ConfState> RaftRuntime::ConfStateAt(uint64_t index, absl::T
   }
   if (!answer->done) return absl::UnavailableError("node is shutting down");
   return answer->conf;
+}
+
+absl::Status RaftRuntime::ConfirmRecovery(absl::Time deadline) {
+  if (!started_) return absl::UnavailableError("the raft runtime is not running");
+  struct Answer {
+    bool done = false;
+    absl::Status status;
+  };
+  auto answer = std::make_shared<Answer>();
+  Enqueue([this, answer](raft::Raft& raft) {
+    absl::Status s = raft.ConfirmRecovery();
+    absl::MutexLock lock(&mu_);
+    answer->status = std::move(s);
+    answer->done = true;
+  });
+  struct AnsweredOrStopping {
+    RaftRuntime* self;
+    Answer* answer;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return answer->done || self->stopping_;
+    }
+  } ready{this, answer.get()};
+  absl::MutexLock lock(&mu_);
+  if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
+    return absl::DeadlineExceededError("recovery was not confirmed before the deadline");
+  }
+  if (!answer->done) return absl::UnavailableError("node is shutting down");
+  return answer->status;
 }
 
 RuntimeStatus RaftRuntime::Status() const {

@@ -62,6 +62,10 @@ struct RuntimeStatus {
   std::vector<raft::Alarm> alarms;  // every alarm since start, oldest first
   // When a consensus message from each peer last arrived here.
   std::map<raft::NodeId, absl::Time> last_heard;
+  // G4 (copied from raft): the confirmed commit index a recovering node must
+  // reach, and whether it has and now only waits for ConfirmRecovery().
+  uint64_t recovery_target = 0;
+  bool awaiting_attestation = false;
 };
 
 class RaftRuntime {
@@ -99,6 +103,14 @@ class RaftRuntime {
   // snapshot or beyond its last index; DEADLINE_EXCEEDED at `deadline`;
   // UNAVAILABLE if the runtime is not running.
   absl::StatusOr<raft::ConfState> ConfStateAt(uint64_t index, absl::Time deadline);
+
+  // G4: ends recovery once the layer above has checked this node's state
+  // against digests the other sites attest (raft::Raft::ConfirmRecovery):
+  // OK if recovery ended or the node was not recovering; FAILED_PRECONDITION
+  // (nothing changed) if it has not reached its recovery target yet;
+  // DEADLINE_EXCEEDED at `deadline`; UNAVAILABLE if the runtime is not
+  // running. The change is persisted before the node votes again.
+  absl::Status ConfirmRecovery(absl::Time deadline = absl::InfiniteFuture());
 
   RuntimeStatus Status() const;
   raft::NodeId leader() const;

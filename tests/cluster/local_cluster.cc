@@ -158,7 +158,9 @@ absl::Status LocalCluster::StartAll() {
 absl::Status LocalCluster::Start(int i) {
   Node& n = nodes_[i];
   if (Running(i)) return absl::FailedPreconditionError(absl::StrCat(n.site, " is running"));
-  std::vector<std::string> args = {QBOX_NODE_BINARY,
+  auto binary = options_.node_binary.find(i);
+  std::vector<std::string> args = {binary != options_.node_binary.end() ? binary->second
+                                                                        : QBOX_NODE_BINARY,
                                    "--cluster", cluster_config_path(),
                                    "--node", n.site + "/n1",
                                    "--data-dir", n.data_dir,
@@ -172,6 +174,9 @@ absl::Status LocalCluster::Start(int i) {
     args.push_back(absl::StrCat(options_.snapshot_every));
   }
   for (const std::string& a : options_.extra_args) args.push_back(a);
+  if (auto own = options_.node_extra_args.find(i); own != options_.node_extra_args.end()) {
+    for (const std::string& a : own->second) args.push_back(a);
+  }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ struct LocalClusterOptions {
   int election_ticks = 10;
   uint64_t snapshot_every = 0;  // 0: the node's default
   std::vector<std::string> extra_args;
+  // Per node, by index: another binary (e.g. the attack tests'
+  // qbox-node-hostile) and flags for that node alone, after extra_args.
+  // Nodes not listed run qbox-node with extra_args only.
+  std::map<int, std::string> node_binary;
+  std::map<int, std::vector<std::string>> node_extra_args;
   // The charter's policy written into cluster.json (cluster_config.h); empty
   // or 0 = the node's default.
   uint32_t required_sites = 0;
