@@ -29,6 +29,9 @@
 #include "node/server/service_context.h"
 #include "node/storage/rocksdb_log_storage.h"
 #include "qbox/v1/raft.grpc.pb.h"
+#ifdef QBOX_HOSTILE_HOOKS
+#include "node/server/hostile/hostile_transport.h"
+#endif
 
 namespace qbox::server {
 namespace fs = std::filesystem;
@@ -44,6 +47,10 @@ struct NodeServer::Parts {
   std::unique_ptr<mailbox::MailboxStateMachine> mailbox;
   std::unique_ptr<MailboxReplica> replica;
   std::unique_ptr<GrpcRaftTransport> transport;
+#ifdef QBOX_HOSTILE_HOOKS
+  // Test binary qbox-node-hostile only: wraps `transport` (attack tests).
+  std::unique_ptr<RaftTransport> hostile_transport;
+#endif
   std::unique_ptr<RaftRuntime> runtime;
   std::unique_ptr<NodeMetrics> metrics;
   ServiceContext context;
@@ -143,7 +150,16 @@ absl::Status NodeServer::Start() {
   ro.scratch_dir = options_.data_dir;
   ro.snapshot_every = options_.snapshot_every;
   ro.logger = logger;
-  p.runtime = std::make_unique<RaftRuntime>(ro, p.log.get(), p.replica.get(), p.transport.get());
+  ro.raft.stall_ticks = options_.leader_stall_ticks;  // G7
+  RaftTransport* raft_transport = p.transport.get();
+#ifdef QBOX_HOSTILE_HOOKS
+  ASSIGN_OR_RETURN(hostile::HostileBehaviours hostile_behaviours,
+                   hostile::ParseBehaviours(options_.hostile));
+  p.hostile_transport = std::make_unique<hostile::HostileTransport>(
+      hostile_behaviours, options_.hostile_trigger_file, p.log.get(), raft_transport, logger);
+  raft_transport = p.hostile_transport.get();
+#endif
+  p.runtime = std::make_unique<RaftRuntime>(ro, p.log.get(), p.replica.get(), raft_transport);
 
   p.context.runtime = p.runtime.get();
   p.context.log = p.log.get();
