@@ -11,6 +11,7 @@
 #include "node/guard/audit_chain.h"
 #include "node/guard/credential_directory.h"
 #include "node/guard/peer_identity.h"
+#include "node/guard/proposal_rules.h"
 #include "node/guard/signed_statement.h"
 #include "qbox/client.h"
 #include "qbox/v1/admin.grpc.pb.h"

@@ -21,6 +21,7 @@
 #include "node/guard/site_ca.h"
 #include "qbox/v1/admin.pb.h"
 #include "qbox/v1/charter.pb.h"
+#include "qbox/v1/mailstore.pb.h"
 #include "tests/cluster/local_cluster.h"
 
 namespace grpc {
