@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "node/common/status_macros.h"
+#include "node/guard/charter.h"
 #include "node/mailbox/names.h"
 #include "node/server/grpc_status.h"
 #include "node/server/service_helpers.h"
@@ -123,6 +124,10 @@ grpc::Status AdminService::GetClusterStatus(grpc::ServerContext* call,
   me->set_applied_index(st.applied);
   me->set_reachable(true);
   for (const raft::Alarm& alarm : st.alarms) me->add_alarms(AlarmNarrative(*ctx_, alarm));
+  if (ctx_->guard_alarms) {
+    for (std::string& alarm : ctx_->guard_alarms()) me->add_alarms(std::move(alarm));
+  }
+  if (ctx_->recovery_narrative) me->set_recovery(ctx_->recovery_narrative());
 
   for (raft::NodeId id : Members(*ctx_, st)) {
     if (id == self) continue;
@@ -159,7 +164,8 @@ grpc::Status AdminService::GetClusterStatus(grpc::ServerContext* call,
 grpc::Status AdminService::CreateAccount(grpc::ServerContext* call,
                                          const v1::CreateAccountRequest* req,
                                          v1::CreateAccountResponse* resp) {
-  if (grpc::Status s = AuthorizeCall(*ctx_, *call, kRole); !s.ok()) return s;
+  guard::PeerIdentity caller;
+  if (grpc::Status s = AuthorizeCall(*ctx_, *call, kRole, &caller); !s.ok()) return s;
   absl::Status valid =
       ValidateAccountRequest(req->account(), req->max_message_bytes(), ctx_->max_message_bytes);
   if (valid.ok() && req->has_idempotency_key()) {
@@ -167,6 +173,7 @@ grpc::Status AdminService::CreateAccount(grpc::ServerContext* call,
   }
   if (!valid.ok()) return ToGrpcStatus(valid);
   v1::MailboxCommand command;
+  command.set_actor(caller.ToString());  // admin commands are audited (G5)
   v1::CreateAccountCommand* create = command.mutable_create_account();
   *create->mutable_request() = *req;
   create->set_inbox_uidvalidity(ProposerUidValidity());
@@ -192,11 +199,13 @@ grpc::Status AdminService::ListAccounts(grpc::ServerContext* call, const v1::Lis
 
 grpc::Status AdminService::SetQuota(grpc::ServerContext* call, const v1::SetQuotaRequest* req,
                                     v1::SetQuotaResponse* resp) {
-  if (grpc::Status s = AuthorizeCall(*ctx_, *call, kRole); !s.ok()) return s;
+  guard::PeerIdentity caller;
+  if (grpc::Status s = AuthorizeCall(*ctx_, *call, kRole, &caller); !s.ok()) return s;
   absl::Status valid =
       ValidateAccountRequest(req->account(), req->max_message_bytes(), ctx_->max_message_bytes);
   if (!valid.ok()) return ToGrpcStatus(valid);
   v1::MailboxCommand command;
+  command.set_actor(caller.ToString());
   *command.mutable_set_quota() = *req;
   Result result;
   grpc::Status s = ProposeCommand(*ctx_, std::move(command), CallDeadline(*ctx_, *call),
@@ -279,6 +288,7 @@ grpc::Status AdminService::ChangeMembership(const grpc::ServerContext& call,
   raft::ConfChange change;
   change.kind = kind;
   change.node = node->id;
+  if (grpc::Status s = CheckAgainstCharter(*node, &change); !s.ok()) return s;
   absl::Status changed = ctx_->runtime->ChangeMembership(change, CallDeadline(*ctx_, call));
   if (!changed.ok()) return RuntimeErrorToGrpc(*ctx_, changed);
   *commit_index = ctx_->runtime->applied_index();
@@ -287,6 +297,82 @@ grpc::Status AdminService::ChangeMembership(const grpc::ServerContext& call,
                               *commit_index));
   }
   return grpc::Status::OK;
+}
+
+grpc::Status AdminService::CheckAgainstCharter(const NodeConfig& node,
+                                               raft::ConfChange* change) const {
+  auto charter = ctx_->mailbox->GetCharter();
+  if (!charter.ok()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the charter is not applied on this node yet: ",
+                                     charter.status().message()));
+  }
+  const v1::CharterNode* known = guard::FindCharterNode(*charter, node.id);
+  if (known != nullptr && known->removed()) {
+    if (change->kind != raft::ConfChange::Kind::kRemoveNode) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat(node.QualifiedName(), " (id ", node.id,
+                                       ") was removed from the charter; ids are never reused"));
+    }
+    return grpc::Status::OK;  // the executed proposal authorised exactly this
+  }
+  switch (change->kind) {
+    case raft::ConfChange::Kind::kAddLearner: {
+      bool site_known = false;
+      for (const v1::CharterSite& site : charter->sites()) site_known |= site.name() == node.site;
+      if (!site_known) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("site: ", node.site, " is not a site of the charter"));
+      }
+      // The charter learns the node's site, name and address from the entry.
+      v1::CharterNode added;
+      added.set_id(node.id);
+      added.set_site(node.site);
+      added.set_name(node.name);
+      added.set_address(node.address);
+      added.set_voter(false);
+      change->context = added.SerializeAsString();
+      return grpc::Status::OK;
+    }
+    case raft::ConfChange::Kind::kPromoteLearner: {
+      // No site may hold a majority of the voters after the change (G7).
+      v1::Charter after = *charter;
+      bool found = false;
+      for (v1::CharterNode& n : *after.mutable_nodes()) {
+        if (n.id() == node.id) {
+          n.set_voter(true);
+          found = true;
+        }
+      }
+      if (!found) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat(node.QualifiedName(), " is not in the charter; add it "
+                                                               "as a learner first"));
+      }
+      absl::Status balanced = guard::CheckNoSiteMajority(after);
+      if (!balanced.ok()) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("promoting ", node.QualifiedName(), ": ",
+                                         balanced.message()));
+      }
+      return grpc::Status::OK;
+    }
+    case raft::ConfChange::Kind::kRemoveNode:
+      // A learner never held a vote; removing one is reversible (add it
+      // again). Removing a voter is irreversible (G2): it needs an executed
+      // proposal, which marks the node removed in the charter.
+      if (known != nullptr && known->voter()) {
+        return grpc::Status(
+            grpc::StatusCode::FAILED_PRECONDITION,
+            absl::StrCat("removing voter ", node.QualifiedName(),
+                         " needs an approved proposal (qboxctl propose remove-node --node ",
+                         node.QualifiedName(), "); once it has executed, remove it here"));
+      }
+      return grpc::Status::OK;
+    case raft::ConfChange::Kind::kGenesis:
+      break;
+  }
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "kind: not a membership change");
 }
 
 grpc::Status AdminService::AddLearner(grpc::ServerContext* call, const v1::AddLearnerRequest* req,

@@ -63,6 +63,29 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status SaveSnapshot(grpc::ServerContext* call, const v1::SaveSnapshotRequest* req,
                             grpc::ServerWriter<v1::SnapshotChunk>* writer) override;
 
+  // The charter and its proposals (admin_charter.cc; DESIGN.md G2, G5).
+  // Reads are linearizable. Submit and Endorse check only the shape of the
+  // signed statement here (INVALID_ARGUMENT naming the field) and propose
+  // it; the signature, the signer's site and role, and the proposal rules
+  // are checked by every node at apply time, and a refusal comes back with
+  // the state machine's code (UNAUTHENTICATED, PERMISSION_DENIED,
+  // INVALID_ARGUMENT, FAILED_PRECONDITION, ALREADY_EXISTS) — and is in the
+  // audit log.
+  grpc::Status GetCharter(grpc::ServerContext* call, const v1::GetCharterRequest* req,
+                          v1::GetCharterResponse* resp) override;
+  grpc::Status SubmitProposal(grpc::ServerContext* call, const v1::SubmitProposalRequest* req,
+                              v1::SubmitProposalResponse* resp) override;
+  grpc::Status EndorseProposal(grpc::ServerContext* call, const v1::EndorseProposalRequest* req,
+                               v1::EndorseProposalResponse* resp) override;
+  grpc::Status ListProposals(grpc::ServerContext* call, const v1::ListProposalsRequest* req,
+                             v1::ListProposalsResponse* resp) override;
+  grpc::Status GetProposal(grpc::ServerContext* call, const v1::GetProposalRequest* req,
+                           v1::GetProposalResponse* resp) override;
+  grpc::Status GetAuditLog(grpc::ServerContext* call, const v1::GetAuditLogRequest* req,
+                           grpc::ServerWriter<v1::AuditRecord>* writer) override;
+  grpc::Status GetCheckpoints(grpc::ServerContext* call, const v1::GetCheckpointsRequest* req,
+                              v1::GetCheckpointsResponse* resp) override;
+
   static constexpr size_t kSnapshotChunkBytes = 1 << 20;
 
  private:
@@ -71,6 +94,13 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ChangeMembership(const grpc::ServerContext& call, raft::ConfChange::Kind kind,
                                 const std::string& site, const std::string& node_id,
                                 const std::string& address, uint64_t* commit_index);
+
+  // The charter's say on a membership change (G2, G7): an added learner is
+  // recorded in the charter (its site, name and address ride in the
+  // change's context); a promotion must leave no site with a majority of
+  // voters; a voter is removed only after an executed proposal marked it
+  // removed. FAILED_PRECONDITION with the reason otherwise.
+  grpc::Status CheckAgainstCharter(const NodeConfig& node, raft::ConfChange* change) const;
 
   const ServiceContext* ctx_;
 };

@@ -1,0 +1,264 @@
+#include "node/server/guard_agent.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "node/guard/signed_statement.h"
+#include "qbox/v1/command.pb.h"
+#include "qbox/v1/raft.grpc.pb.h"
+
+namespace qbox::server {
+namespace {
+
+constexpr size_t kOwnSignedKept = 64;
+constexpr size_t kQueueLimit = 256;
+constexpr absl::Duration kCheckpointRequestEvery = absl::Seconds(15);
+
+std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
+
+std::string DigestBytes(const std::array<uint8_t, 32>& digest) {
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+}  // namespace
+
+GuardAgent::GuardAgent(Options options, RaftRuntime* runtime,
+                       mailbox::MailboxStateMachine* machine, const MailboxReplica* replica,
+                       const PeerDirectory* peers)
+    : options_(std::move(options)),
+      runtime_(runtime),
+      machine_(machine),
+      replica_(replica),
+      peers_(peers) {}
+
+GuardAgent::~GuardAgent() { Stop(); }
+
+void GuardAgent::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void GuardAgent::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GuardAgent::Log(const std::string& line) const {
+  if (options_.logger) options_.logger(line);
+}
+
+void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
+  v1::NodeStatement statement;
+  v1::Checkpoint* cp = statement.mutable_checkpoint();
+  cp->set_index(checkpoint.index);
+  cp->set_state_digest(DigestBytes(checkpoint.digest));
+  // The hook runs inside the apply of this very entry, so the replica's
+  // current entry is the one the digest belongs to.
+  const MailboxReplica::CurrentEntry& current = replica_->current();
+  if (current.index == checkpoint.index) {
+    cp->set_chain(std::string(reinterpret_cast<const char*>(current.chain.data()),
+                              current.chain.size()));
+  }
+  Queue(absl::StrCat("cp/", checkpoint.index), std::move(statement));
+}
+
+void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& comparison) {
+  absl::MutexLock lock(&mu_);
+  if (comparison.match) {
+    if (comparison.peer_site != options_.self.site && comparison.index > attested_index_) {
+      attested_index_ = comparison.index;
+      attested_by_ = comparison.peer_node;
+    }
+    return;
+  }
+  ++mismatches_;
+  // The evidence: both signed checkpoints, as an operator can re-verify
+  // them (qboxctl checkpoints shows the same statements).
+  auto own = own_signed_.find(comparison.index);
+  std::string own_evidence = own == own_signed_.end()
+                                 ? "(this node's signed checkpoint is not kept any more)"
+                                 : absl::Base64Escape(own->second.SerializeAsString());
+  v1::NodeStatement peer;
+  peer.ParseFromString(comparison.peer.statement());
+  std::string alarm = absl::StrCat(
+      "CHECKPOINT_MISMATCH: at index ", comparison.index, " this node's state digest is ",
+      Hex(DigestBytes(comparison.own_digest)), " but ", comparison.peer_node, " signed ",
+      Hex(peer.checkpoint().state_digest()), "; evidence: own=", own_evidence,
+      " peer=", absl::Base64Escape(comparison.peer.SerializeAsString()));
+  Log(alarm);
+  if (alarms_.size() < 100) alarms_.push_back(std::move(alarm));
+}
+
+std::vector<std::string> GuardAgent::Alarms() const {
+  absl::MutexLock lock(&mu_);
+  return alarms_;
+}
+
+uint64_t GuardAgent::mismatches() const {
+  absl::MutexLock lock(&mu_);
+  return mismatches_;
+}
+
+std::string GuardAgent::RecoveryNarrative() const {
+  absl::MutexLock lock(&mu_);
+  return recovery_;
+}
+
+void GuardAgent::Queue(std::string key, v1::NodeStatement statement) {
+  absl::MutexLock lock(&mu_);
+  if (queue_.size() >= kQueueLimit) queue_.pop_front();  // oldest first: newer checkpoints matter more
+  queue_.push_back({std::move(key), std::move(statement)});
+}
+
+void GuardAgent::Loop() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.period)) Tick();
+}
+
+void GuardAgent::Tick() {
+  StateDueClocks();
+  CheckRecovery();
+  FlushQueue();
+}
+
+void GuardAgent::StateDueClocks() {
+  auto due = machine_->DueClockStatements(absl::ToUnixMillis(absl::Now()), options_.self.site);
+  if (!due.ok()) return;  // no charter yet
+  for (const auto& item : *due) {
+    v1::NodeStatement statement;
+    statement.mutable_proposal_clock()->set_proposal_id(item.proposal_id);
+    statement.mutable_proposal_clock()->set_event(item.event);
+    Queue(absl::StrCat("clock/", item.proposal_id, "/", item.event), std::move(statement));
+  }
+}
+
+void GuardAgent::CheckRecovery() {
+  const RuntimeStatus st = runtime_->Status();
+  absl::MutexLock lock(&mu_);
+  if (!st.raft.hard_state.recovering) {
+    recovery_.clear();
+    return;
+  }
+  if (!st.awaiting_attestation) {
+    const uint64_t target = st.recovery_target;
+    recovery_ = target == 0 ? "waiting for a leader to confirm the commit index to reach"
+                            : absl::StrCat("catching up: applied ", st.applied, " of ", target);
+    return;
+  }
+  if (attested_index_ != 0) {
+    absl::Status confirmed = runtime_->ConfirmRecovery(absl::Now() + absl::Seconds(2));
+    if (confirmed.ok()) {
+      Log(absl::StrCat("state digest at index ", attested_index_, " matches the checkpoint ",
+                       attested_by_, " signed: the rebuild is verified, voting again (G4)"));
+      recovery_ = absl::StrCat("verified at index ", attested_index_, " by ", attested_by_);
+    }
+    return;
+  }
+  recovery_ = absl::StrCat("caught up at ", st.applied,
+                           "; waiting for another site's signed checkpoint to match this "
+                           "node's digest");
+  if (absl::Now() - last_checkpoint_request_ > kCheckpointRequestEvery) {
+    last_checkpoint_request_ = absl::Now();
+    v1::NodeStatement statement;
+    statement.mutable_checkpoint_request()->set_reason(
+        absl::StrCat(options_.self.QualifiedName(), " rebuilt its state and asks the other sites "
+                                                    "to attest it (G4)"));
+    queue_.push_back({absl::StrCat("cpreq/", absl::ToUnixSeconds(absl::Now())),
+                      std::move(statement)});
+  }
+}
+
+absl::StatusOr<v1::SignedNodeStatement> GuardAgent::Sign(v1::NodeStatement statement) const {
+  statement.set_cluster(options_.cluster);
+  statement.set_node_id(options_.self.id);
+  statement.set_signed_at_ms(absl::ToUnixMillis(absl::Now()));
+  v1::SignedNodeStatement signed_statement;
+  signed_statement.set_statement(statement.SerializeAsString());
+  auto signature = guard::SignStatement(guard::StatementKind::kNodeStatement,
+                                        signed_statement.statement(), options_.certificate_pem,
+                                        options_.private_key_pem);
+  if (!signature.ok()) return signature.status();
+  *signed_statement.mutable_signature() = *std::move(signature);
+  return signed_statement;
+}
+
+void GuardAgent::FlushQueue() {
+  std::deque<PendingStatement> work;
+  {
+    absl::MutexLock lock(&mu_);
+    work.swap(queue_);
+  }
+  const absl::Time now = absl::Now();
+  std::deque<PendingStatement> retry;
+  for (PendingStatement& item : work) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto sent = sent_.find(item.key);
+      if (sent != sent_.end() && now - sent->second < options_.resend_after) continue;
+    }
+    auto signed_statement = Sign(item.statement);
+    if (!signed_statement.ok()) {
+      Log(absl::StrCat("cannot sign a node statement: ", signed_statement.status().message()));
+      continue;
+    }
+    if (item.statement.has_checkpoint()) {
+      absl::MutexLock lock(&mu_);
+      own_signed_[item.statement.checkpoint().index()] = *signed_statement;
+      while (own_signed_.size() > kOwnSignedKept) own_signed_.erase(own_signed_.begin());
+    }
+    v1::MailboxCommand command;
+    *command.mutable_node_statement() = *std::move(signed_statement);
+    absl::Status submitted = SubmitToLeader(command);
+    absl::MutexLock lock(&mu_);
+    if (submitted.ok()) {
+      sent_[item.key] = now;
+    } else if (item.statement.has_checkpoint()) {
+      // Clock statements come back by themselves at the next tick while they
+      // are still due; a checkpoint is signed once, so keep it.
+      retry.push_back(std::move(item));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  for (auto& item : retry) queue_.push_back(std::move(item));
+  // Forget what was sent long ago: the replicated state says the rest.
+  for (auto it = sent_.begin(); it != sent_.end();) {
+    it = now - it->second > absl::Minutes(10) ? sent_.erase(it) : std::next(it);
+  }
+}
+
+absl::Status GuardAgent::SubmitToLeader(const v1::MailboxCommand& command) {
+  const raft::NodeId leader = runtime_->leader();
+  if (leader == raft::kNoNode) return absl::UnavailableError("no leader known");
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  if (leader == options_.self.id) {
+    v1::MailboxCommand local = command;
+    local.set_actor(absl::StrCat(options_.self.site, "/node/", options_.self.name));
+    local.set_leader_time_ms(absl::ToUnixMillis(absl::Now()));
+    return runtime_->Propose(local.SerializeAsString(), deadline).status();
+  }
+  std::optional<NodeConfig> node = peers_->Find(leader);
+  if (!node) return absl::UnavailableError(absl::StrCat("leader ", leader, " has no address"));
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<grpc::Channel>& cached = channels_[node->address];
+    if (!cached) cached = grpc::CreateChannel(node->address, options_.peer_credentials);
+    channel = cached;
+  }
+  auto stub = v1::Raft::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  v1::SubmitRequest request;
+  request.set_command(command.SerializeAsString());
+  v1::SubmitResponse response;
+  grpc::Status s = stub->Submit(&ctx, request, &response);
+  if (!s.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                        absl::StrCat("Raft.Submit to ", node->QualifiedName(), ": ",
+                                     s.error_message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace qbox::server

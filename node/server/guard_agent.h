@@ -1,0 +1,121 @@
+// This node's part in the guard's clockwork (DESIGN.md G2, G4, G5), run on
+// its own thread so that applying entries never waits for signing or the
+// network:
+//  - G2: by THIS node's clock, states when an approved proposal's delay T
+//    has passed and when a pending proposal's lifetime ran out
+//    (MailboxStateMachine::DueClockStatements), signed with the node's key.
+//  - G5: signs the state digest the state machine computed at each
+//    checkpoint index together with that entry's chain value, and hands it
+//    to the leader; when another node's checkpoint disagrees with ours it
+//    raises an alarm carrying both signed checkpoints as evidence.
+//  - G4: a node rebuilding after losing its storage asks for a checkpoint
+//    once it has caught up, and becomes a voter again only when a node of
+//    ANOTHER site attested the same digest at an index it computed itself.
+// Statements reach the leader through Raft.Submit (or the local runtime
+// when this node leads). Every node verifies them again when it applies
+// them, so neither the leader nor this agent is trusted with them.
+//
+// Thread-safety: all public methods may be called from any thread.
+#ifndef QBOX_NODE_SERVER_GUARD_AGENT_H_
+#define QBOX_NODE_SERVER_GUARD_AGENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "node/mailbox/state_machine.h"
+#include "node/server/cluster_config.h"
+#include "node/server/mailbox_replica.h"
+#include "node/server/peer_directory.h"
+#include "node/server/raft_runtime.h"
+#include "qbox/v1/charter.pb.h"
+
+namespace qbox::server {
+
+class GuardAgent {
+ public:
+  struct Options {
+    NodeConfig self;
+    std::string cluster;           // the charter's cluster name
+    std::string certificate_pem;   // this node's certificate: signs its statements
+    std::string private_key_pem;
+    std::shared_ptr<grpc::ChannelCredentials> peer_credentials;  // to reach the leader
+    absl::Duration period = absl::Seconds(1);
+    // A statement not yet reflected in the replicated state is sent again
+    // after this long (the leader may have changed, the entry been lost).
+    absl::Duration resend_after = absl::Seconds(10);
+    std::function<void(std::string_view)> logger;
+  };
+
+  // Every pointer must outlive the agent.
+  GuardAgent(Options options, RaftRuntime* runtime, mailbox::MailboxStateMachine* machine,
+             const MailboxReplica* replica, const PeerDirectory* peers);
+  ~GuardAgent();
+
+  void Start();
+  void Stop();
+
+  // Hooks for mailbox::MailboxStateMachine::Options, called on the apply
+  // thread: they only queue work.
+  void OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint);
+  void OnCheckpointCompared(const mailbox::CheckpointComparison& comparison);
+
+  // Active guard alarms as narrative (checkpoint mismatches with evidence).
+  std::vector<std::string> Alarms() const;
+  uint64_t mismatches() const;
+  // Where a rebuild (G4) stands, empty when not recovering.
+  std::string RecoveryNarrative() const;
+
+ private:
+  struct PendingStatement {
+    std::string key;  // what it says, to avoid repeating it ("clock/<id>/<event>", "cp/<index>")
+    v1::NodeStatement statement;
+  };
+
+  void Loop();
+  void Tick();
+  void StateDueClocks();
+  void CheckRecovery();
+  void Queue(std::string key, v1::NodeStatement statement);
+  void FlushQueue();
+  absl::Status SubmitToLeader(const v1::MailboxCommand& command);
+  absl::StatusOr<v1::SignedNodeStatement> Sign(v1::NodeStatement statement) const;
+  void Log(const std::string& line) const;
+
+  const Options options_;
+  RaftRuntime* runtime_;
+  mailbox::MailboxStateMachine* machine_;
+  const MailboxReplica* replica_;
+  const PeerDirectory* peers_;
+
+  mutable absl::Mutex mu_;
+  std::deque<PendingStatement> queue_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> sent_ ABSL_GUARDED_BY(mu_);  // key -> last sent
+  std::map<uint64_t, v1::SignedNodeStatement> own_signed_ ABSL_GUARDED_BY(mu_);  // recent ones
+  std::vector<std::string> alarms_ ABSL_GUARDED_BY(mu_);
+  uint64_t mismatches_ ABSL_GUARDED_BY(mu_) = 0;
+  // G4: the checkpoint index that proved this node's rebuilt state, once seen.
+  uint64_t attested_index_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string attested_by_ ABSL_GUARDED_BY(mu_);
+  std::string recovery_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_checkpoint_request_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_GUARD_AGENT_H_
