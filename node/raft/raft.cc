@@ -750,6 +750,11 @@ absl::StatusOr<std::unique_ptr<Raft>> Raft::Create(const RaftConfig& config, Log
 }
 
 absl::Status Raft::Bootstrap(LogStorage* storage, const std::vector<NodeId>& voters) {
+  return Bootstrap(storage, voters, std::string());
+}
+
+absl::Status Raft::Bootstrap(LogStorage* storage, const std::vector<NodeId>& voters,
+                             std::string context) {
   if (voters.empty()) return absl::InvalidArgumentError("voters must not be empty");
   for (size_t i = 0; i < voters.size(); ++i) {
     if (voters[i] == kNoNode) return absl::InvalidArgumentError("voters must not contain 0");
@@ -764,6 +769,7 @@ absl::Status Raft::Bootstrap(LogStorage* storage, const std::vector<NodeId>& vot
   ConfChange genesis;
   genesis.kind = ConfChange::Kind::kGenesis;
   genesis.genesis_voters = voters;
+  genesis.context = std::move(context);
   std::sort(genesis.genesis_voters.begin(), genesis.genesis_voters.end());
   Entry e;
   e.term = 1;

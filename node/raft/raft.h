@@ -182,6 +182,10 @@ class Raft {
   // genesis node writes the identical entry, so their chains agree.
   // FAILED_PRECONDITION if the storage is not empty.
   static absl::Status Bootstrap(LogStorage* storage, const std::vector<NodeId>& voters);
+  // The same, with `context` carried in the genesis entry (the charter; see
+  // ConfChange::context). Every genesis node must pass identical bytes.
+  static absl::Status Bootstrap(LogStorage* storage, const std::vector<NodeId>& voters,
+                                std::string context);
 
   ~Raft();
   Raft(const Raft&) = delete;

@@ -17,8 +17,10 @@
 #include "node/mailbox/state_machine.h"
 #include "node/raft/raft.h"
 #include "node/server/admin_service.h"
+#include "node/server/cluster_charter.h"
 #include "node/server/cluster_config.h"
 #include "node/server/grpc_raft_transport.h"
+#include "node/server/guard_agent.h"
 #include "node/server/mailbox_replica.h"
 #include "node/server/mailstore_service.h"
 #include "node/server/node_metrics.h"
@@ -52,6 +54,7 @@ struct NodeServer::Parts {
   std::unique_ptr<RaftTransport> hostile_transport;
 #endif
   std::unique_ptr<RaftRuntime> runtime;
+  std::unique_ptr<GuardAgent> guard;  // created after the runtime; hooks check for null
   std::unique_ptr<NodeMetrics> metrics;
   ServiceContext context;
   std::unique_ptr<RaftService> raft_service;
@@ -145,6 +148,9 @@ absl::Status NodeServer::Start() {
   ro.raft.id = p.self.id;
   ro.raft.election_ticks = static_cast<int>(options_.election_ticks);
   ro.raft.heartbeat_ticks = 1;
+  // G4: a rebuilt node votes again only once another site attested its
+  // state (guard_agent.h confirms it).
+  ro.raft.recovery_needs_attestation = true;
   ro.raft.random_seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ p.self.id;
   ro.tick = absl::Milliseconds(options_.tick_ms);
   ro.scratch_dir = options_.data_dir;
@@ -160,6 +166,18 @@ absl::Status NodeServer::Start() {
   raft_transport = p.hostile_transport.get();
 #endif
   p.runtime = std::make_unique<RaftRuntime>(ro, p.log.get(), p.replica.get(), raft_transport);
+
+  GuardAgent::Options go;
+  go.self = p.self;
+  go.cluster = p.cluster.cluster;
+  go.certificate_pem = p.cert_pem;
+  go.private_key_pem = p.key_pem;
+  go.peer_credentials = grpc::SslCredentials(client_tls);
+  go.logger = logger;
+  p.guard = std::make_unique<GuardAgent>(go, p.runtime.get(), p.mailbox.get(), p.replica.get(),
+                                         p.peers.get());
+  p.context.guard_alarms = [parts = &p] { return parts->guard->Alarms(); };
+  p.context.recovery_narrative = [parts = &p] { return parts->guard->RecoveryNarrative(); };
 
   p.context.runtime = p.runtime.get();
   p.context.log = p.log.get();
@@ -193,6 +211,7 @@ absl::Status NodeServer::Start() {
   }
   RETURN_IF_ERROR(DecideGenesis());
   RETURN_IF_ERROR(p.runtime->Start());
+  p.guard->Start();
   housekeeping_ = std::thread([this] { Housekeeping(); });
   Log(absl::StrCat("serving gRPC on ", options_.listen.empty() ? p.self.address : options_.listen,
                    " (port ", grpc_port_, ")",
@@ -229,6 +248,15 @@ absl::Status NodeServer::OpenStorage() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+  };
+  // The guard agent exists only once the runtime does; until then (and
+  // after it stopped) the hooks have nobody to tell.
+  Parts* parts = parts_.get();
+  mo.on_checkpoint = [parts](const mailbox::OwnCheckpoint& checkpoint) {
+    if (parts->guard) parts->guard->OnCheckpoint(checkpoint);
+  };
+  mo.on_checkpoint_compared = [parts](const mailbox::CheckpointComparison& comparison) {
+    if (parts->guard) parts->guard->OnCheckpointCompared(comparison);
   };
   auto machine = mailbox::MailboxStateMachine::Open(mailbox_dir, mo);
   if (!machine.ok()) return machine.status();
@@ -288,7 +316,9 @@ absl::Status NodeServer::DecideGenesis() {
     if (at_genesis >= needed) {
       Log(absl::StrCat(at_genesis, " of ", voters.size() - 1,
                        " other genesis voters are new too: writing the genesis entry"));
-      return raft::Raft::Bootstrap(p.log.get(), voters);
+      auto charter = GenesisCharter(p.cluster);
+      if (!charter.ok()) return charter.status();
+      return raft::Raft::Bootstrap(p.log.get(), voters, SerializeCharter(*charter));
     }
     if (absl::Now() - last_report > absl::Seconds(10)) {
       Log(absl::StrCat("storage is empty; waiting for ", needed, " other genesis voters to "
@@ -400,6 +430,7 @@ void NodeServer::Shutdown() {
   }
   // The runtime first: it fails every request still waiting on it, so the
   // gRPC handlers return and the server can drain.
+  if (p.guard) p.guard->Stop();
   if (p.runtime) p.runtime->Stop();
   if (p.server) p.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (p.metrics) p.metrics->StopHttp();
