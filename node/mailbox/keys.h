@@ -66,7 +66,7 @@ inline constexpr absl::string_view kAuditPrefix = "a";
 std::string Audit(uint64_t seq);
 inline constexpr absl::string_view kCheckpointPrefix = "k";
 std::string Checkpoint(uint64_t index, uint64_t node_id);  // guard CF
-std::string CheckpointIndex(uint64_t index);  // guard CF prefix; local CF key
+std::string CheckpointIndex(uint64_t index);               // guard CF prefix; local CF key
 
 // The smallest key greater than every key starting with `prefix`.
 std::string PrefixEnd(absl::string_view prefix);

@@ -228,8 +228,8 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
         }
         return absl::OkStatus();
       }));
-  RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
-                            "writing restored records"));
+  RETURN_IF_ERROR(
+      FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "writing restored records"));
   trust_.reset();
   RETURN_IF_ERROR(RestampProposalsLocked());
   rocksdb::WriteBatch finish;

@@ -128,8 +128,8 @@ absl::Status AuditAdminCommand(StoreTxn& txn, uint64_t log_index, const v1::Mail
     return absl::OkStatus();
   }
   const std::string detail = !status.ok() ? absl::StrCat(what, ": refused: ", status.message())
-                             : replayed   ? absl::StrCat(what, ": repeated; the first result stands")
-                                          : absl::StrCat(what, ": done");
+                             : replayed ? absl::StrCat(what, ": repeated; the first result stands")
+                                        : absl::StrCat(what, ": done");
   return AppendAudit(txn, log_index, cmd.actor(), kind, cmd.SerializeAsString(), detail);
 }
 
@@ -223,8 +223,9 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
         trust_status = built.status();
       }
     }
-    GuardApplyContext gctx{txn,   log_index,    options_.local_clock_ms(), command, charter,
-                           trust, trust_status, false,                     {}};
+    GuardApplyContext gctx{txn,          log_index, options_.local_clock_ms(),
+                           command,      charter,   trust,
+                           trust_status, false,     {}};
     ASSIGN_OR_RETURN(v1::CommandResult result, ApplyGuardCommand(gctx));
     RETURN_IF_ERROR(FinishEntry(txn, log_index, result));
     for (CheckpointComparison& c : gctx.comparisons) {

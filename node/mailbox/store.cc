@@ -8,10 +8,9 @@
 namespace qbox::mailbox {
 
 const char* CfName(Cf cf) {
-  static constexpr const char* kNames[kCfCount] = {"accounts", "mailboxes",   "messages",
-                                                   "bodies",   "changes",     "vault",
-                                                   "sieve",    "idempotency", "meta",
-                                                   "guard",    "local"};
+  static constexpr const char* kNames[kCfCount] = {
+      "accounts", "mailboxes",   "messages", "bodies", "changes", "vault",
+      "sieve",    "idempotency", "meta",     "guard",  "local"};
   return kNames[static_cast<int>(cf)];
 }
 

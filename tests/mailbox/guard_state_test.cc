@@ -123,6 +123,16 @@ TEST_F(GuardStateTest, RetentionComesFromTheCharter) {
   MustApply(CreateAccountCmd("alice"));  // the account's own default is 30 days
   MustAppend("INBOX", "Subject: x\r\n\r\nbody");
   MustApply(ExpungeCmd("alice", "INBOX", "1"));
+  // The restore window follows R too, so no node restores what another
+  // may already have purged.
+  v1::ListDeletedRequest list;
+  list.set_account("alice");
+  const uint64_t vault_id = sm_->ListDeleted(list)->items(0).vault_id();
+  v1::MailboxCommand restore;
+  restore.mutable_restore_deleted()->set_account("alice");
+  restore.mutable_restore_deleted()->add_vault_ids(vault_id);
+  leader_now_ms_ += 9 * kDay + 1;
+  EXPECT_EQ(Apply(restore).status().code(), absl::StatusCode::kFailedPrecondition);
   auto purged = sm_->PurgeExpired(local_now_ms_ + 10 * kDay - 1);
   ASSERT_TRUE(purged.ok());
   EXPECT_EQ(*purged, 0u);
