@@ -15,6 +15,8 @@
 #include "node/guard/signed_statement.h"
 #include "qbox/client.h"
 #include "qbox/v1/admin.grpc.pb.h"
+#include "qbox/v1/command.pb.h"
+#include "qbox/v1/raft.grpc.pb.h"
 
 namespace qbox::attack {
 namespace {
@@ -232,6 +234,27 @@ absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& end
   return signed_endorsement;
 }
 
+absl::StatusOr<v1::SignedNodeStatement> SignProposalClock(const std::string& cluster,
+                                                          uint64_t node_id,
+                                                          const std::string& proposal_id,
+                                                          v1::ProposalClock::Event event,
+                                                          const PemCredential& signer) {
+  v1::NodeStatement statement;
+  statement.set_cluster(cluster);
+  statement.set_node_id(node_id);
+  statement.set_signed_at_ms(absl::ToUnixMillis(absl::Now()));
+  statement.mutable_proposal_clock()->set_proposal_id(proposal_id);
+  statement.mutable_proposal_clock()->set_event(event);
+  v1::SignedNodeStatement signed_statement;
+  signed_statement.set_statement(statement.SerializeAsString());
+  auto signature =
+      guard::SignStatement(guard::StatementKind::kNodeStatement, signed_statement.statement(),
+                           signer.certificate_pem, signer.private_key_pem);
+  if (!signature.ok()) return signature.status();
+  *signed_statement.mutable_signature() = *std::move(signature);
+  return signed_statement;
+}
+
 v1::ProposedAction PurgeVault(const std::string& account) {
   v1::ProposedAction a;
   a.mutable_purge_vault()->set_account(account);
@@ -295,6 +318,31 @@ absl::StatusOr<v1::ProposalRecord> EndorseProposal(const LocalCluster& cluster,
   });
   if (!s.ok()) return s;
   return resp.proposal();
+}
+
+absl::Status SubmitNodeStatement(const LocalCluster& cluster, const PemCredential& caller,
+                                 const v1::SignedNodeStatement& statement) {
+  v1::MailboxCommand command;
+  *command.mutable_node_statement() = statement;
+  v1::SubmitRequest req;
+  req.set_command(command.SerializeAsString());
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  absl::Status last = absl::DeadlineExceededError("no leader found");
+  while (absl::Now() < deadline) {
+    absl::StatusOr<int> leader = cluster.WaitForLeader(absl::Seconds(5));
+    if (!leader.ok()) {
+      last = leader.status();
+      continue;
+    }
+    auto stub = v1::Raft::NewStub(ChannelAs(cluster, *leader, caller));
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    v1::SubmitResponse resp;
+    last = FromGrpc(stub->Submit(&ctx, req, &resp), cluster.site(*leader));
+    if (!absl::IsUnavailable(last)) return last;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return last;
 }
 
 absl::StatusOr<v1::ProposalRecord> GetProposalOn(const LocalCluster& cluster, int node,

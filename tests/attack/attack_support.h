@@ -97,6 +97,14 @@ v1::Endorsement MakeEndorsement(const std::string& cluster, const v1::SignedProp
 absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& endorsement,
                                                       const PemCredential& signer);
 
+// A node's clock statement about `proposal_id` naming `node_id` (1 for
+// site-a's n1, 2 for site-b's, ...), signed now with `signer`'s key.
+absl::StatusOr<v1::SignedNodeStatement> SignProposalClock(const std::string& cluster,
+                                                          uint64_t node_id,
+                                                          const std::string& proposal_id,
+                                                          v1::ProposalClock::Event event,
+                                                          const PemCredential& signer);
+
 // Actions, one line each.
 v1::ProposedAction PurgeVault(const std::string& account);
 v1::ProposedAction DeleteAccount(const std::string& account);
@@ -117,6 +125,12 @@ absl::StatusOr<v1::ProposalRecord> SubmitProposal(const LocalCluster& cluster,
 absl::StatusOr<v1::ProposalRecord> EndorseProposal(const LocalCluster& cluster,
                                                    const PemCredential& caller,
                                                    const v1::SignedEndorsement& endorsement);
+
+// Raft.Submit of a node statement to the leader as node credential
+// `caller`. OK only says the leader proposed it: whether it was accepted is
+// decided at apply and shows in the audit log and the proposal's record.
+absl::Status SubmitNodeStatement(const LocalCluster& cluster, const PemCredential& caller,
+                                 const v1::SignedNodeStatement& statement);
 
 // Reads answered by node i alone, as site i's admin.
 absl::StatusOr<v1::ProposalRecord> GetProposalOn(const LocalCluster& cluster, int node,

@@ -91,6 +91,30 @@ TEST(VetoDelayTest, ApprovedPurgesWaitForTAndAVetoOrExpiryStopsThem) {
   auto approved_too = endorse(to_veto, 1, v1::ENDORSEMENT_DECISION_APPROVE);
   ASSERT_TRUE(approved_too.ok()) << approved_too.status();
   EXPECT_EQ(approved_too->state(), v1::PROPOSAL_STATE_APPROVED);
+  // site-a's nodes (compromised) hurry the approved one: its own node says
+  // T passed at once, and a site-a-CA certificate naming site-b's node says
+  // so too. site-a counts once; the forgery is refused; neither makes it
+  // run before T.
+  {
+    auto node_a = IssuedCredential(cluster, 0, "node");
+    ASSERT_TRUE(node_a.ok()) << node_a.status();
+    auto ca_a = SiteCaOf(cluster, 0);
+    ASSERT_TRUE(ca_a.ok()) << ca_a.status();
+    auto fake_node_b = MintImpostor(*ca_a, "spiffe://site-b/node/n1");
+    ASSERT_TRUE(fake_node_b.ok()) << fake_node_b.status();
+    auto early = SignProposalClock(*cluster_name, 1, id_of(to_run),
+                                   v1::ProposalClock::EVENT_DELAY_ELAPSED, *node_a);
+    ASSERT_TRUE(early.ok()) << early.status();
+    auto forged = SignProposalClock(*cluster_name, 2, id_of(to_run),
+                                    v1::ProposalClock::EVENT_DELAY_ELAPSED, *fake_node_b);
+    ASSERT_TRUE(forged.ok()) << forged.status();
+    absl::Status sent = SubmitNodeStatement(cluster, *node_a, *early);
+    EXPECT_TRUE(sent.ok()) << sent;
+    sent = SubmitNodeStatement(cluster, *node_a, *forged);
+    EXPECT_TRUE(sent.ok()) << sent;
+    accepted.push_back(early->signature());
+    refused.push_back(forged->signature());
+  }
   // site-c vetoes one during T.
   auto vetoed = endorse(to_veto, 2, v1::ENDORSEMENT_DECISION_VETO);
   ASSERT_TRUE(vetoed.ok()) << vetoed.status();
@@ -105,6 +129,7 @@ TEST(VetoDelayTest, ApprovedPurgesWaitForTAndAVetoOrExpiryStopsThem) {
     ASSERT_TRUE(vault.ok()) << vault.status();
     if (!before_t) break;  // too slow a machine to tell; the timing check below still holds
     EXPECT_EQ(record->state(), v1::PROPOSAL_STATE_APPROVED) << cluster.site(i);
+    EXPECT_LE(record->delay_elapsed_sites_size(), 1) << cluster.site(i);
     EXPECT_EQ(vault->items_size(), 1) << cluster.site(i);
   }
 
