@@ -71,9 +71,7 @@ absl::Status OnLeader(const LocalCluster& cluster, const PemCredential& caller, 
   return last;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  return guard::ReadTextFile(path);
-}
+absl::StatusOr<std::string> ReadFile(const std::string& path) { return guard::ReadTextFile(path); }
 
 }  // namespace
 
@@ -352,8 +350,8 @@ absl::StatusOr<v1::ProposalRecord> GetProposalOn(const LocalCluster& cluster, in
   v1::GetProposalResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
-  absl::Status s = FromGrpc(AdminOn(cluster, node)->GetProposal(&ctx, req, &resp),
-                            cluster.site(node));
+  absl::Status s =
+      FromGrpc(AdminOn(cluster, node)->GetProposal(&ctx, req, &resp), cluster.site(node));
   if (!s.ok()) return s;
   return resp.proposal();
 }
@@ -365,8 +363,8 @@ absl::StatusOr<std::vector<v1::ProposalRecord>> ListProposalsOn(const LocalClust
   v1::ListProposalsResponse resp;
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
-  absl::Status s = FromGrpc(AdminOn(cluster, node)->ListProposals(&ctx, req, &resp),
-                            cluster.site(node));
+  absl::Status s =
+      FromGrpc(AdminOn(cluster, node)->ListProposals(&ctx, req, &resp), cluster.site(node));
   if (!s.ok()) return s;
   return std::vector<v1::ProposalRecord>(resp.proposals().begin(), resp.proposals().end());
 }
@@ -411,8 +409,8 @@ absl::Status VerifyAuditChain(const std::vector<v1::AuditRecord>& records) {
   for (size_t i = 0; i < records.size(); ++i) {
     const v1::AuditRecord& r = records[i];
     if (r.seq() != i + 1 || r.prev_hash() != prev || guard::AuditRecordHash(r) != r.hash()) {
-      return absl::DataLossError(absl::StrCat("audit log: the chain breaks at seq ", r.seq(),
-                                              " (position ", i + 1, ")"));
+      return absl::DataLossError(
+          absl::StrCat("audit log: the chain breaks at seq ", r.seq(), " (position ", i + 1, ")"));
     }
     prev = r.hash();
   }
@@ -445,17 +443,16 @@ absl::Status CheckAttemptsAudited(const LocalCluster& cluster,
       const v1::Signature& sig = is_refused ? refused[k] : accepted[k - refused.size()];
       const v1::AuditRecord* record = FindAuditRecord(*log, sig);
       if (record == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(cluster.site(i), ": no audit record of ", is_refused ? "refused" : "accepted",
-                         " attempt #", is_refused ? k : k - refused.size(), " (", log->size(),
-                         " records)"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            cluster.site(i), ": no audit record of ", is_refused ? "refused" : "accepted",
+            " attempt #", is_refused ? k : k - refused.size(), " (", log->size(), " records)"));
       }
       const bool says_refused = absl::StartsWith(record->detail(), "refused");
       if (says_refused != is_refused) {
         return absl::FailedPreconditionError(
-            absl::StrCat(cluster.site(i), ": audit record seq ", record->seq(), " (", record->kind(),
-                         ") says '", record->detail(), "' for an attempt expected to be ",
-                         is_refused ? "refused" : "accepted"));
+            absl::StrCat(cluster.site(i), ": audit record seq ", record->seq(), " (",
+                         record->kind(), ") says '", record->detail(),
+                         "' for an attempt expected to be ", is_refused ? "refused" : "accepted"));
       }
     }
     logs.push_back(*std::move(log));
@@ -532,10 +529,10 @@ absl::StatusOr<MailByUid> SeedMail(const LocalCluster& cluster,
         req.set_mailbox(mailbox);
         // Distinct bytes per message, with a CR LF and a NUL-free binary
         // tail, so a byte-for-byte comparison means something.
-        std::string body = absl::StrCat("From: sender", i, "@example.org\r\nTo: ", account,
-                                        "@example.org\r\nSubject: ", mailbox, " #", i,
-                                        "\r\n\r\nBody of ", account, "/", mailbox, "/", i,
-                                        " \xc3\xa9\xe2\x82\xac\r\n");
+        std::string body =
+            absl::StrCat("From: sender", i, "@example.org\r\nTo: ", account,
+                         "@example.org\r\nSubject: ", mailbox, " #", i, "\r\n\r\nBody of ", account,
+                         "/", mailbox, "/", i, " \xc3\xa9\xe2\x82\xac\r\n");
         req.set_body(body);
         auto r = (*client)->AppendMessage(req);
         if (!r.ok()) return r.status();
@@ -615,14 +612,14 @@ absl::Status CheckMailOnEveryNode(const LocalCluster& cluster, const MailByUid& 
           }
           if (it->second != body) {
             return absl::FailedPreconditionError(absl::StrCat(
-                cluster.site(i), ": ", account, "/", mailbox, " uid ", uid, " differs: ",
-                it->second.size(), " bytes held, ", body.size(), " committed"));
+                cluster.site(i), ": ", account, "/", mailbox, " uid ", uid,
+                " differs: ", it->second.size(), " bytes held, ", body.size(), " committed"));
           }
         }
         if (got.size() != messages.size()) {
-          return absl::FailedPreconditionError(absl::StrCat(cluster.site(i), ": ", account, "/",
-                                                            mailbox, " holds ", got.size(),
-                                                            " messages, expected ", messages.size()));
+          return absl::FailedPreconditionError(
+              absl::StrCat(cluster.site(i), ": ", account, "/", mailbox, " holds ", got.size(),
+                           " messages, expected ", messages.size()));
         }
       }
     }
@@ -646,8 +643,7 @@ absl::StatusOr<v1::ListDeletedResponse> VaultOn(const LocalCluster& cluster, int
 std::string AllLogTails(const LocalCluster& cluster, int lines) {
   std::string out;
   for (int i = 0; i < cluster.size(); ++i) {
-    absl::StrAppend(&out, "---- ", cluster.site(i), " log tail ----\n",
-                    cluster.LogTail(i, lines));
+    absl::StrAppend(&out, "---- ", cluster.site(i), " log tail ----\n", cluster.LogTail(i, lines));
   }
   return out;
 }

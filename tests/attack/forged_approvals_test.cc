@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "node/guard/credential_directory.h"
 #include "node/guard/signed_statement.h"
 #include "qbox/v1/admin.grpc.pb.h"
 #include "tests/attack/attack_support.h"
@@ -191,8 +192,8 @@ TEST_F(ForgedApprovalsTest, BadSignedInputGetsAClearErrorAndChangesNothing) {
     // Signed garbage: only the parse can refuse it.
     auto p = SignProposalBytes("this is not a serialized ProposalBody \xff\xff\xff", admin);
     ASSERT_TRUE(p.ok()) << p.status();
-    cases.push_back({"malformed proposal body", *p, absl::StatusCode::kInvalidArgument,
-                     "proposal.body", true});
+    cases.push_back(
+        {"malformed proposal body", *p, absl::StatusCode::kInvalidArgument, "proposal.body", true});
   }
   {
     v1::SignedProposal p = signed_body(
@@ -222,49 +223,48 @@ TEST_F(ForgedApprovalsTest, BadSignedInputGetsAClearErrorAndChangesNothing) {
     expired.validity = absl::Hours(1);
     auto old_admin = MintLeaf(*cluster_, 0, "admin", "retired", expired);
     ASSERT_TRUE(old_admin.ok()) << old_admin.status();
-    cases.push_back({"expired certificate",
-                     signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"),
-                                 *old_admin),
-                     absl::StatusCode::kUnauthenticated, "", true});
+    cases.push_back(
+        {"expired certificate",
+         signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"), *old_admin),
+         absl::StatusCode::kUnauthenticated, "", true});
   }
   {
     guard::LeafOptions future;
     future.not_before = absl::Now() + absl::Hours(48);
     auto early_admin = MintLeaf(*cluster_, 0, "admin", "early", future);
     ASSERT_TRUE(early_admin.ok()) << early_admin.status();
-    cases.push_back({"certificate not valid yet",
-                     signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"),
-                                 *early_admin),
-                     absl::StatusCode::kUnauthenticated, "", true});
+    cases.push_back(
+        {"certificate not valid yet",
+         signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"), *early_admin),
+         absl::StatusCode::kUnauthenticated, "", true});
   }
   {
     auto stranger = MintStrangerAdmin("site-a");
     ASSERT_TRUE(stranger.ok()) << stranger.status();
-    cases.push_back({"certificate of an unknown CA",
-                     signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"),
-                                 *stranger),
-                     absl::StatusCode::kUnauthenticated, "", true});
+    cases.push_back(
+        {"certificate of an unknown CA",
+         signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"), *stranger),
+         absl::StatusCode::kUnauthenticated, "", true});
   }
   {
     v1::SignedProposal p =
         signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"), admin);
     p.mutable_signature()->set_signature("\x30\x03\x02\x01");  // truncated DER
-    cases.push_back({"malformed signature", p, absl::StatusCode::kInvalidArgument, "signature",
-                     true});
+    cases.push_back(
+        {"malformed signature", p, absl::StatusCode::kInvalidArgument, "signature", true});
   }
   {
     v1::SignedProposal p =
         signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"), admin);
     p.mutable_signature()->set_certificate_pem("-----BEGIN CERTIFICATE-----\nnope\n");
-    cases.push_back({"malformed certificate", p, absl::StatusCode::kInvalidArgument,
-                     "certificate_pem", true});
+    cases.push_back(
+        {"malformed certificate", p, absl::StatusCode::kInvalidArgument, "certificate_pem", true});
   }
   {
     v1::SignedProposal p =
         signed_body(MakeProposalBody(cluster_name_, PurgeVault("alice"), "x"), admin);
     p.mutable_signature()->clear_signature();
-    cases.push_back({"empty signature", p, absl::StatusCode::kInvalidArgument, "signature",
-                     false});
+    cases.push_back({"empty signature", p, absl::StatusCode::kInvalidArgument, "signature", false});
   }
   {
     v1::SignedProposal p =
@@ -315,6 +315,38 @@ TEST_F(ForgedApprovalsTest, BadSignedInputGetsAClearErrorAndChangesNothing) {
   EXPECT_TRUE(mail.ok()) << mail;
   absl::Status audited = CheckAttemptsAudited(*cluster_, refused, {});
   EXPECT_TRUE(audited.ok()) << audited;
+}
+
+}  // namespace
+}  // namespace qbox::attack
+
+namespace qbox::attack {
+namespace {
+
+// A malformed charter in the cluster configuration: the node refuses to
+// start and says which field is wrong, instead of running with a charter
+// the other sites never agreed to.
+TEST(MalformedCharterTest, ANodeRefusesToStartNamingTheBadField) {
+  auto cluster = LocalCluster::Create(AttackClusterOptions());
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  auto config = guard::ReadTextFile((*cluster)->cluster_config_path());
+  ASSERT_TRUE(config.ok()) << config.status();
+  const std::string good = "\"required_sites\": 2";
+  const size_t at = config->find(good);
+  ASSERT_NE(at, std::string::npos) << *config;
+  std::string bad = *config;
+  bad.replace(at, good.size(), "\"required_sites\": 7");
+  ASSERT_TRUE(guard::WriteFileAtomically((*cluster)->cluster_config_path(), bad, 0644,
+                                         /*overwrite=*/true)
+                  .ok());
+  ASSERT_TRUE((*cluster)->Start(0).ok());
+  absl::Status exited = WaitFor(absl::Seconds(20), [&]() {
+    return (*cluster)->Running(0) ? absl::FailedPreconditionError("still running")
+                                  : absl::OkStatus();
+  });
+  ASSERT_TRUE(exited.ok()) << "a node started with M = 7 of 3 sites\n" << (*cluster)->LogTail(0);
+  EXPECT_TRUE(absl::StrContains((*cluster)->LogTail(0), "required_sites"))
+      << (*cluster)->LogTail(0);
 }
 
 }  // namespace

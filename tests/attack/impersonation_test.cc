@@ -89,8 +89,8 @@ TEST(ImpersonationTest, SiteACertificatesNamingSiteBOrTheWrongRoleAreRefused) {
   // As signers. site-a's own admin proposes a purge (legitimately: it only
   // counts as site-a); then "site-b" approvals that are not site-b's admin.
   std::vector<v1::Signature> refused, accepted;
-  auto proposal = SignProposal(
-      MakeProposalBody(*cluster_name, PurgeVault("alice"), "make room"), *admin_a);
+  auto proposal =
+      SignProposal(MakeProposalBody(*cluster_name, PurgeVault("alice"), "make room"), *admin_a);
   ASSERT_TRUE(proposal.ok()) << proposal.status();
   auto submitted = SubmitProposal(cluster, *admin_a, *proposal);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
@@ -109,9 +109,9 @@ TEST(ImpersonationTest, SiteACertificatesNamingSiteBOrTheWrongRoleAreRefused) {
   };
   for (const Forgery& forgery : forgeries) {
     SCOPED_TRACE(forgery.what);
-    auto endorsement = SignEndorsement(
-        MakeEndorsement(*cluster_name, *proposal, v1::ENDORSEMENT_DECISION_APPROVE),
-        *forgery.signer);
+    auto endorsement =
+        SignEndorsement(MakeEndorsement(*cluster_name, *proposal, v1::ENDORSEMENT_DECISION_APPROVE),
+                        *forgery.signer);
     ASSERT_TRUE(endorsement.ok()) << endorsement.status();
     auto result = EndorseProposal(cluster, *admin_a, *endorsement);
     EXPECT_EQ(result.status().code(), forgery.expected) << result.status();

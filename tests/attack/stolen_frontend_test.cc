@@ -67,8 +67,8 @@ TEST(StolenFrontendTest, ExpungingEverythingLeavesEveryMessageRestorableFromTheV
     ASSERT_TRUE(admin_a.ok());
     auto frontend_a = IssuedCredential(cluster, 0, "frontend");
     ASSERT_TRUE(frontend_a.ok());
-    auto proposal = SignProposal(
-        MakeProposalBody(*cluster_name, PurgeVault("alice"), "free space"), *frontend_a);
+    auto proposal = SignProposal(MakeProposalBody(*cluster_name, PurgeVault("alice"), "free space"),
+                                 *frontend_a);
     ASSERT_TRUE(proposal.ok()) << proposal.status();
     auto leader = cluster.WaitForLeader(absl::Seconds(10));
     ASSERT_TRUE(leader.ok()) << leader.status();
@@ -83,8 +83,7 @@ TEST(StolenFrontendTest, ExpungingEverythingLeavesEveryMessageRestorableFromTheV
     // Even handed to an admin to submit, a proposal signed with a front-end
     // key is refused when applied, and audited.
     auto via_admin = SubmitProposal(cluster, *admin_a, *proposal);
-    EXPECT_EQ(via_admin.status().code(), absl::StatusCode::kPermissionDenied)
-        << via_admin.status();
+    EXPECT_EQ(via_admin.status().code(), absl::StatusCode::kPermissionDenied) << via_admin.status();
     absl::Status audited = CheckAttemptsAudited(cluster, {proposal->signature()}, {});
     EXPECT_TRUE(audited.ok()) << audited;
   }
@@ -123,8 +122,8 @@ TEST(StolenFrontendTest, ExpungingEverythingLeavesEveryMessageRestorableFromTheV
         restore.set_account(account);
         restore.add_vault_ids(item.vault_id());
         auto restored = (*honest)->RestoreDeleted(restore);
-        ASSERT_TRUE(restored.ok()) << account << " vault item " << item.vault_id() << ": "
-                                   << restored.status();
+        ASSERT_TRUE(restored.ok())
+            << account << " vault item " << item.vault_id() << ": " << restored.status();
         EXPECT_EQ(restored->restored_messages(), item.message_count());
       }
     }

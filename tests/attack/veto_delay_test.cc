@@ -139,9 +139,9 @@ TEST(VetoDelayTest, ApprovedPurgesWaitForTAndAVetoOrExpiryStopsThem) {
     auto record = GetProposalOn(cluster, 0, id_of(to_run));
     if (!record.ok()) return record.status();
     if (record->state() != v1::PROPOSAL_STATE_EXECUTED) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "still ", v1::ProposalState_Name(record->state()), "; delay elapsed at ",
-          record->delay_elapsed_sites_size(), " sites"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("still ", v1::ProposalState_Name(record->state()), "; delay elapsed at ",
+                       record->delay_elapsed_sites_size(), " sites"));
     }
     executed_seen = absl::Now();
     return absl::OkStatus();
@@ -160,8 +160,7 @@ TEST(VetoDelayTest, ApprovedPurgesWaitForTAndAVetoOrExpiryStopsThem) {
   EXPECT_EQ(late_approval.status().code(), absl::StatusCode::kFailedPrecondition)
       << late_approval.status();
   auto late_veto = endorse(to_run, 2, v1::ENDORSEMENT_DECISION_VETO);
-  EXPECT_EQ(late_veto.status().code(), absl::StatusCode::kFailedPrecondition)
-      << late_veto.status();
+  EXPECT_EQ(late_veto.status().code(), absl::StatusCode::kFailedPrecondition) << late_veto.status();
   auto approve_vetoed = endorse(to_veto, 2, v1::ENDORSEMENT_DECISION_APPROVE);
   EXPECT_EQ(approve_vetoed.status().code(), absl::StatusCode::kFailedPrecondition)
       << approve_vetoed.status();

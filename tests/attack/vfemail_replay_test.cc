@@ -28,8 +28,7 @@ std::vector<Attempt> DestructiveAttempts(const std::vector<std::string>& account
   std::vector<Attempt> out;
   for (const std::string& account : accounts) {
     out.push_back({"purge the vault of " + account, PurgeVault(account), absl::StatusCode::kOk});
-    out.push_back(
-        {"delete account " + account, DeleteAccount(account), absl::StatusCode::kOk});
+    out.push_back({"delete account " + account, DeleteAccount(account), absl::StatusCode::kOk});
   }
   // R must stay positive: refused when applied, and audited.
   out.push_back({"set R to zero", SetRetention(0), absl::StatusCode::kInvalidArgument});
@@ -37,8 +36,8 @@ std::vector<Attempt> DestructiveAttempts(const std::vector<std::string>& account
   out.push_back({"lower M to 1", SetRequiredSites(1), absl::StatusCode::kOk});
   out.push_back({"remove site-b", RemoveSite("site-b"), absl::StatusCode::kOk});
   out.push_back({"remove site-c", RemoveSite("site-c"), absl::StatusCode::kOk});
-  out.push_back({"replace site-b's CA", ReplaceSiteCa("site-b", hostile_site_b_ca),
-                 absl::StatusCode::kOk});
+  out.push_back(
+      {"replace site-b's CA", ReplaceSiteCa("site-b", hostile_site_b_ca), absl::StatusCode::kOk});
   return out;
 }
 
@@ -157,8 +156,7 @@ TEST(VfemailReplayTest, SiteACredentialsAloneDestroyNothingAndAWipedSiteARebuild
     }
     auto charter = GetCharterOn(cluster, i);
     ASSERT_TRUE(charter.ok()) << charter.status();
-    EXPECT_EQ(charter->charter().SerializeAsString(),
-              charter_before->charter().SerializeAsString())
+    EXPECT_EQ(charter->charter().SerializeAsString(), charter_before->charter().SerializeAsString())
         << "charter changed on " << cluster.site(i) << ": " << charter->charter().DebugString();
     for (const std::string& account : accounts) {
       auto vault = VaultOn(cluster, i, account);
