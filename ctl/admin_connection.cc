@@ -46,8 +46,9 @@ class TemporaryBundleFile {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AdminClient>> OpenAdminClient(
-    const Connection& connection, const std::vector<std::string>& endpoints) {
+absl::Status WithClientOptions(const Connection& connection,
+                               const std::vector<std::string>& endpoints,
+                               const std::function<absl::Status(const ClientOptions&)>& open) {
   ClientOptions options;
   options.endpoints = endpoints.empty() ? connection.endpoints : endpoints;
   options.certificate_file = connection.certificate_file;
@@ -63,8 +64,21 @@ absl::StatusOr<std::unique_ptr<AdminClient>> OpenAdminClient(
     if (!path.ok()) return path.status();
     options.ca_bundle_file = *path;
   }
+  return open(options);
+}
+
+absl::StatusOr<std::unique_ptr<AdminClient>> OpenAdminClient(
+    const Connection& connection, const std::vector<std::string>& endpoints) {
+  std::unique_ptr<AdminClient> client;
   // Open reads the files once; the temporary one may go right after.
-  return AdminClient::Open(options);
+  absl::Status opened = WithClientOptions(connection, endpoints, [&](const ClientOptions& o) {
+    absl::StatusOr<std::unique_ptr<AdminClient>> c = AdminClient::Open(o);
+    if (!c.ok()) return c.status();
+    client = *std::move(c);
+    return absl::OkStatus();
+  });
+  if (!opened.ok()) return opened;
+  return client;
 }
 
 CallOptions CallOptionsFor(const Connection& connection) {

@@ -4,6 +4,7 @@
 #ifndef QBOX_CTL_ADMIN_CONNECTION_H_
 #define QBOX_CTL_ADMIN_CONNECTION_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,15 @@ namespace qbox::ctl {
 // file or option that the library refused.
 absl::StatusOr<std::unique_ptr<AdminClient>> OpenAdminClient(
     const Connection& connection, const std::vector<std::string>& endpoints = {});
+
+// Calls `open` with the client library's options for `connection` (all of
+// its endpoints if `endpoints` is empty). A CA bundle taken from --cluster
+// exists as a temporary file only while `open` runs, so `open` must read
+// the files (as AdminClient::Open does) before it returns. Returns what
+// `open` returns, or the error of writing the temporary file.
+absl::Status WithClientOptions(const Connection& connection,
+                               const std::vector<std::string>& endpoints,
+                               const std::function<absl::Status(const ClientOptions&)>& open);
 
 // The call's options: the --timeout deadline.
 CallOptions CallOptionsFor(const Connection& connection);

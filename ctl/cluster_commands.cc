@@ -35,7 +35,19 @@ void AddClusterCommands(CLI::App* root, CommandRunner* runner) {
       ->add_option("--retention-days", init->retention_days,
                    "Days deleted mail stays in each account's retention vault")
       ->default_str("30")
-      ->check(CLI::Range(1, 36500));
+      ->check(CLI::Range(1, 36500))
+      ->each([init](const std::string&) { init->retention_days_given = true; });
+  init_cmd->add_option("--retention", init->retention,
+                       "Vault retention R as a duration, e.g. 720h (instead of --retention-days)");
+  init_cmd->add_option("--required-sites", init->required_sites,
+                       "M: sites whose approval an irreversible action needs (default 2, or "
+                       "the number of sites if fewer)");
+  init_cmd->add_option("--delay", init->delay,
+                       "T: wait between approval and execution, e.g. 72h (default 72h)");
+  init_cmd->add_option("--proposal-ttl", init->proposal_ttl,
+                       "How long a proposal may wait for approvals, e.g. 168h (default 168h)");
+  init_cmd->add_option("--checkpoint-every", init->checkpoint_every,
+                       "Sites sign state digests at multiples of this log index (default 10000)");
   init_cmd->add_option("--name", init->cluster_name, "Cluster name")->default_str("quorumbox");
   init_cmd->add_flag("--force", init->force, "Replace an existing --out file");
   init_cmd->callback([runner, init] { runner->Select([init] { return RunClusterInit(*init); }); });

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "ctl/cluster_commands.h"
@@ -165,8 +166,63 @@ absl::Status CheckNoSiteHoldsAMajority(const std::vector<NodeEntry>& nodes) {
   return absl::OkStatus();
 }
 
-json BuildConfig(const ClusterInitOptions& options, const std::vector<SiteEntry>& sites,
-                 const std::vector<NodeEntry>& nodes) {
+absl::StatusOr<std::string> CheckDurationFlag(absl::string_view flag, const std::string& text,
+                                              bool zero_ok) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
+      (!zero_ok && d == absl::ZeroDuration()) || d > absl::Hours(24 * 36500)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": '", text, "' is not a duration like 72h, 30m or 90s",
+        zero_ok ? " (zero or more)" : " (more than zero)"));
+  }
+  // Written as the operator gave it: the node parses the same syntax.
+  return text;
+}
+
+absl::StatusOr<uint64_t> CheckCountFlag(absl::string_view flag, const std::string& text,
+                                        uint64_t max, absl::string_view what) {
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value == 0 || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": '", text, "' must be a whole number from 1 to ", max, " ", what));
+  }
+  return value;
+}
+
+// The charter's policy keys for the file, each only if given.
+absl::StatusOr<json> PolicyKeys(const ClusterInitOptions& options, size_t site_count) {
+  json keys = json::object();
+  if (!options.retention.empty() && options.retention_days_given) {
+    return absl::InvalidArgumentError(
+        "--retention: give either --retention or --retention-days, not both");
+  }
+  if (!options.retention.empty()) {
+    ASSIGN_OR_RETURN(keys["retention"], CheckDurationFlag("--retention", options.retention, false));
+  } else {
+    keys["retention_days"] = options.retention_days;
+  }
+  if (!options.required_sites.empty()) {
+    ASSIGN_OR_RETURN(keys["required_sites"],
+                     CheckCountFlag("--required-sites", options.required_sites, site_count,
+                                    "(the sites given with --site-ca)"));
+  }
+  if (!options.delay.empty()) {
+    ASSIGN_OR_RETURN(keys["delay"], CheckDurationFlag("--delay", options.delay, true));
+  }
+  if (!options.proposal_ttl.empty()) {
+    ASSIGN_OR_RETURN(keys["proposal_ttl"],
+                     CheckDurationFlag("--proposal-ttl", options.proposal_ttl, false));
+  }
+  if (!options.checkpoint_every.empty()) {
+    ASSIGN_OR_RETURN(keys["checkpoint_every"],
+                     CheckCountFlag("--checkpoint-every", options.checkpoint_every,
+                                    uint64_t{1} << 62, "(log entries)"));
+  }
+  return keys;
+}
+
+json BuildConfig(const ClusterInitOptions& options, const json& policy,
+                 const std::vector<SiteEntry>& sites, const std::vector<NodeEntry>& nodes) {
   json sites_json = json::array();
   for (const SiteEntry& s : sites) {
     sites_json.push_back({{"name", s.site}, {"ca_cert_pem", s.ca_pem}});
@@ -179,10 +235,11 @@ json BuildConfig(const ClusterInitOptions& options, const std::vector<SiteEntry>
                           {"address", n.spec.address},
                           {"voter", n.voter}});
   }
-  return json{{"cluster", options.cluster_name},
-              {"retention_days", options.retention_days},
-              {"sites", std::move(sites_json)},
-              {"nodes", std::move(nodes_json)}};
+  json config = {{"cluster", options.cluster_name}};
+  config.update(policy);
+  config["sites"] = std::move(sites_json);
+  config["nodes"] = std::move(nodes_json);
+  return config;
 }
 
 absl::Status CheckOutFile(const ClusterInitOptions& options) {
@@ -213,8 +270,9 @@ absl::Status RunClusterInit(const ClusterInitOptions& options) {
   ASSIGN_OR_RETURN(std::vector<SiteEntry> sites, LoadSites(options.site_cas));
   ASSIGN_OR_RETURN(std::vector<NodeEntry> nodes, LoadNodes(options.voters, options.spares, sites));
   RETURN_IF_ERROR(CheckNoSiteHoldsAMajority(nodes));
+  ASSIGN_OR_RETURN(json policy, PolicyKeys(options, sites.size()));
 
-  std::string text = BuildConfig(options, sites, nodes).dump(2) + "\n";
+  std::string text = BuildConfig(options, policy, sites, nodes).dump(2) + "\n";
   // Read it back exactly as qbox-node will, so a file this command writes is
   // never one the node refuses.
   std::string base_dir = fs::path(options.out_file).parent_path().string();
@@ -237,7 +295,12 @@ absl::Status RunClusterInit(const ClusterInitOptions& options) {
   size_t voters = parsed->GenesisVoters().size();
   std::cout << "wrote " << options.out_file << ": cluster '" << options.cluster_name << "', "
             << sites.size() << " sites, " << voters << " voters, " << nodes.size() - voters
-            << " spares, retention " << options.retention_days << " days\n";
+            << " spares, retention "
+            << (options.retention.empty() ? absl::StrCat(options.retention_days, " days")
+                                          : options.retention)
+            << "; irreversible actions need " << parsed->required_sites << " of " << sites.size()
+            << " sites and wait " << absl::FormatDuration(absl::Milliseconds(parsed->delay_ms))
+            << "\n";
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ctl/account_commands.h"
+#include "ctl/charter_commands.h"
 #include "ctl/cluster_commands.h"
 #include "ctl/command_runner.h"
 #include "ctl/member_commands.h"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   qbox::ctl::AddAccountCommands(&app, &runner);
   qbox::ctl::AddSnapshotCommands(&app, &runner);
   qbox::ctl::AddRebuildCommands(&app, &runner);
+  qbox::ctl::AddCharterCommands(&app, &runner);
 
   try {
     app.parse(argc, argv);

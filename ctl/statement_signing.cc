@@ -1,0 +1,55 @@
+#include "ctl/statement_signing.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/guard/credential_directory.h"
+#include "node/guard/signed_statement.h"
+
+namespace qbox::ctl {
+
+absl::StatusOr<std::string> NewProposalId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return absl::InternalError("OpenSSL could not supply random bytes for a proposal id");
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+}
+
+absl::StatusOr<AdminSigner> LoadAdminSigner(const Connection& connection) {
+  AdminSigner signer;
+  ASSIGN_OR_RETURN(signer.certificate_pem, guard::ReadTextFile(connection.certificate_file));
+  ASSIGN_OR_RETURN(signer.private_key_pem, guard::ReadTextFile(connection.private_key_file));
+  return signer;
+}
+
+absl::StatusOr<v1::SignedProposal> SignProposal(const v1::ProposalBody& body,
+                                                const AdminSigner& signer) {
+  v1::SignedProposal signed_proposal;
+  if (!body.SerializeToString(signed_proposal.mutable_body())) {
+    return absl::InternalError("cannot serialize the proposal");
+  }
+  ASSIGN_OR_RETURN(*signed_proposal.mutable_signature(),
+                   guard::SignStatement(guard::StatementKind::kProposalBody,
+                                        signed_proposal.body(), signer.certificate_pem,
+                                        signer.private_key_pem));
+  return signed_proposal;
+}
+
+absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& endorsement,
+                                                      const AdminSigner& signer) {
+  v1::SignedEndorsement signed_endorsement;
+  if (!endorsement.SerializeToString(signed_endorsement.mutable_endorsement())) {
+    return absl::InternalError("cannot serialize the endorsement");
+  }
+  ASSIGN_OR_RETURN(*signed_endorsement.mutable_signature(),
+                   guard::SignStatement(guard::StatementKind::kEndorsement,
+                                        signed_endorsement.endorsement(), signer.certificate_pem,
+                                        signer.private_key_pem));
+  return signed_endorsement;
+}
+
+}  // namespace qbox::ctl

@@ -1,0 +1,41 @@
+// Signing what an admin states about proposals (charter.proto): the
+// proposal itself and approvals or vetoes. The admin signs with the same
+// certificate and key the connection authenticates with, so the signer the
+// nodes verify is the caller they see.
+#ifndef QBOX_CTL_STATEMENT_SIGNING_H_
+#define QBOX_CTL_STATEMENT_SIGNING_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ctl/connection_flags.h"
+#include "qbox/v1/charter.pb.h"
+
+namespace qbox::ctl {
+
+// A fresh proposal id: 16 random bytes from OpenSSL as 32 lowercase hex
+// characters. INTERNAL if OpenSSL has no randomness to give.
+absl::StatusOr<std::string> NewProposalId();
+
+struct AdminSigner {
+  std::string certificate_pem;
+  std::string private_key_pem;
+};
+
+// Reads the connection's admin certificate and key (already checked by
+// ResolveConnection to belong together). Errors name the file.
+absl::StatusOr<AdminSigner> LoadAdminSigner(const Connection& connection);
+
+// Serializes `body` and signs those exact bytes (domain
+// "qbox.v1.ProposalBody"). Errors as guard::SignStatement.
+absl::StatusOr<v1::SignedProposal> SignProposal(const v1::ProposalBody& body,
+                                                const AdminSigner& signer);
+
+// Serializes `endorsement` and signs those bytes (domain
+// "qbox.v1.Endorsement"). Errors as guard::SignStatement.
+absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& endorsement,
+                                                      const AdminSigner& signer);
+
+}  // namespace qbox::ctl
+
+#endif  // QBOX_CTL_STATEMENT_SIGNING_H_
