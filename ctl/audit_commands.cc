@@ -47,9 +47,8 @@ absl::Status RunAuditVerify(const ReadCommandOptions& options) {
     std::cout << DescribeVerification(result) << "\n";
   }
   if (result.broken) {
-    return absl::DataLossError(absl::StrCat(
-        "the audit log is broken at seq ",
-        result.broken->seq, "; keep this output and the nodes' data as evidence"));
+    return absl::DataLossError(absl::StrCat("the audit log is broken at seq ", result.broken->seq,
+                                            "; keep this output and the nodes' data as evidence"));
   }
   return absl::OkStatus();
 }

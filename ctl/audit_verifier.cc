@@ -115,23 +115,22 @@ class RecordChecker {
 
  private:
   absl::Status Verify(const std::string& what, StatementKind kind, const std::string& bytes,
-                      const v1::Signature& signature, int64_t signed_at_ms,
-                      absl::string_view role, uint64_t* verified) const {
+                      const v1::Signature& signature, int64_t signed_at_ms, absl::string_view role,
+                      uint64_t* verified) const {
     absl::Status first = absl::UnauthenticatedError("no CA of the charter is known");
     for (size_t i = 0; i < stores_.size(); ++i) {
-      absl::StatusOr<guard::PeerIdentity> signer =
-          guard::VerifyStatement(stores_[i], kind, bytes, signature,
-                                 absl::FromUnixMillis(signed_at_ms), role);
+      absl::StatusOr<guard::PeerIdentity> signer = guard::VerifyStatement(
+          stores_[i], kind, bytes, signature, absl::FromUnixMillis(signed_at_ms), role);
       if (signer.ok()) {
         ++*verified;
         return absl::OkStatus();
       }
       if (i == 0) first = signer.status();
     }
-    return absl::Status(first.code(),
-                        absl::StrCat("the signature of the ", what, " does not verify with any CA "
-                                     "the charter ever had: ",
-                                     first.message()));
+    return absl::Status(first.code(), absl::StrCat("the signature of the ", what,
+                                                   " does not verify with any CA "
+                                                   "the charter ever had: ",
+                                                   first.message()));
   }
 
   const std::vector<SiteTrustStore>& stores_;

@@ -22,10 +22,10 @@ struct AuditBreak {
 };
 
 struct AuditVerification {
-  uint64_t records = 0;     // records checked (all of them unless broken)
-  uint64_t signatures = 0;  // signatures that verified
-  uint64_t refused = 0;     // records the nodes refused ("refused..." detail)
-  std::string head_hex;     // hash of the last record checked, lowercase hex
+  uint64_t records = 0;              // records checked (all of them unless broken)
+  uint64_t signatures = 0;           // signatures that verified
+  uint64_t refused = 0;              // records the nodes refused ("refused..." detail)
+  std::string head_hex;              // hash of the last record checked, lowercase hex
   std::optional<AuditBreak> broken;  // the first problem, if any
 };
 

@@ -22,8 +22,7 @@ void AddProposeCommand(CLI::App* root, CommandRunner* runner) {
       "propose",
       "Propose an irreversible action, signed with your admin key. It runs only after M sites "
       "approved (yours counts), T passed, and no site vetoed");
-  cmd->add_option("KIND", propose->action.kind,
-                  "One of: " + absl::StrJoin(ProposalKinds(), ", "))
+  cmd->add_option("KIND", propose->action.kind, "One of: " + absl::StrJoin(ProposalKinds(), ", "))
       ->required();
   ProposeActionFlags& a = propose->action;
   cmd->add_option("--account", a.account, "purge-vault, delete-account: the account");
@@ -44,9 +43,9 @@ void AddProposeCommand(CLI::App* root, CommandRunner* runner) {
 }
 
 void AddProposalsCommands(CLI::App* root, CommandRunner* runner) {
-  CLI::App* proposals =
-      root->add_subcommand("proposals", "Proposals for irreversible actions: list, show, "
-                                        "approve, veto");
+  CLI::App* proposals = root->add_subcommand("proposals",
+                                             "Proposals for irreversible actions: list, show, "
+                                             "approve, veto");
 
   auto list = std::make_shared<ProposalListOptions>();
   CLI::App* list_cmd = proposals->add_subcommand("list", "Open proposals, oldest first");

@@ -48,8 +48,8 @@ absl::Status RunCharterShow(const ReadCommandOptions& options) {
                      {"name", node.name()},
                      {"address", node.address()},
                      {"state", NodeState(node)}});
-    node_rows.push_back({std::to_string(node.id()), node.site() + "/" + node.name(),
-                         node.address(), NodeState(node)});
+    node_rows.push_back({std::to_string(node.id()), node.site() + "/" + node.name(), node.address(),
+                         NodeState(node)});
   }
 
   if (options.format == OutputFormat::kJson) {
@@ -74,8 +74,8 @@ absl::Status RunCharterShow(const ReadCommandOptions& options) {
   std::cout << "irreversible actions need " << charter.required_sites() << " of "
             << charter.sites_size() << " sites, then wait T = " << FormatMs(charter.delay_ms())
             << "; proposals live " << FormatMs(charter.proposal_ttl_ms()) << "\n";
-  std::cout << "vault retention R = " << FormatMs(charter.retention_ms())
-            << "; checkpoint every " << charter.checkpoint_every() << " entries\n\n";
+  std::cout << "vault retention R = " << FormatMs(charter.retention_ms()) << "; checkpoint every "
+            << charter.checkpoint_every() << " entries\n\n";
   PrintTable(std::cout, {"SITE", "CA KEY SHA-256", "CA SUBJECT"}, site_rows);
   std::cout << "\n";
   PrintTable(std::cout, {"ID", "NODE", "ADDRESS", "STATE"}, node_rows);

@@ -171,9 +171,9 @@ absl::StatusOr<std::string> CheckDurationFlag(absl::string_view flag, const std:
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
       (!zero_ok && d == absl::ZeroDuration()) || d > absl::Hours(24 * 36500)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        flag, ": '", text, "' is not a duration like 72h, 30m or 90s",
-        zero_ok ? " (zero or more)" : " (more than zero)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": '", text, "' is not a duration like 72h, 30m or 90s",
+                     zero_ok ? " (zero or more)" : " (more than zero)"));
   }
   // Written as the operator gave it: the node parses the same syntax.
   return text;

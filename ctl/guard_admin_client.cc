@@ -63,8 +63,7 @@ absl::StatusOr<std::vector<v1::ProposalRecord>> GuardAdminClient::ListProposals(
   request.set_include_closed(include_closed);
   ASSIGN_OR_RETURN(v1::ListProposalsResponse response,
                    CallUnary(*caller_, options_, request, &Stub::ListProposals));
-  return std::vector<v1::ProposalRecord>(response.proposals().begin(),
-                                         response.proposals().end());
+  return std::vector<v1::ProposalRecord>(response.proposals().begin(), response.proposals().end());
 }
 
 absl::StatusOr<v1::ProposalRecord> GuardAdminClient::GetProposal(const std::string& proposal_id) {

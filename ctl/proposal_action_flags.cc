@@ -22,22 +22,16 @@ namespace {
 // so that e.g. `set-delay --retention 1h` does not silently drop a value.
 const std::map<std::string, std::vector<std::string>>& FlagsOfKind() {
   static const auto* kinds = new std::map<std::string, std::vector<std::string>>{
-      {"purge-vault", {"--account"}},
-      {"delete-account", {"--account"}},
-      {"set-retention", {"--retention"}},
-      {"set-delay", {"--delay"}},
-      {"set-required-sites", {"--sites"}},
-      {"set-proposal-ttl", {"--ttl"}},
-      {"remove-node", {"--node"}},
-      {"remove-site", {"--site"}},
-      {"add-site", {"--site", "--ca-cert"}},
-      {"replace-site-ca", {"--site", "--ca-cert"}},
+      {"purge-vault", {"--account"}},        {"delete-account", {"--account"}},
+      {"set-retention", {"--retention"}},    {"set-delay", {"--delay"}},
+      {"set-required-sites", {"--sites"}},   {"set-proposal-ttl", {"--ttl"}},
+      {"remove-node", {"--node"}},           {"remove-site", {"--site"}},
+      {"add-site", {"--site", "--ca-cert"}}, {"replace-site-ca", {"--site", "--ca-cert"}},
   };
   return *kinds;
 }
 
-absl::StatusOr<int64_t> DurationMs(absl::string_view flag, const std::string& text,
-                                   bool zero_ok) {
+absl::StatusOr<int64_t> DurationMs(absl::string_view flag, const std::string& text, bool zero_ok) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
@@ -81,9 +75,8 @@ absl::StatusOr<std::string> ReadSiteCaCertificate(const std::string& path,
 
 const std::vector<std::string>& ProposalKinds() {
   static const auto* kinds = new std::vector<std::string>{
-      "purge-vault",      "delete-account", "set-retention", "set-delay",
-      "set-required-sites", "set-proposal-ttl", "remove-node", "remove-site",
-      "add-site",         "replace-site-ca"};
+      "purge-vault",      "delete-account", "set-retention", "set-delay", "set-required-sites",
+      "set-proposal-ttl", "remove-node",    "remove-site",   "add-site",  "replace-site-ca"};
   return *kinds;
 }
 

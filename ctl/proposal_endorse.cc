@@ -21,15 +21,15 @@ constexpr size_t kMaxCommentBytes = 1024;
 
 absl::Status RunEndorse(const EndorseOptions& options) {
   if (!guard::IsValidProposalId(options.id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ID: '", options.id, "' is not a proposal id (32 lowercase hex characters)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ID: '", options.id, "' is not a proposal id (32 lowercase hex characters)"));
   }
   if (options.veto && options.comment.empty()) {
     return absl::InvalidArgumentError("--comment: a veto needs a comment saying why");
   }
   if (options.comment.size() > kMaxCommentBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("--comment: ", options.comment.size(),
-                                                   " bytes; at most ", kMaxCommentBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--comment: ", options.comment.size(), " bytes; at most ", kMaxCommentBytes));
   }
   ASSIGN_OR_RETURN(Connection connection, ResolveConnection(options.connection));
   ASSIGN_OR_RETURN(AdminSigner signer, LoadAdminSigner(connection));

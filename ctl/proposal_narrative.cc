@@ -41,9 +41,9 @@ nlohmann::json SignerJson(const v1::ProposalSigner& signer) {
 }
 
 std::string SignerLine(const v1::ProposalSigner& signer) {
-  std::string line = absl::StrCat(signer.name(), " (", signer.site(), ") at ",
-                                  FormatTimeMs(signer.signed_at_ms()), ", log index ",
-                                  signer.log_index());
+  std::string line =
+      absl::StrCat(signer.name(), " (", signer.site(), ") at ", FormatTimeMs(signer.signed_at_ms()),
+                   ", log index ", signer.log_index());
   if (!signer.comment().empty()) absl::StrAppend(&line, ": \"", signer.comment(), "\"");
   return line;
 }
@@ -52,16 +52,15 @@ std::string SignerLine(const v1::ProposalSigner& signer) {
 
 std::string FormatMs(int64_t ms) { return absl::FormatDuration(absl::Milliseconds(ms)); }
 
-std::string NextStep(const v1::ProposalRecord& record, const v1::Charter& charter,
-                     int64_t now_ms) {
+std::string NextStep(const v1::ProposalRecord& record, const v1::Charter& charter, int64_t now_ms) {
   switch (record.state()) {
     case v1::PROPOSAL_STATE_PENDING: {
       int missing = static_cast<int>(record.required_sites()) - record.approved_sites_size();
       if (missing < 1) missing = 1;
-      std::string next = absl::StrCat("needs ", missing, " more site", missing == 1 ? "" : "s",
-                                      " of ",
-                                      absl::StrJoin(SitesStillToApprove(record, charter), ", "),
-                                      "; then waits ", FormatMs(charter.delay_ms()));
+      std::string next =
+          absl::StrCat("needs ", missing, " more site", missing == 1 ? "" : "s", " of ",
+                       absl::StrJoin(SitesStillToApprove(record, charter), ", "), "; then waits ",
+                       FormatMs(charter.delay_ms()));
       if (record.local_submitted_ms() > 0 && record.ttl_ms() > 0) {
         absl::StrAppend(&next, "; expires unless approved by about ",
                         FormatTimeMs(record.local_submitted_ms() + record.ttl_ms()));

@@ -21,8 +21,7 @@ std::string FormatMs(int64_t ms);
 // approve and the delay after; for APPROVED how far the delay is (by the
 // answering node's clock: `now_ms` minus local_approved_ms) and which sites'
 // nodes said it passed; for a closed proposal its outcome.
-std::string NextStep(const v1::ProposalRecord& record, const v1::Charter& charter,
-                     int64_t now_ms);
+std::string NextStep(const v1::ProposalRecord& record, const v1::Charter& charter, int64_t now_ms);
 
 // Every field of the record an operator needs, with the action described.
 nlohmann::json ProposalJson(const v1::ProposalRecord& record, const v1::Charter& charter,

@@ -49,8 +49,8 @@ absl::Status RunProposalList(const ProposalListOptions& options) {
 
 absl::Status RunProposalShow(const ProposalShowOptions& options) {
   if (!guard::IsValidProposalId(options.id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ID: '", options.id, "' is not a proposal id (32 lowercase hex characters)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ID: '", options.id, "' is not a proposal id (32 lowercase hex characters)"));
   }
   ASSIGN_OR_RETURN(Connection connection, ResolveConnection(options.read.connection));
   ASSIGN_OR_RETURN(std::unique_ptr<GuardAdminClient> client, GuardAdminClient::Open(connection));

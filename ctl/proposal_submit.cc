@@ -26,8 +26,8 @@ absl::Status RunPropose(const ProposeOptions& options) {
     return absl::InvalidArgumentError("--reason: say why, for the other sites' admins");
   }
   if (options.reason.size() > kMaxReasonBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("--reason: ", options.reason.size(),
-                                                   " bytes; at most ", kMaxReasonBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--reason: ", options.reason.size(), " bytes; at most ", kMaxReasonBytes));
   }
   ASSIGN_OR_RETURN(Connection connection, ResolveConnection(options.connection));
   ASSIGN_OR_RETURN(AdminSigner signer, LoadAdminSigner(connection));
@@ -54,9 +54,8 @@ absl::Status RunPropose(const ProposeOptions& options) {
 
   absl::StatusOr<v1::ProposalRecord> record = client->SubmitProposal(signed_proposal);
   if (!record.ok()) {
-    return ExplainCallError(record.status(),
-                            absl::StrCat("submitting proposal ", body.proposal_id()), {},
-                            connection);
+    return ExplainCallError(
+        record.status(), absl::StrCat("submitting proposal ", body.proposal_id()), {}, connection);
   }
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   if (options.format == OutputFormat::kJson) {

@@ -33,9 +33,8 @@ absl::StatusOr<v1::SignedProposal> SignProposal(const v1::ProposalBody& body,
     return absl::InternalError("cannot serialize the proposal");
   }
   ASSIGN_OR_RETURN(*signed_proposal.mutable_signature(),
-                   guard::SignStatement(guard::StatementKind::kProposalBody,
-                                        signed_proposal.body(), signer.certificate_pem,
-                                        signer.private_key_pem));
+                   guard::SignStatement(guard::StatementKind::kProposalBody, signed_proposal.body(),
+                                        signer.certificate_pem, signer.private_key_pem));
   return signed_proposal;
 }
 
@@ -45,10 +44,10 @@ absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& end
   if (!endorsement.SerializeToString(signed_endorsement.mutable_endorsement())) {
     return absl::InternalError("cannot serialize the endorsement");
   }
-  ASSIGN_OR_RETURN(*signed_endorsement.mutable_signature(),
-                   guard::SignStatement(guard::StatementKind::kEndorsement,
-                                        signed_endorsement.endorsement(), signer.certificate_pem,
-                                        signer.private_key_pem));
+  ASSIGN_OR_RETURN(
+      *signed_endorsement.mutable_signature(),
+      guard::SignStatement(guard::StatementKind::kEndorsement, signed_endorsement.endorsement(),
+                           signer.certificate_pem, signer.private_key_pem));
   return signed_endorsement;
 }
 

@@ -32,9 +32,9 @@ Site MakeSite(const std::string& name) {
   Site site;
   site.name = name;
   site.ca = guard::CreateSiteCa(name).value();
-  site.admin = guard::IssueLeafCertificate(
-                   site.ca, guard::MakePeerIdentity(name, "admin", "admin1").value())
-                   .value();
+  site.admin =
+      guard::IssueLeafCertificate(site.ca, guard::MakePeerIdentity(name, "admin", "admin1").value())
+          .value();
   return site;
 }
 
@@ -76,8 +76,7 @@ class AuditVerifierTest : public ::testing::Test {
     v1::SignedProposal* p = command.mutable_submit_proposal();
     body.SerializeToString(p->mutable_body());
     *p->mutable_signature() = guard::SignStatement(guard::StatementKind::kProposalBody, p->body(),
-                                                   signer.certificate_pem,
-                                                   signer.private_key_pem)
+                                                   signer.certificate_pem, signer.private_key_pem)
                                   .value();
     return command.SerializeAsString();
   }
@@ -92,10 +91,10 @@ class AuditVerifierTest : public ::testing::Test {
     v1::MailboxCommand command;
     v1::SignedEndorsement* s = command.mutable_endorse_proposal();
     e.SerializeToString(s->mutable_endorsement());
-    *s->mutable_signature() = guard::SignStatement(guard::StatementKind::kEndorsement,
-                                                   s->endorsement(), signer.certificate_pem,
-                                                   signer.private_key_pem)
-                                  .value();
+    *s->mutable_signature() =
+        guard::SignStatement(guard::StatementKind::kEndorsement, s->endorsement(),
+                             signer.certificate_pem, signer.private_key_pem)
+            .value();
     return command.SerializeAsString();
   }
 
@@ -104,8 +103,7 @@ class AuditVerifierTest : public ::testing::Test {
     Append("", "charter.genesis", charter_.SerializeAsString(), "charter version 1", 1);
     v1::MailboxCommand create;
     create.mutable_create_account()->mutable_request()->set_account("alice");
-    Append("site-a/admin/admin1", "admin.create_account", create.SerializeAsString(), "created",
-           3);
+    Append("site-a/admin/admin1", "admin.create_account", create.SerializeAsString(), "created", 3);
     Append("site-a/admin/admin1", "proposal.submit",
            ProposalCommand(sites_[0].admin, std::string(32, 'a')), "submitted", 4);
     Append("site-b/admin/admin1", "proposal.endorse",

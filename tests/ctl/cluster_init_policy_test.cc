@@ -41,8 +41,7 @@ class ClusterInitPolicyTest : public ::testing::Test {
       args.insert(args.end(), {"--site-ca", site + "=" + root_ + "/" + site + "/ca.crt"});
     }
     args.insert(args.end(), {"--node", "1=site-a/n1@127.0.0.1:7101", "--node",
-                             "2=site-b/n1@127.0.0.1:7102", "--node",
-                             "3=site-c/n1@127.0.0.1:7103"});
+                             "2=site-b/n1@127.0.0.1:7102", "--node", "3=site-c/n1@127.0.0.1:7103"});
     args.insert(args.end(), more.begin(), more.end());
     return args;
   }

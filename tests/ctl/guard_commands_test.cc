@@ -17,11 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::CommandResult;
-using testing::LocalCluster;
-using testing::WaitFor;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::LocalCluster;
 using ::testing::StartsWith;
+using testing::WaitFor;
 using json = nlohmann::json;
 
 constexpr auto kDeadline = std::chrono::seconds(30);
@@ -44,8 +44,8 @@ class QboxctlGuardTest : public ::testing::Test {
     config["required_sites"] = 2;
     std::ofstream(cluster_->cluster_file()) << config.dump(2);
     // A second admin of site-a: its approval must not count as a second site.
-    CommandResult issued = Run({"site", "issue", "--site-dir", cluster_->node(0).site_dir,
-                                "--role", "admin", "admin2"});
+    CommandResult issued = Run(
+        {"site", "issue", "--site-dir", cluster_->node(0).site_dir, "--role", "admin", "admin2"});
     ASSERT_EQ(issued.exit_code, 0) << issued.err;
     ASSERT_TRUE(cluster_->StartAll());
   }
@@ -59,7 +59,11 @@ class QboxctlGuardTest : public ::testing::Test {
 
   void SetUp() override {
     if (cluster_ == nullptr) GTEST_SKIP() << "cluster set-up failed";
-    ASSERT_TRUE(WaitFor([] { return Run(As(0, {"charter", "show"})).exit_code == 0; }, kDeadline))
+    ASSERT_TRUE(WaitFor(
+        [] {
+          return Run(As(0, {"charter", "show"})).exit_code == 0;
+        },
+        kDeadline))
         << Run(As(0, {"charter", "show"})).err;
   }
 
@@ -73,9 +77,9 @@ class QboxctlGuardTest : public ::testing::Test {
     return command;
   }
   static std::vector<std::string> AsSecondAdminOfSiteA(std::vector<std::string> command) {
-    command.insert(command.end(), {"--cluster", cluster_->cluster_file(), "--site-dir",
-                                   cluster_->node(0).site_dir, "--admin", "admin2", "--timeout",
-                                   "10s"});
+    command.insert(command.end(),
+                   {"--cluster", cluster_->cluster_file(), "--site-dir", cluster_->node(0).site_dir,
+                    "--admin", "admin2", "--timeout", "10s"});
     return command;
   }
 
@@ -171,8 +175,8 @@ TEST_F(QboxctlGuardTest, ProposalNeedsTwoSitesThenTheDelayThenRuns) {
 }
 
 TEST_F(QboxctlGuardTest, OneSiteVetoClosesAProposal) {
-  json proposed = RunJson(As(0, {"propose", "set-delay", "--delay", "1h", "--reason",
-                                 "slower changes", "-o", "json"}));
+  json proposed = RunJson(
+      As(0, {"propose", "set-delay", "--delay", "1h", "--reason", "slower changes", "-o", "json"}));
   ASSERT_TRUE(proposed.is_object());
   std::string id = proposed["id"];
   EXPECT_EQ(proposed["state"], "PENDING");
@@ -194,9 +198,9 @@ TEST_F(QboxctlGuardTest, OneSiteVetoClosesAProposal) {
 
 TEST_F(QboxctlGuardTest, AuditLogVerifiesAndNarrates) {
   // At least one signed statement in the log.
-  ASSERT_EQ(Run(As(0, {"propose", "purge-vault", "--account", "nobody", "--reason", "audit"}))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Run(As(0, {"propose", "purge-vault", "--account", "nobody", "--reason", "audit"})).exit_code,
+      0);
   CommandResult verified = Run(As(1, {"audit", "verify"}));
   ASSERT_EQ(verified.exit_code, 0) << verified.out << verified.err;
   EXPECT_THAT(verified.out, StartsWith("OK: "));
