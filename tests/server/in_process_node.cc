@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "node/guard/credential_directory.h"
 #include "node/guard/site_ca.h"
 #include "node/raft/raft.h"
+#include "node/server/cluster_charter.h"
 
 namespace qbox::server::testing {
 
@@ -67,7 +69,19 @@ absl::StatusOr<std::unique_ptr<InProcessNode>> InProcessNode::Start(
   node->credentials_ = credentials;
 
   ASSIGN_OR_RETURN(node->log_, storage::RocksDbLogStorage::Open(dir + "/raft"));
-  RETURN_IF_ERROR(raft::Raft::Bootstrap(node->log_.get(), options.voters));
+  // The genesis entry carries the charter, as on a real node: one site,
+  // M = 1, the directory's voters (cluster_charter.h).
+  ClusterConfig config;
+  config.cluster = "qbox-test";
+  config.required_sites = 1;
+  config.sites.push_back({"site-a", credentials.ca.certificate_pem});
+  for (NodeConfig n : options.directory) {
+    n.voter = std::find(options.voters.begin(), options.voters.end(), n.id) != options.voters.end();
+    config.nodes.push_back(n);
+  }
+  auto charter = GenesisCharter(config);
+  RETURN_IF_ERROR(raft::Raft::Bootstrap(node->log_.get(), options.voters,
+                                        charter.ok() ? SerializeCharter(*charter) : std::string()));
   ASSIGN_OR_RETURN(node->machine_, mailbox::MailboxStateMachine::Open(dir + "/mailbox"));
   node->replica_ = std::make_unique<MailboxReplica>(node->machine_.get());
 

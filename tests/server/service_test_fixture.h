@@ -85,6 +85,24 @@ class ServiceTest : public ::testing::Test {
     return req;
   }
 
+  // Every account with its usage and quota, serialized (to compare).
+  std::string Accounts() const {
+    auto listed = node_->mailbox()->ListAccounts();
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    return listed.ok() ? listed->SerializeAsString() : std::string();
+  }
+
+  // The detail of the newest audit record ("" if none).
+  std::string LastAuditDetail() const {
+    std::string detail;
+    absl::Status read = node_->mailbox()->ReadAuditLog(0, [&](const v1::AuditRecord& r) {
+      detail = r.detail();
+      return true;
+    });
+    EXPECT_TRUE(read.ok()) << read;
+    return detail;
+  }
+
   std::array<uint8_t, 32> Digest() const {
     auto digest = node_->mailbox()->Digest();
     EXPECT_TRUE(digest.ok()) << digest.status();
