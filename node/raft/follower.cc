@@ -135,11 +135,24 @@ absl::Status Raft::Impl::HandleAppend(const Message& m) {
         return absl::FailedPreconditionError(detail);
       }
       prev = e.chain;
-      if (e.type == EntryType::kConfChange && !ConfChange::Decode(e.data)->ApplyTo(&conf)) {
-        std::string detail = absl::StrCat("append.entries[", i, "] (index ", e.index,
-                                          ") is a membership change that does not fit");
-        Log(absl::StrCat("refused Append from ", m.from, ": ", detail));
-        return absl::InvalidArgumentError(detail);
+      if (e.type == EntryType::kConfChange) {
+        const ConfChange change = *ConfChange::Decode(e.data);
+        if (config_.membership_guard) {
+          absl::Status allowed = config_.membership_guard(change, conf);
+          if (!allowed.ok()) {
+            std::string detail = absl::StrCat("append.entries[", i, "] (index ", e.index,
+                                              ") is a membership change this node refuses: ",
+                                              allowed.message());
+            RaiseAlarm(Alarm::Kind::kRefusedMembership, m, e.index, detail);
+            return absl::FailedPreconditionError(detail);
+          }
+        }
+        if (!change.ApplyTo(&conf)) {
+          std::string detail = absl::StrCat("append.entries[", i, "] (index ", e.index,
+                                            ") is a membership change that does not fit");
+          Log(absl::StrCat("refused Append from ", m.from, ": ", detail));
+          return absl::InvalidArgumentError(detail);
+        }
       }
     }
     if (start <= log_.LastIndex()) {

@@ -28,6 +28,7 @@ const char* AlarmKindName(Alarm::Kind kind) {
     case Alarm::Kind::kChainMismatch: return "chain-mismatch";
     case Alarm::Kind::kSnapshotMismatch: return "snapshot-mismatch";
     case Alarm::Kind::kLeaderStalled: return "leader-stalled";
+    case Alarm::Kind::kRefusedMembership: return "refused-membership";
   }
   return "unknown";
 }

@@ -87,6 +87,13 @@ struct RaftConfig {
   // target stays a non-voter "awaiting attestation" until ConfirmRecovery()
   // (the layer above compares state digests that other sites attest).
   bool recovery_needs_attestation = false;
+  // G2: asked before a follower appends a membership change, with the
+  // configuration it would change. A non-OK answer refuses the whole
+  // AppendEntries (the leader retries later) and raises an alarm naming the
+  // leader: the layer above refuses, e.g., removing a voter that no executed
+  // proposal removed, so a hostile leader cannot shrink the group on its
+  // own. Empty = every change that fits is accepted.
+  std::function<absl::Status(const ConfChange& change, const ConfState& before)> membership_guard;
   // Narrative log lines ("became leader for term 7 with votes from 1, 3").
   std::function<void(std::string_view)> logger;
 };
@@ -98,6 +105,7 @@ struct Alarm {
     kChainMismatch,      // G5: an entry's hash chain did not verify
     kSnapshotMismatch,   // a snapshot contradicted our committed log
     kLeaderStalled,      // G7: the leader committed nothing for stall_ticks
+    kRefusedMembership,  // G2: a membership change the charter does not allow
   };
   Kind kind;
   NodeId from = kNoNode;  // the offending leader
