@@ -20,6 +20,16 @@ namespace qbox::server {
 // INVALID_ARGUMENT naming the field otherwise.
 absl::StatusOr<v1::Charter> GenesisCharter(const ClusterConfig& config);
 
+// The configuration as the replicated charter has it: once proposals have
+// changed the charter (a site added or removed, a CA replaced, a node
+// removed; G2) the configuration file only seeded genesis and is out of
+// date. Sites and their CAs come from the charter; nodes are the charter's
+// nodes that are not removed (with their charter addresses) plus the file's
+// spares the charter does not know yet. FAILED_PRECONDITION if `self_id` was
+// removed by the charter or its site is no longer a site of it.
+absl::StatusOr<ClusterConfig> ConfigWithCharter(const ClusterConfig& file,
+                                                const v1::Charter& charter, uint64_t self_id);
+
 // Deterministic serialization (the genesis entry's context).
 std::string SerializeCharter(const v1::Charter& charter);
 

@@ -66,7 +66,23 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
 
 void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& comparison) {
   absl::MutexLock lock(&mu_);
-  if (comparison.match) {
+  v1::NodeStatement peer;
+  peer.ParseFromString(comparison.peer.statement());
+  auto own = own_signed_.find(comparison.index);
+  // The state machine compares digests; the chain value is the log's, which
+  // only this layer knows. Equal states reached by different histories are
+  // a divergence too (G5).
+  std::string chain_note;
+  if (own != own_signed_.end()) {
+    v1::NodeStatement mine;
+    mine.ParseFromString(own->second.statement());
+    if (!mine.checkpoint().chain().empty() && !peer.checkpoint().chain().empty() &&
+        mine.checkpoint().chain() != peer.checkpoint().chain()) {
+      chain_note = absl::StrCat(" (hash chains differ: ours ", Hex(mine.checkpoint().chain()),
+                                ", theirs ", Hex(peer.checkpoint().chain()), ")");
+    }
+  }
+  if (comparison.match && chain_note.empty()) {
     if (comparison.peer_site != options_.self.site && comparison.index > attested_index_) {
       attested_index_ = comparison.index;
       attested_by_ = comparison.peer_node;
@@ -76,16 +92,13 @@ void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& compa
   ++mismatches_;
   // The evidence: both signed checkpoints, as an operator can re-verify
   // them (qboxctl checkpoints shows the same statements).
-  auto own = own_signed_.find(comparison.index);
   std::string own_evidence = own == own_signed_.end()
                                  ? "(this node's signed checkpoint is not kept any more)"
                                  : absl::Base64Escape(own->second.SerializeAsString());
-  v1::NodeStatement peer;
-  peer.ParseFromString(comparison.peer.statement());
   std::string alarm = absl::StrCat(
       "CHECKPOINT_MISMATCH: at index ", comparison.index, " this node's state digest is ",
       Hex(DigestBytes(comparison.own_digest)), " but ", comparison.peer_node, " signed ",
-      Hex(peer.checkpoint().state_digest()), "; evidence: own=", own_evidence,
+      Hex(peer.checkpoint().state_digest()), chain_note, "; evidence: own=", own_evidence,
       " peer=", absl::Base64Escape(comparison.peer.SerializeAsString()));
   Log(alarm);
   if (alarms_.size() < 100) alarms_.push_back(std::move(alarm));
@@ -120,6 +133,40 @@ void GuardAgent::Tick() {
   StateDueClocks();
   CheckRecovery();
   FlushQueue();
+  RemoveWhatTheCharterRemoved();
+}
+
+void GuardAgent::RemoveWhatTheCharterRemoved() {
+  if (runtime_->leader() != options_.self.id) return;
+  auto charter = machine_->GetCharter();
+  if (!charter.ok()) return;
+  const RuntimeStatus st = runtime_->Status();
+  for (const v1::CharterNode& n : charter->nodes()) {
+    if (!n.removed() || !st.raft.conf.Contains(n.id())) continue;
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    if (n.id() == options_.self.id) {
+      // A leader cannot remove itself cleanly: hand over first; the next
+      // leader removes this node.
+      for (raft::NodeId other : st.raft.conf.voters) {
+        if (other == options_.self.id) continue;
+        Log(absl::StrCat("an executed proposal removed this node; handing leadership to node ",
+                         other, " first"));
+        (void)runtime_->TransferLeadership(other, deadline);
+        return;
+      }
+      return;
+    }
+    // One change at a time, as the core requires (G2: the proposal that
+    // removed it was approved by M sites, waited T and was not vetoed).
+    raft::ConfChange change;
+    change.kind = raft::ConfChange::Kind::kRemoveNode;
+    change.node = n.id();
+    absl::Status removed = runtime_->ChangeMembership(change, deadline);
+    Log(absl::StrCat("removing ", n.site(), "/", n.name(), " (id ", n.id(),
+                     ") from the consensus group, as the charter says: ",
+                     removed.ok() ? "done" : std::string(removed.message())));
+    return;
+  }
 }
 
 void GuardAgent::StateDueClocks() {

@@ -8,6 +8,8 @@
 //    checkpoint index together with that entry's chain value, and hands it
 //    to the leader; when another node's checkpoint disagrees with ours it
 //    raises an alarm carrying both signed checkpoints as evidence.
+//  - G2: on the leader, removes from the consensus group the nodes that an
+//    executed proposal removed from the charter.
 //  - G4: a node rebuilding after losing its storage asks for a checkpoint
 //    once it has caught up, and becomes a voter again only when a node of
 //    ANOTHER site attested the same digest at an index it computed itself.
@@ -87,6 +89,9 @@ class GuardAgent {
   void Tick();
   void StateDueClocks();
   void CheckRecovery();
+  // On the leader: takes nodes an executed proposal removed from the charter
+  // out of the consensus group (G2), one at a time.
+  void RemoveWhatTheCharterRemoved();
   void Queue(std::string key, v1::NodeStatement statement);
   void FlushQueue();
   absl::Status SubmitToLeader(const v1::MailboxCommand& command);

@@ -56,7 +56,11 @@ class NodeMetrics::Impl {
         disk_(prometheus::BuildGauge()
                   .Name("qbox_rocksdb_size_bytes")
                   .Help("On-disk size of this node's RocksDB databases")
-                  .Register(*registry_)) {}
+                  .Register(*registry_)),
+        proposals_(prometheus::BuildGauge()
+                       .Name("qbox_guard_proposals")
+                       .Help("Proposals for irreversible actions in the charter, by state")
+                       .Register(*registry_)) {}
 
   static prometheus::Histogram::BucketBoundaries LatencyBuckets() {
     return {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
@@ -72,6 +76,7 @@ class NodeMetrics::Impl {
   prometheus::Family<prometheus::Gauge>& role_;
   prometheus::Family<prometheus::Gauge>& alarms_;
   prometheus::Family<prometheus::Gauge>& disk_;
+  prometheus::Family<prometheus::Gauge>& proposals_;
   std::unique_ptr<CivetServer> http_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
 };
@@ -142,6 +147,17 @@ void NodeMetrics::Refresh(const RuntimeStatus& status, uint64_t raft_bytes,
   for (const auto& [kind, count] : alarms) impl_->alarms_.Add({{"kind", kind}}).Set(count);
   impl_->disk_.Add({{"db", "raft"}}).Set(static_cast<double>(raft_bytes));
   impl_->disk_.Add({{"db", "mailbox"}}).Set(static_cast<double>(mailbox_bytes));
+}
+
+void NodeMetrics::RefreshGuard(uint64_t checkpoint_mismatches,
+                               const std::map<std::string, int>& proposals_by_state) {
+  impl_->alarms_.Add({{"kind", "checkpoint-mismatch"}})
+      .Set(static_cast<double>(checkpoint_mismatches));
+  for (const char* state : {"PENDING", "APPROVED", "EXECUTED", "VETOED", "EXPIRED", "FAILED"}) {
+    auto it = proposals_by_state.find(state);
+    impl_->proposals_.Add({{"state", state}})
+        .Set(it == proposals_by_state.end() ? 0 : static_cast<double>(it->second));
+  }
 }
 
 std::string NodeMetrics::Scrape() const {

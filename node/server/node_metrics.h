@@ -9,6 +9,7 @@
 #define QBOX_NODE_SERVER_NODE_METRICS_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,13 @@ class NodeMetrics {
 
   // Refreshes the gauges from the runtime and the data directories' sizes.
   void Refresh(const RuntimeStatus& status, uint64_t raft_bytes, uint64_t mailbox_bytes);
+
+  // The guard's figures (G2, G5): checkpoint mismatches this node found
+  // (also counted under qbox_alarms{kind="checkpoint-mismatch"}) and the
+  // charter's proposals by state ("PENDING", "APPROVED", ...), so an alert
+  // can fire on any new proposal or veto.
+  void RefreshGuard(uint64_t checkpoint_mismatches,
+                    const std::map<std::string, int>& proposals_by_state);
 
   // Serves /metrics, /healthz and /readyz on `address` ("host:port").
   // `ready` answers readiness: OK, or the reason it is not ready.

@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/guard/credential_directory.h"
+#include "node/guard/proposal_rules.h"
 #include "node/guard/site_trust_store.h"
 #include "node/mailbox/state_machine.h"
 #include "node/raft/raft.h"
@@ -22,6 +24,7 @@
 #include "node/server/grpc_raft_transport.h"
 #include "node/server/guard_agent.h"
 #include "node/server/mailbox_replica.h"
+#include "node/server/membership_guard.h"
 #include "node/server/mailstore_service.h"
 #include "node/server/node_metrics.h"
 #include "node/server/peer_directory.h"
@@ -132,6 +135,7 @@ absl::Status NodeServer::Start() {
   }
 
   RETURN_IF_ERROR(OpenStorage());
+  RETURN_IF_ERROR(AdoptCharter());
   p.metrics = std::make_unique<NodeMetrics>();
   auto logger = [this](std::string_view line) { Log(std::string(line)); };
 
@@ -151,6 +155,12 @@ absl::Status NodeServer::Start() {
   // G4: a rebuilt node votes again only once another site attested its
   // state (guard_agent.h confirms it).
   ro.raft.recovery_needs_attestation = true;
+  // G2: a follower accepts a voter's removal (or a promotion) only as the
+  // charter it applied allows, whatever the leader sends.
+  ro.raft.membership_guard = [machine = p.mailbox.get()](const raft::ConfChange& change,
+                                                         const raft::ConfState& before) {
+    return CharterAllowsMembershipChange(*machine, change, before);
+  };
   ro.raft.random_seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ p.self.id;
   ro.tick = absl::Milliseconds(options_.tick_ms);
   ro.scratch_dir = options_.data_dir;
@@ -262,6 +272,37 @@ absl::Status NodeServer::OpenStorage() {
   if (!machine.ok()) return machine.status();
   p.mailbox = std::move(*machine);
   p.replica = std::make_unique<MailboxReplica>(p.mailbox.get());
+  return absl::OkStatus();
+}
+
+absl::Status NodeServer::AdoptCharter() {
+  Parts& p = *parts_;
+  auto charter = p.mailbox->GetCharter();
+  if (!charter.ok()) return absl::OkStatus();  // before genesis: the file is all there is
+  auto adopted = ConfigWithCharter(p.cluster, *charter, p.self.id);
+  if (!adopted.ok()) return adopted.status();
+  if (charter->version() > 1) {
+    Log(absl::StrCat("using the replicated charter (version ", charter->version(), ", ",
+                     adopted->sites.size(), " sites, ", adopted->nodes.size(),
+                     " nodes) over ", options_.cluster_file, ", which only seeded genesis"));
+  }
+  std::vector<guard::SiteCaCertificate> cas;
+  for (const SiteConfig& s : adopted->sites) cas.push_back({s.name, s.ca_cert_pem});
+  auto trust = guard::SiteTrustStore::Create(cas);
+  if (!trust.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replicated charter's sites: ", trust.status().message()));
+  }
+  auto me = trust->Identify(p.cert_pem);
+  if (!me.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cert: ", options_.cert_file, ": the charter's CAs do not accept it: ", me.status().message()));
+  }
+  p.cluster = *std::move(adopted);
+  const NodeConfig* self = p.cluster.FindNode(p.self.id);
+  if (self != nullptr) p.self = *self;
+  p.trust = std::make_unique<guard::SiteTrustStore>(std::move(*trust));
+  p.peers = std::make_unique<PeerDirectory>(p.cluster.nodes);
   return absl::OkStatus();
 }
 
@@ -389,6 +430,14 @@ void NodeServer::Housekeeping() {
       next_sizes = now + absl::Seconds(10);
     }
     p.metrics->Refresh(p.runtime->Status(), raft_bytes, mailbox_bytes);
+    std::map<std::string, int> proposals;
+    auto listed = p.mailbox->ListProposals(/*include_closed=*/true);
+    if (listed.ok()) {
+      for (const v1::ProposalRecord& r : *listed) {
+        ++proposals[std::string(guard::ProposalStateName(r.state()))];
+      }
+    }
+    p.metrics->RefreshGuard(p.guard ? p.guard->mismatches() : 0, proposals);
     if (now >= next_purge) {
       // G3: each node purges its vault by its own clock.
       auto purged = p.mailbox->PurgeExpired(absl::ToUnixMillis(now));

@@ -40,6 +40,9 @@ class NodeServer {
  private:
   struct Parts;
   absl::Status OpenStorage();
+  // Once the state machine holds a charter, its sites, CAs and nodes
+  // replace the configuration file's (cluster_charter.h).
+  absl::Status AdoptCharter();
   absl::Status DecideGenesis();
   absl::Status StartGrpc();
   void Housekeeping();
