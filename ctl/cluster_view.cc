@@ -119,6 +119,7 @@ ClusterView MergeAnswers(const std::vector<EndpointAnswer>& answers,
     row.commit_index = self->commit_index();
     row.applied_index = self->applied_index();
     row.alarms.assign(self->alarms().begin(), self->alarms().end());
+    row.recovery = self->recovery();
     row.last_contact_ms_ago = 0;
   }
 

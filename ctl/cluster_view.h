@@ -48,6 +48,8 @@ struct NodeRow {
   // freshest report; 0 for a node that answered itself).
   std::optional<int64_t> last_contact_ms_ago;
   std::vector<std::string> alarms;  // as the node reported them itself
+  // For a recovering node (G4), where its rebuild stands, as it reported it.
+  std::string recovery;
 
   std::string QualifiedName() const { return site.empty() ? "" : site + "/" + node; }
 };

@@ -46,7 +46,8 @@ json ToJson(const ClusterView& view) {
                      {"lag_entries", OrNull(row.lag_entries)},
                      {"leader_sees_reachable", OrNull(row.leader_sees_reachable)},
                      {"last_contact_ms_ago", OrNull(row.last_contact_ms_ago)},
-                     {"alarms", row.alarms}});
+                     {"alarms", row.alarms},
+                     {"recovery", row.recovery}});
   }
   return json{{"leader", view.leader},
               {"term", view.term},
@@ -60,7 +61,10 @@ void PrintStatusTable(const ClusterView& view) {
   for (const NodeRow& row : view.nodes) {
     std::string alarms = row.alarms.empty() ? "-" : absl::StrJoin(row.alarms, "; ");
     rows.push_back({row.site.empty() ? "-" : row.site, row.node.empty() ? "-" : row.node,
-                    row.address, row.role, OrDash(row.term), OrDash(row.commit_index),
+                    row.address,
+                    row.recovery.empty() ? row.role
+                                         : absl::StrCat(row.role, " (", row.recovery, ")"),
+                    OrDash(row.term), OrDash(row.commit_index),
                     OrDash(row.applied_index), OrDash(row.lag_entries),
                     row.last_contact_ms_ago ? absl::StrCat(*row.last_contact_ms_ago, "ms ago") : "-",
                     alarms, row.error.empty() ? "-" : row.error});

@@ -51,7 +51,8 @@ credentials() {
       --site-ca "site-c=$DEV/site-c/ca.crt" \
       --node "1=site-a/n1@127.0.0.1:${GRPC_PORTS[0]}" \
       --node "2=site-b/n1@127.0.0.1:${GRPC_PORTS[1]}" \
-      --node "3=site-c/n1@127.0.0.1:${GRPC_PORTS[2]}" >/dev/null
+      --node "3=site-c/n1@127.0.0.1:${GRPC_PORTS[2]}" \
+      --delay 60s --proposal-ttl 1h >/dev/null  # a playground: T is 72h in production
     echo "    wrote the genesis configuration .dev-cluster/cluster.json"
   fi
 }
@@ -143,6 +144,11 @@ As site-a's front end "imap" (--dev: these ports and .dev-cluster/ credentials):
   \$M restore 1
   \$M changes --mailbox Archive --since 5
   \$M quota
+Irreversible actions are proposals that another site must approve (T is 60s here):
+  ctl propose purge-vault --account alice --reason "try the guard"
+  build/ctl/qboxctl proposals approve ID --cluster .dev-cluster/cluster.json \\
+    --cert .dev-cluster/site-b/admins/ops.crt --key .dev-cluster/site-b/admins/ops.key
+  ctl proposals show ID; ctl audit verify
 
   scripts/dev-cluster.sh status    # the cluster at a glance
   scripts/dev-cluster.sh down      # stop (data stays in .dev-cluster/data)
