@@ -203,7 +203,26 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
   }
   absl::StatusOr<guard::ProposalChange> change =
       guard::AcceptProposalClock(clock, verified.signer.site, ctx.log_index, &*record);
-  if (!change.ok()) return Refuse(ctx, kKind, change.status());
+  if (!change.ok()) {
+    const v1::ProposalState state = record->state();
+    const bool closed = state == v1::PROPOSAL_STATE_EXECUTED ||
+                        state == v1::PROPOSAL_STATE_VETOED ||
+                        state == v1::PROPOSAL_STATE_EXPIRED || state == v1::PROPOSAL_STATE_FAILED;
+    if (closed && absl::IsFailedPrecondition(change.status())) {
+      // An honest node's clock that spoke while the entry closing the
+      // proposal was in flight: late, not an attack, and audited as such.
+      RETURN_IF_ERROR(AppendAudit(
+          ctx.txn, ctx.log_index, ActorOf(ctx, signer), kKind, Evidence(ctx),
+          absl::StrCat("late: ", signer, " spoke about proposal ", record->proposal_id(),
+                       ", which is already ", guard::ProposalStateName(state),
+                       "; nothing changes")));
+      v1::CommandResult result;
+      result.set_status_code(static_cast<int>(change.status().code()));
+      result.set_status_message(std::string(change.status().message()));
+      return result;
+    }
+    return Refuse(ctx, kKind, change.status());
+  }
   SaveProposal(ctx.txn, *record);
   std::string detail;
   switch (*change) {

@@ -258,8 +258,15 @@ void GuardAgent::FlushQueue() {
     *command.mutable_node_statement() = *std::move(signed_statement);
     absl::Status submitted = SubmitToLeader(command);
     absl::MutexLock lock(&mu_);
-    if (submitted.ok()) {
+    const bool transient = absl::IsUnavailable(submitted) || absl::IsDeadlineExceeded(submitted);
+    if (submitted.ok() || !transient) {
+      // Refused at apply (it is in the audit log): sending it again would
+      // be refused again.
       sent_[item.key] = now;
+      if (!submitted.ok()) {
+        Log(absl::StrCat("the cluster refused this node's statement ", item.key, ": ",
+                         submitted.message()));
+      }
     } else if (item.statement.has_checkpoint()) {
       // Clock statements come back by themselves at the next tick while they
       // are still due; a checkpoint is signed once, so keep it.

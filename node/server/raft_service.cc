@@ -112,6 +112,13 @@ grpc::Status RaftService::Submit(grpc::ServerContext* context, const v1::SubmitR
   auto applied = runtime_->Propose(command.SerializeAsString(), until);
   if (!applied.ok()) return ToGrpcStatus(applied.status());
   response->set_log_index(runtime_->applied_index());
+  // The statement is in the log either way (and in the audit log); tell the
+  // node whether the state machine accepted it.
+  v1::CommandResult result;
+  if (result.ParseFromString(*applied) && result.status_code() != 0) {
+    return grpc::Status(static_cast<grpc::StatusCode>(result.status_code()),
+                        result.status_message());
+  }
   return grpc::Status::OK;
 }
 

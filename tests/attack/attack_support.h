@@ -127,8 +127,8 @@ absl::StatusOr<v1::ProposalRecord> EndorseProposal(const LocalCluster& cluster,
                                                    const v1::SignedEndorsement& endorsement);
 
 // Raft.Submit of a node statement to the leader as node credential
-// `caller`. OK only says the leader proposed it: whether it was accepted is
-// decided at apply and shows in the audit log and the proposal's record.
+// `caller`. Whether it was accepted is decided at apply: OK if it was, the
+// refusal's status if not (it is in the log and the audit log either way).
 absl::Status SubmitNodeStatement(const LocalCluster& cluster, const PemCredential& caller,
                                  const v1::SignedNodeStatement& statement);
 
