@@ -1,0 +1,101 @@
+// G5: sites compare signed (index, digest, chain) checkpoints, and a node
+// whose state diverged is caught. Here site-c's disk is tampered with behind
+// the node's back (one record slipped into its mailbox database, as a
+// compromised root could): at the next checkpoint the honest nodes raise an
+// alarm that carries both signed checkpoints as evidence, and the operator
+// sees it in GetClusterStatus.
+#include <gtest/gtest.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "node/mailbox/store.h"
+#include "qbox/v1/charter.pb.h"
+#include "tests/attack/attack_support.h"
+
+namespace qbox::attack {
+namespace {
+
+// The alarms node i reports about itself.
+std::vector<std::string> AlarmsOf(const LocalCluster& cluster, int i) {
+  auto status = cluster.Status(i, absl::Seconds(5));
+  if (!status.ok()) return {};
+  for (const v1::NodeStatus& node : status->nodes()) {
+    if (node.site() == cluster.site(i)) return {node.alarms().begin(), node.alarms().end()};
+  }
+  return {};
+}
+
+TEST(CheckpointDivergenceTest, ATamperedReplicaIsCaughtWithSignedEvidence) {
+  auto started = StartCluster(AttackClusterOptions());  // a checkpoint every 20 entries
+  ASSERT_TRUE(started.ok()) << started.status();
+  LocalCluster& cluster = **started;
+  auto seeded = SeedMail(cluster, {"alice"}, 2);
+  ASSERT_TRUE(seeded.ok()) << seeded.status();
+  ASSERT_TRUE(cluster.WaitCaughtUp(absl::Seconds(30)).ok());
+
+  // Root on site-c slips a record into the node's mailbox database.
+  ASSERT_TRUE(cluster.Stop(2).ok());
+  {
+    auto store = mailbox::Store::Open(cluster.data_dir(2) + "/mailbox");
+    ASSERT_TRUE(store.ok()) << store.status();
+    mailbox::StoreTxn txn(store->get());
+    txn.Put(mailbox::Cf::kChanges, "\xff\xfftampered", "by root on site-c");
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  ASSERT_TRUE(cluster.Start(2).ok());
+  // Enough entries to pass the next checkpoint index.
+  auto more = SeedMail(cluster, {"bob"}, 3);
+  ASSERT_TRUE(more.ok()) << more.status();
+
+  std::string alarm;
+  absl::Status caught = WaitFor(absl::Seconds(30), [&]() -> absl::Status {
+    for (const std::string& a : AlarmsOf(cluster, 0)) {
+      if (a.find("CHECKPOINT_MISMATCH") != std::string::npos && a.find("site-c") != std::string::npos) {
+        alarm = a;
+        return absl::OkStatus();
+      }
+    }
+    return absl::UnavailableError("no checkpoint alarm on site-a yet");
+  });
+  ASSERT_TRUE(caught.ok()) << caught << AllLogTails(cluster);
+
+  // The evidence is both signed checkpoints: site-a's own and site-c's.
+  const size_t peer_at = alarm.find(" peer=");
+  const size_t own_at = alarm.find("evidence: own=");
+  ASSERT_NE(peer_at, std::string::npos) << alarm;
+  ASSERT_NE(own_at, std::string::npos) << alarm;
+  std::string own_b64 = alarm.substr(own_at + 14, peer_at - own_at - 14);
+  std::string peer_b64 = alarm.substr(peer_at + 6);
+  std::string own_bytes, peer_bytes;
+  ASSERT_TRUE(absl::Base64Unescape(own_b64, &own_bytes)) << own_b64;
+  ASSERT_TRUE(absl::Base64Unescape(peer_b64, &peer_bytes)) << peer_b64;
+  v1::SignedNodeStatement own, peer;
+  ASSERT_TRUE(own.ParseFromString(own_bytes));
+  ASSERT_TRUE(peer.ParseFromString(peer_bytes));
+  v1::NodeStatement own_statement, peer_statement;
+  ASSERT_TRUE(own_statement.ParseFromString(own.statement()));
+  ASSERT_TRUE(peer_statement.ParseFromString(peer.statement()));
+  EXPECT_EQ(own_statement.node_id(), 1u);
+  EXPECT_EQ(peer_statement.node_id(), 3u);
+  EXPECT_EQ(own_statement.checkpoint().index(), peer_statement.checkpoint().index());
+  EXPECT_NE(own_statement.checkpoint().state_digest(), peer_statement.checkpoint().state_digest());
+  EXPECT_FALSE(own.signature().signature().empty());
+  EXPECT_FALSE(peer.signature().signature().empty());
+
+  // site-b agrees with site-a and also flags site-c.
+  absl::Status b_caught = WaitFor(absl::Seconds(10), [&]() -> absl::Status {
+    for (const std::string& a : AlarmsOf(cluster, 1)) {
+      if (a.find("CHECKPOINT_MISMATCH") != std::string::npos) return absl::OkStatus();
+    }
+    return absl::UnavailableError("no checkpoint alarm on site-b");
+  });
+  EXPECT_TRUE(b_caught.ok()) << b_caught;
+  // And the mail the honest sites hold is untouched.
+  auto mail_a = ReadAllMail(cluster, 0, {"alice", "bob"});
+  auto mail_b = ReadAllMail(cluster, 1, {"alice", "bob"});
+  ASSERT_TRUE(mail_a.ok() && mail_b.ok());
+  EXPECT_EQ(*mail_a, *mail_b);
+}
+
+}  // namespace
+}  // namespace qbox::attack
