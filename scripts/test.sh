@@ -36,6 +36,18 @@ ctest --test-dir build-asan -L 'core|storage|sim' --output-on-failure -j "$JOBS"
 echo "==> all other tests"
 ctest --test-dir build -LE 'core|storage|sim' --output-on-failure -j "$JOBS" || status=1
 
+# A suite whose SetUpTestSuite fails gets its tests marked "[  SKIPPED ]" by
+# GoogleTest, and ctest then counts them as skipped, not failed. A failed
+# setup is a failure: find it in the full logs and say so.
+for dir in build-asan build; do
+  log="$dir/Testing/Temporary/LastTest.log"
+  if [ -f "$log" ] && grep -q "FAILED TEST SUITE" "$log"; then
+    echo "==> a test suite's setup failed in $dir (ctest listed its tests as skipped):" >&2
+    grep -B30 "FAILED TEST SUITE" "$log" | grep -E "Failure|Testing:|Value of|Expected|Actual|ERROR|error" >&2 || true
+    status=1
+  fi
+done
+
 echo "==> test suite finished in $(( $(date +%s) - start ))s"
 if [ $status -ne 0 ]; then
   echo "==> FAILED: see the output above" >&2
