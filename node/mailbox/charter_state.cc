@@ -140,7 +140,8 @@ absl::Status MailboxStateMachine::ApplyMembership(uint64_t log_index,
     if (log_index == 0) return absl::InvalidArgumentError("log_index: must be at least 1");
     if (log_index <= applied_index_) return absl::OkStatus();  // applied before: no change
     StoreTxn txn(store_.get());
-    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, LoadCharter(txn));
+    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
+    ForgetCharter();  // rewritten below (or refused); read again after
     absl::StatusOr<std::pair<v1::Charter, std::string>> next = ChangedCharter(charter, change);
     v1::CommandResult result;
     std::string detail;
@@ -156,6 +157,7 @@ absl::Status MailboxStateMachine::ApplyMembership(uint64_t log_index,
     RETURN_IF_ERROR(
         AppendAudit(txn, log_index, "", AuditKind(change.kind), change.context, detail));
     RETURN_IF_ERROR(FinishEntry(txn, log_index, result));
+    ForgetCharter();
     return CheckpointIfDue(log_index, /*requested=*/false, &pending);
   }();
   RunCallbacks(pending);

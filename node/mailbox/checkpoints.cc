@@ -22,7 +22,7 @@ absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool reque
   if (!requested) {
     // The charter as of after this entry: the genesis entry itself, or one
     // that changed checkpoint_every, counts with its own setting.
-    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, LoadCharter(txn));
+    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
     if (!charter.has_value() || charter->checkpoint_every() == 0 ||
         log_index % charter->checkpoint_every() != 0) {
       return absl::OkStatus();

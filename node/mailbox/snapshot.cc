@@ -180,6 +180,7 @@ absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& p
 
 absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
   absl::MutexLock lock(&mu_);
+  ForgetCharter();  // the snapshot brings its own
   // Pass 1 verifies the whole file before anything is touched.
   RETURN_IF_ERROR(ReadSnapshotFile(
       path, [](Cf, absl::string_view, absl::string_view) { return absl::OkStatus(); }));

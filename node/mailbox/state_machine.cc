@@ -211,7 +211,7 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   }
 
   StoreTxn txn(store_.get());
-  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, LoadCharter(txn));
+  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
   if (IsGuardCommand(command)) {
     const guard::SiteTrustStore* trust = nullptr;
     absl::Status trust_status;
@@ -226,8 +226,11 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
     GuardApplyContext gctx{txn,          log_index, options_.local_clock_ms(),
                            command,      charter,   trust,
                            trust_status, false,     {}};
+    // Whatever the outcome, the command may have rewritten the charter.
+    ForgetCharter();
     ASSIGN_OR_RETURN(v1::CommandResult result, ApplyGuardCommand(gctx));
     RETURN_IF_ERROR(FinishEntry(txn, log_index, result));
+    ForgetCharter();
     for (CheckpointComparison& c : gctx.comparisons) {
       pending->comparisons.push_back(std::move(c));
     }
@@ -269,6 +272,15 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   RETURN_IF_ERROR(FinishEntry(out, log_index, result));
   RETURN_IF_ERROR(CheckpointIfDue(log_index, /*requested=*/false, pending));
   return AsStatusOr(std::move(result));
+}
+
+absl::StatusOr<std::optional<v1::Charter>> MailboxStateMachine::CurrentCharter(
+    const StoreTxn& txn) {
+  if (!charter_.has_value()) {
+    ASSIGN_OR_RETURN(std::optional<v1::Charter> loaded, LoadCharter(txn));
+    charter_ = std::move(loaded);
+  }
+  return *charter_;
 }
 
 absl::Status MailboxStateMachine::FinishEntry(StoreTxn& txn, uint64_t log_index,

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -227,6 +228,13 @@ class MailboxStateMachine {
   absl::Status CheckpointIfDue(uint64_t log_index, bool requested, PendingCallbacks* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::array<uint8_t, 32>> DigestLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The charter as stored, read once and kept: the apply loop needs it for
+  // every entry (retention, checkpoint interval) and only guard commands,
+  // membership entries and snapshot restores change it; each of those
+  // drops the copy (ForgetCharter) after writing.
+  absl::StatusOr<std::optional<v1::Charter>> CurrentCharter(const StoreTxn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetCharter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { charter_.reset(); }
   // The trust store of `charter`'s sites, built once per charter version.
   absl::StatusOr<const guard::SiteTrustStore*> TrustStoreFor(const v1::Charter& charter)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -243,6 +251,9 @@ class MailboxStateMachine {
   // Cached trust store and the charter version it was built from.
   std::shared_ptr<const guard::SiteTrustStore> trust_ ABSL_GUARDED_BY(mu_);
   uint64_t trust_version_ ABSL_GUARDED_BY(mu_) = 0;
+  // CurrentCharter's copy; empty = read it again. The inner optional is
+  // empty before genesis.
+  std::optional<std::optional<v1::Charter>> charter_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace qbox::mailbox
