@@ -15,10 +15,12 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "node/guard/credential_directory.h"
 #include "node/guard/peer_identity.h"
 #include "node/guard/site_ca.h"
@@ -31,7 +33,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
+absl::StatusOr<int> PickUnboundPort();
+
+// A port nothing listens on now and that this process has not handed out
+// before: the kernel may give a just-closed port again at once, and two
+// listeners of one node (gRPC and metrics) on one port would fail to start.
 absl::StatusOr<int> PickFreePort() {
+  static absl::Mutex mu(absl::kConstInit);
+  static std::set<int>* handed_out = new std::set<int>();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    absl::StatusOr<int> port = PickUnboundPort();
+    if (!port.ok()) return port;
+    absl::MutexLock lock(&mu);
+    if (handed_out->insert(*port).second) return port;
+  }
+  return absl::InternalError("no fresh free port after 100 attempts");
+}
+
+absl::StatusOr<int> PickUnboundPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::InternalError("socket() failed");
   sockaddr_in addr{};

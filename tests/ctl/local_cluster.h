@@ -20,6 +20,8 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,8 +30,24 @@
 
 namespace qbox::ctl::testing {
 
-// A loopback TCP port that was free a moment ago; 0 on failure.
+inline int PickUnboundLoopbackPort();
+
+// A loopback TCP port that was free a moment ago and that this process has
+// not handed out before (the kernel may give a just-closed port again at
+// once); 0 on failure.
 inline int PickFreeLoopbackPort() {
+  static std::mutex mu;
+  static std::set<int>* handed_out = new std::set<int>();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int port = PickUnboundLoopbackPort();
+    if (port == 0) return 0;
+    std::lock_guard<std::mutex> lock(mu);
+    if (handed_out->insert(port).second) return port;
+  }
+  return 0;
+}
+
+inline int PickUnboundLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return 0;
   sockaddr_in addr{};

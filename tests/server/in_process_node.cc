@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "node/common/status_macros.h"
 #include "node/guard/credential_directory.h"
 #include "node/guard/site_ca.h"
@@ -95,6 +96,16 @@ absl::StatusOr<std::unique_ptr<InProcessNode>> InProcessNode::Start(
   node->runtime_ = std::make_unique<RaftRuntime>(runtime_options, node->log_.get(),
                                                  node->replica_.get(), &node->transport_);
   RETURN_IF_ERROR(node->runtime_->Start());
+  // The genesis entry (it carries the charter) is applied in the
+  // background; tests start from a node that has applied it, so what they
+  // compare (digests, the audit log) does not change under them.
+  const absl::Time genesis_deadline = absl::Now() + absl::Seconds(10);
+  while (node->runtime_->applied_index() < 1 && absl::Now() < genesis_deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  if (node->runtime_->applied_index() < 1) {
+    return absl::DeadlineExceededError("the genesis entry was not applied within 10 s");
+  }
 
   ASSIGN_OR_RETURN(guard::SiteTrustStore trust,
                    guard::SiteTrustStore::Create({{"site-a", credentials.ca.certificate_pem}}));
