@@ -475,45 +475,17 @@ absl::Status RaftRuntime::TransferLeadership(raft::NodeId to, absl::Time deadlin
   return absl::OkStatus();
 }
 
-absl::StatusOr<raft::ConfState> RaftRuntime::ConfStateAt(uint64_t index, absl::Time deadline) {
-  if (!started_) return absl::UnavailableError("the raft runtime is not running");
-  struct Answer {
-    bool done = false;
-    absl::StatusOr<raft::ConfState> conf = raft::ConfState();
-  };
-  auto answer = std::make_shared<Answer>();
-  // The core is touched only by the loop thread, so ask it there.
-  Enqueue([this, answer, index](raft::Raft& raft) {
-    absl::StatusOr<raft::ConfState> conf = raft.ConfStateAt(index);
-    absl::MutexLock lock(&mu_);
-    answer->conf = std::move(conf);
-    answer->done = true;
-  });
-  struct AnsweredOrStopping {
-    RaftRuntime* self;
-    Answer* answer;
-    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return answer->done || self->stopping_;
-    }
-  } ready{this, answer.get()};
-  absl::MutexLock lock(&mu_);
-  if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("the membership at index ", index, " was not read before the deadline"));
-  }
-  if (!answer->done) return absl::UnavailableError("node is shutting down");
-  return answer->conf;
-}
-
-absl::Status RaftRuntime::ConfirmRecovery(absl::Time deadline) {
+absl::Status RaftRuntime::AskLoop(std::function<absl::Status(raft::Raft&)> question,
+                                  absl::Time deadline, absl::string_view what) {
   if (!started_) return absl::UnavailableError("the raft runtime is not running");
   struct Answer {
     bool done = false;
     absl::Status status;
   };
   auto answer = std::make_shared<Answer>();
-  Enqueue([this, answer](raft::Raft& raft) {
-    absl::Status s = raft.ConfirmRecovery();
+  // The core is touched only by the loop thread, so ask it there.
+  Enqueue([this, answer, question = std::move(question)](raft::Raft& raft) {
+    absl::Status s = question(raft);
     absl::MutexLock lock(&mu_);
     answer->status = std::move(s);
     answer->done = true;
@@ -527,10 +499,31 @@ absl::Status RaftRuntime::ConfirmRecovery(absl::Time deadline) {
   } ready{this, answer.get()};
   absl::MutexLock lock(&mu_);
   if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
-    return absl::DeadlineExceededError("recovery was not confirmed before the deadline");
+    return absl::DeadlineExceededError(absl::StrCat(what, " before the deadline"));
   }
   if (!answer->done) return absl::UnavailableError("node is shutting down");
   return answer->status;
+}
+
+absl::StatusOr<raft::ConfState> RaftRuntime::ConfStateAt(uint64_t index, absl::Time deadline) {
+  // Written on the loop thread before the answer is marked under mu_, read
+  // here after waiting on mu_.
+  auto conf = std::make_shared<raft::ConfState>();
+  absl::Status asked = AskLoop(
+      [conf, index](raft::Raft& raft) -> absl::Status {
+        absl::StatusOr<raft::ConfState> at = raft.ConfStateAt(index);
+        if (!at.ok()) return at.status();
+        *conf = *std::move(at);
+        return absl::OkStatus();
+      },
+      deadline, absl::StrCat("the membership at index ", index, " was not read"));
+  if (!asked.ok()) return asked;
+  return *conf;
+}
+
+absl::Status RaftRuntime::ConfirmRecovery(absl::Time deadline) {
+  return AskLoop([](raft::Raft& raft) { return raft.ConfirmRecovery(); }, deadline,
+                 "recovery was not confirmed");
 }
 
 RuntimeStatus RaftRuntime::Status() const {

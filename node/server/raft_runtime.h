@@ -25,6 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "node/raft/log_storage.h"
@@ -130,6 +131,12 @@ class RaftRuntime {
   };
 
   void Enqueue(Task task);
+  // Runs `question` on the loop thread (the only one that touches the core)
+  // and waits for its answer: DEADLINE_EXCEEDED ("<what> before the
+  // deadline") at `deadline`, UNAVAILABLE if the runtime is not running or
+  // stops first.
+  absl::Status AskLoop(std::function<absl::Status(raft::Raft&)> question, absl::Time deadline,
+                       absl::string_view what);
   void Loop();
   void HandleReady(raft::Raft& raft);
   void AskAgainForLostReads(raft::Raft& raft, absl::Time now);
