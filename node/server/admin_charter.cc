@@ -46,6 +46,24 @@ grpc::Status CheckSignedShape(absl::string_view field, absl::string_view bytes_n
   return grpc::Status::OK;
 }
 
+// Proposes a command carrying a signed statement on behalf of `caller` and
+// returns the proposal as applied (or the state machine's refusal).
+grpc::Status ProposeSigned(const ServiceContext& ctx, const grpc::ServerContext& call,
+                           const guard::PeerIdentity& caller, v1::MailboxCommand command,
+                           absl::string_view verb, v1::ProposalRecord* proposal) {
+  command.set_actor(caller.ToString());
+  v1::CommandResult result;
+  grpc::Status s = ProposeCommand(ctx, std::move(command), CallDeadline(ctx, call),
+                                  v1::CommandResult::kProposal, &result);
+  if (!s.ok()) return s;
+  *proposal = std::move(*result.mutable_proposal());
+  if (ctx.logger) {
+    ctx.logger(absl::StrCat(caller.ToString(), " ", verb, " ", proposal->proposal_id(), " (now ",
+                            guard::ProposalStateName(proposal->state()), ")"));
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status AdminService::GetCharter(grpc::ServerContext* call, const v1::GetCharterRequest*,
@@ -75,18 +93,9 @@ grpc::Status AdminService::SubmitProposal(grpc::ServerContext* call,
     return s;
   }
   v1::MailboxCommand command;
-  command.set_actor(caller.ToString());
   *command.mutable_submit_proposal() = req->proposal();
-  v1::CommandResult result;
-  grpc::Status s = ProposeCommand(*ctx_, std::move(command), CallDeadline(*ctx_, *call),
-                                  v1::CommandResult::kProposal, &result);
-  if (!s.ok()) return s;
-  *resp->mutable_proposal() = std::move(*result.mutable_proposal());
-  if (ctx_->logger) {
-    ctx_->logger(absl::StrCat(caller.ToString(), " proposed ", resp->proposal().proposal_id(), " (",
-                              guard::ProposalStateName(resp->proposal().state()), ")"));
-  }
-  return grpc::Status::OK;
+  return ProposeSigned(*ctx_, *call, caller, std::move(command), "proposed",
+                       resp->mutable_proposal());
 }
 
 grpc::Status AdminService::EndorseProposal(grpc::ServerContext* call,
@@ -103,18 +112,9 @@ grpc::Status AdminService::EndorseProposal(grpc::ServerContext* call,
     return s;
   }
   v1::MailboxCommand command;
-  command.set_actor(caller.ToString());
   *command.mutable_endorse_proposal() = req->endorsement();
-  v1::CommandResult result;
-  grpc::Status s = ProposeCommand(*ctx_, std::move(command), CallDeadline(*ctx_, *call),
-                                  v1::CommandResult::kProposal, &result);
-  if (!s.ok()) return s;
-  *resp->mutable_proposal() = std::move(*result.mutable_proposal());
-  if (ctx_->logger) {
-    ctx_->logger(absl::StrCat(caller.ToString(), " endorsed ", resp->proposal().proposal_id(),
-                              " (now ", guard::ProposalStateName(resp->proposal().state()), ")"));
-  }
-  return grpc::Status::OK;
+  return ProposeSigned(*ctx_, *call, caller, std::move(command), "endorsed",
+                       resp->mutable_proposal());
 }
 
 grpc::Status AdminService::ListProposals(grpc::ServerContext* call,
