@@ -61,7 +61,21 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
     cp->set_chain(std::string(reinterpret_cast<const char*>(current.chain.data()),
                               current.chain.size()));
   }
-  Queue(absl::StrCat("cp/", checkpoint.index), std::move(statement));
+  // Signed here, on the apply thread, not at the next tick: a peer's
+  // checkpoint for this index is applied after this entry, and the mismatch
+  // alarm must be able to show this node's signed statement as evidence.
+  auto signed_statement = Sign(std::move(statement));
+  if (!signed_statement.ok()) {
+    Log(absl::StrCat("cannot sign the checkpoint at index ", checkpoint.index, ": ",
+                     signed_statement.status().message()));
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  own_signed_[checkpoint.index] = *signed_statement;
+  while (own_signed_.size() > kOwnSignedKept) own_signed_.erase(own_signed_.begin());
+  if (queue_.size() >= kQueueLimit) queue_.pop_front();
+  queue_.push_back({absl::StrCat("cp/", checkpoint.index), v1::NodeStatement(),
+                    *std::move(signed_statement)});
 }
 
 void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& comparison) {
@@ -244,15 +258,13 @@ void GuardAgent::FlushQueue() {
       auto sent = sent_.find(item.key);
       if (sent != sent_.end() && now - sent->second < options_.resend_after) continue;
     }
-    auto signed_statement = Sign(item.statement);
+    const bool is_checkpoint = item.signed_statement.has_value();
+    auto signed_statement = is_checkpoint
+                                ? absl::StatusOr<v1::SignedNodeStatement>(*item.signed_statement)
+                                : Sign(item.statement);
     if (!signed_statement.ok()) {
       Log(absl::StrCat("cannot sign a node statement: ", signed_statement.status().message()));
       continue;
-    }
-    if (item.statement.has_checkpoint()) {
-      absl::MutexLock lock(&mu_);
-      own_signed_[item.statement.checkpoint().index()] = *signed_statement;
-      while (own_signed_.size() > kOwnSignedKept) own_signed_.erase(own_signed_.begin());
     }
     v1::MailboxCommand command;
     *command.mutable_node_statement() = *std::move(signed_statement);
@@ -267,7 +279,7 @@ void GuardAgent::FlushQueue() {
         Log(absl::StrCat("the cluster refused this node's statement ", item.key, ": ",
                          submitted.message()));
       }
-    } else if (item.statement.has_checkpoint()) {
+    } else if (is_checkpoint) {
       // Clock statements come back by themselves at the next tick while they
       // are still due; a checkpoint is signed once, so keep it.
       retry.push_back(std::move(item));

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,7 +70,8 @@ class GuardAgent {
   void Stop();
 
   // Hooks for mailbox::MailboxStateMachine::Options, called on the apply
-  // thread: they only queue work.
+  // thread. They queue work for the agent's thread; OnCheckpoint also signs
+  // the checkpoint right away (one signature every checkpoint interval).
   void OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint);
   void OnCheckpointCompared(const mailbox::CheckpointComparison& comparison);
 
@@ -83,6 +85,10 @@ class GuardAgent {
   struct PendingStatement {
     std::string key;  // what it says, to avoid repeating it ("clock/<id>/<event>", "cp/<index>")
     v1::NodeStatement statement;
+    // Set for checkpoints, which are signed when they are computed: the
+    // evidence must exist before any peer's statement for that index can be
+    // applied here, and a resend must carry the same signed bytes.
+    std::optional<v1::SignedNodeStatement> signed_statement;
   };
 
   void Loop();
