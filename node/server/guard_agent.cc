@@ -136,7 +136,7 @@ std::string GuardAgent::RecoveryNarrative() const {
 void GuardAgent::Queue(std::string key, v1::NodeStatement statement) {
   absl::MutexLock lock(&mu_);
   if (queue_.size() >= kQueueLimit) queue_.pop_front();  // oldest first: newer checkpoints matter more
-  queue_.push_back({std::move(key), std::move(statement)});
+  queue_.push_back({std::move(key), std::move(statement), std::nullopt});
 }
 
 void GuardAgent::Loop() {
@@ -226,7 +226,7 @@ void GuardAgent::CheckRecovery() {
         absl::StrCat(options_.self.QualifiedName(), " rebuilt its state and asks the other sites "
                                                     "to attest it (G4)"));
     queue_.push_back({absl::StrCat("cpreq/", absl::ToUnixSeconds(absl::Now())),
-                      std::move(statement)});
+                      std::move(statement), std::nullopt});
   }
 }
 
