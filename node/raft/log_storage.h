@@ -92,6 +92,13 @@ class LogStorage {
   // must be within the log. Entries are kept until Compact().
   virtual absl::Status SaveSnapshot(const SnapshotMeta& meta, std::string_view data) = 0;
 
+  // SaveSnapshot with the data in the file at `path`, for snapshots too big
+  // to hold in memory. The file must already be durable (fsync'd) and on the
+  // storage's own file system: on success it is moved into the storage (the
+  // name `path` is gone); on failure it stays where it is and nothing
+  // changed. Writers (Persist above all) are not held up while it is hashed.
+  virtual absl::Status SaveSnapshotFile(const SnapshotMeta& meta, const std::string& path) = 0;
+
   // Discards log entries at or below `up_to`, which must not exceed the
   // snapshot index (the snapshot stands in for them). Log compaction.
   virtual absl::Status Compact(uint64_t up_to) = 0;

@@ -2,6 +2,10 @@
 
 #include <openssl/evp.h>
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace qbox::raft {
@@ -168,12 +172,32 @@ absl::Status MemoryLogStorage::SaveSnapshot(const SnapshotMeta& meta, std::strin
                                                    " is beyond the last index ",
                                                    LastIndexLocked()));
   }
+  // As RocksDbLogStorage: the snapshot must describe the entry the log has.
+  if (meta.index > snapshot_.index) {
+    absl::StatusOr<const Entry*> entry = EntryAtLocked(meta.index);
+    if (entry.ok() && (*entry)->term != meta.term) {
+      return absl::InvalidArgumentError(absl::StrCat("meta.term ", meta.term, " differs from term ",
+                                                     (*entry)->term, " of the entry at index ",
+                                                     meta.index));
+    }
+  }
   snapshot_ = meta;
   snapshot_.data_size = data.size();
   snapshot_.data_digest = Sha256(data);
   snapshot_data_ = std::string(data);
   written_ = true;
   return absl::OkStatus();
+}
+
+absl::Status MemoryLogStorage::SaveSnapshotFile(const SnapshotMeta& meta, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("snapshot file ", path, ": cannot be opened"));
+  std::ostringstream data;
+  data << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("snapshot file ", path, ": read failed"));
+  absl::Status saved = SaveSnapshot(meta, data.str());
+  if (saved.ok()) std::remove(path.c_str());
+  return saved;
 }
 
 absl::Status MemoryLogStorage::Compact(uint64_t up_to) {

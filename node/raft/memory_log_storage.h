@@ -32,6 +32,8 @@ class MemoryLogStorage : public LogStorage {
   absl::Status WriteSnapshotChunk(uint64_t offset, std::string_view data) override;
   absl::Status InstallStagedSnapshot(const SnapshotMeta& meta) override;
   absl::Status SaveSnapshot(const SnapshotMeta& meta, std::string_view data) override;
+  // Reads the file into memory and removes it (tests only: the data is small).
+  absl::Status SaveSnapshotFile(const SnapshotMeta& meta, const std::string& path) override;
   absl::Status Compact(uint64_t up_to) override;
 
   // Test access: the current snapshot's data.

@@ -104,6 +104,9 @@ class RocksDbLogStorage : public raft::LogStorage {
   // below the current snapshot, meta.term differs from the log's term there,
   // or `data` does not match meta.data_size / meta.data_digest.
   absl::Status SaveSnapshot(const raft::SnapshotMeta& meta, std::string_view data) override;
+  // Same checks as SaveSnapshot; NOT_FOUND / UNAVAILABLE naming `path` if it
+  // cannot be read or moved (another file system: the name is in the error).
+  absl::Status SaveSnapshotFile(const raft::SnapshotMeta& meta, const std::string& path) override;
   // FAILED_PRECONDITION if up_to exceeds the snapshot index. Compacting
   // below FirstIndex() is a no-op.
   absl::Status Compact(uint64_t up_to) override;
@@ -152,6 +155,9 @@ class RocksDbLogStorage : public raft::LogStorage {
   // Removes snapshot data files other than the current one (left behind by a
   // crash between writing a new snapshot and committing its metadata).
   void RemoveStaleSnapshotFiles(uint64_t keep_index) const;
+  // Whether a local snapshot at meta.index may replace the current one
+  // (SaveSnapshot's checks); INVALID_ARGUMENT / FAILED_PRECONDITION if not.
+  absl::Status CheckLocalSnapshot(const raft::SnapshotMeta& meta) const;
 
   const std::string data_dir_;
   std::unique_ptr<rocksdb::DB> db_;

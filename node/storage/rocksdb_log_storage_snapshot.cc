@@ -108,9 +108,7 @@ absl::Status RocksDbLogStorage::InstallStagedSnapshot(const raft::SnapshotMeta& 
   return absl::OkStatus();
 }
 
-absl::Status RocksDbLogStorage::SaveSnapshot(const raft::SnapshotMeta& meta,
-                                             std::string_view data) {
-  absl::MutexLock write_lock(&write_mu_);
+absl::Status RocksDbLogStorage::CheckLocalSnapshot(const raft::SnapshotMeta& meta) const {
   const raft::SnapshotMeta old = Snapshot();
   if (meta.index < old.index) {
     return absl::FailedPreconditionError(absl::StrCat("snapshot at index ", meta.index,
@@ -130,13 +128,40 @@ absl::Status RocksDbLogStorage::SaveSnapshot(const raft::SnapshotMeta& meta,
     return absl::InvalidArgumentError(absl::StrCat("meta.term ", meta.term, " differs from term ",
                                                    term, " of the entry at index ", meta.index));
   }
+  return absl::OkStatus();
+}
 
+absl::Status RocksDbLogStorage::SaveSnapshot(const raft::SnapshotMeta& meta,
+                                             std::string_view data) {
+  {
+    // Refuse before writing anything, so bad input leaves no file behind.
+    absl::MutexLock write_lock(&write_mu_);
+    RETURN_IF_ERROR(CheckLocalSnapshot(meta));
+  }
+  // The data is written outside write_mu_: Persist must not wait for it.
+  const std::string saving = absl::StrCat(SnapshotDataPath(data_dir_, meta.index), ".saving");
+  RETURN_IF_ERROR(WriteFileDurably(saving, data));
+  absl::Status saved = SaveSnapshotFile(meta, saving);
+  if (!saved.ok()) RemoveFileIfExists(saving).IgnoreError();
+  return saved;
+}
+
+absl::Status RocksDbLogStorage::SaveSnapshotFile(const raft::SnapshotMeta& meta,
+                                                 const std::string& path) {
   // Size and digest describe the data actually stored, whatever the caller
-  // filled in, so that a follower can verify what it receives.
+  // filled in, so that a follower can verify what it receives. Hashing a
+  // large file takes seconds: it happens before write_mu_ is taken.
   raft::SnapshotMeta stored = meta;
-  stored.data_size = data.size();
-  stored.data_digest = raft::Sha256(data);
-  RETURN_IF_ERROR(WriteFileDurably(SnapshotDataPath(data_dir_, meta.index), data));
+  ASSIGN_OR_RETURN(stored.data_size, FileSize(path));
+  ASSIGN_OR_RETURN(stored.data_digest, FileSha256(path));
+
+  absl::MutexLock write_lock(&write_mu_);
+  RETURN_IF_ERROR(CheckLocalSnapshot(meta));
+  const raft::SnapshotMeta old = Snapshot();
+  // A rename: a reader of the current snapshot at the same index keeps its
+  // open file, and a crash leaves either name (stale files are removed at
+  // the next start).
+  RETURN_IF_ERROR(RenameDurably(path, SnapshotDataPath(data_dir_, meta.index)));
 
   rocksdb::WriteBatch batch;
   batch.Put(state_cf_, kSnapshotMetaKey, EncodeSnapshotMeta(stored));

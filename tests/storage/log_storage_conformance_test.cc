@@ -3,6 +3,8 @@
 // directory, and the in-memory MemoryLogStorage the simulation uses. If the
 // two ever disagree, the simulation would be proving things about a log the
 // node does not have.
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,9 @@ constexpr uint64_t kUnlimited = ~uint64_t{0};
 struct RocksDbFactory {
   static constexpr char kName[] = "RocksDb";
   testing::TempDir dir;
+  // Where a local snapshot file is written before it is handed over: the
+  // storage's own file system, as the node's scratch directory is.
+  std::string ScratchDir() const { return dir.path(); }
   std::unique_ptr<LogStorage> Create() {
     auto storage = storage::RocksDbLogStorage::Open(dir.path() + "/raft");
     if (!storage.ok()) {
@@ -40,6 +45,8 @@ struct RocksDbFactory {
 };
 
 struct MemoryFactory {
+  testing::TempDir dir;
+  std::string ScratchDir() const { return dir.path(); }
   std::unique_ptr<LogStorage> Create() { return std::make_unique<raft::MemoryLogStorage>(); }
 };
 
@@ -84,6 +91,16 @@ class LogStorageConformanceTest : public ::testing::Test {
     meta.data_size = data.size();
     meta.data_digest = raft::Sha256(data);
     return meta;
+  }
+
+  // Writes `data` to a new file in the scratch directory; returns its path.
+  std::string WriteScratchFile(const std::string& name, const std::string& data) {
+    const std::string path = factory_.ScratchDir() + "/" + name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+    out.close();
+    EXPECT_TRUE(out.good()) << path;
+    return path;
   }
 
   Factory factory_;
@@ -394,6 +411,58 @@ TYPED_TEST(LogStorageConformanceTest, RefusesSnapshotBeyondTheLog) {
   meta.index = 4;
   meta.term = 1;
   EXPECT_EQ(this->log_->SaveSnapshot(meta, "x").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->log_->Snapshot().index, 0u);
+}
+
+TYPED_TEST(LogStorageConformanceTest, SavesSnapshotFromAFileAndTakesTheFile) {
+  auto entries = MakeEntries(1, 10, 2);
+  this->Append(entries);
+  SnapshotMeta meta;
+  meta.index = 7;
+  meta.term = 2;
+  meta.chain = entries[6].chain;
+  meta.conf.voters = {1, 2, 3};
+  const std::string data(100000, 's');
+  const std::string path = this->WriteScratchFile("local-snapshot.tmp", data);
+  ASSERT_TRUE(this->log_->SaveSnapshotFile(meta, path).ok());
+
+  EXPECT_FALSE(std::filesystem::exists(path)) << "the storage took the file over";
+  SnapshotMeta saved = this->log_->Snapshot();
+  EXPECT_EQ(saved.index, 7u);
+  EXPECT_EQ(saved.conf, meta.conf);
+  EXPECT_EQ(saved.data_size, data.size());
+  EXPECT_EQ(saved.data_digest, raft::Sha256(data));
+  auto read = this->log_->ReadSnapshotChunk(0, data.size());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, data);
+  EXPECT_EQ(this->log_->FirstIndex(), 1u);  // kept until Compact
+}
+
+TYPED_TEST(LogStorageConformanceTest, RefusedSnapshotFileStaysAndChangesNothing) {
+  this->Append(MakeEntries(1, 3, 1));
+  SnapshotMeta meta;
+  meta.index = 4;  // beyond the log
+  meta.term = 1;
+  const std::string path = this->WriteScratchFile("local-snapshot.tmp", "state");
+  EXPECT_EQ(this->log_->SaveSnapshotFile(meta, path).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(std::filesystem::exists(path)) << "a refused file is left to the caller";
+  EXPECT_EQ(this->log_->Snapshot().index, 0u);
+
+  meta.index = 2;
+  meta.term = 5;  // not the log's term at 2
+  EXPECT_EQ(this->log_->SaveSnapshotFile(meta, path).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->log_->Snapshot().index, 0u);
+}
+
+TYPED_TEST(LogStorageConformanceTest, MissingSnapshotFileIsNamed) {
+  this->Append(MakeEntries(1, 3, 1));
+  SnapshotMeta meta;
+  meta.index = 2;
+  meta.term = 1;
+  const std::string path = this->factory_.ScratchDir() + "/no-such-snapshot";
+  absl::Status status = this->log_->SaveSnapshotFile(meta, path);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  EXPECT_NE(status.message().find(path), std::string::npos) << status;
   EXPECT_EQ(this->log_->Snapshot().index, 0u);
 }
 
