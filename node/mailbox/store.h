@@ -52,6 +52,8 @@ class Store {
   const std::string& dir() const { return dir_; }
 
  private:
+  // The tuning every column family gets (filters, shared block cache).
+  static rocksdb::ColumnFamilyOptions TunedColumnFamilyOptions();
   Store() = default;
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -79,6 +79,9 @@ void RaftRuntime::Stop() {
   }
   if (loop_thread_.joinable()) loop_thread_.join();
   if (apply_thread_.joinable()) apply_thread_.join();
+  // After the loop: a snapshot waiting for the core's answer gets
+  // UNAVAILABLE and ends.
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   absl::MutexLock lock(&mu_);
   for (auto& [index, waiter] : proposals_) {
     waiter->done = true;
@@ -301,37 +304,55 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
 }
 
 void RaftRuntime::MaybeTakeSnapshot() {
-  uint64_t applied = applied_;
-  if (options_.snapshot_every == 0 || applied < last_snapshot_index_ + options_.snapshot_every) {
+  if (options_.snapshot_every == 0 || snapshot_running_.load() ||
+      applied_ < last_snapshot_index_.load() + options_.snapshot_every) {
     return;
   }
-  std::string path = absl::StrCat(options_.scratch_dir, "/local-snapshot.tmp");
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the last one, finished
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+  }
+  snapshot_running_ = true;
+  snapshot_thread_ = std::thread([this] {
+    TakeSnapshot();
+    snapshot_running_ = false;
+  });
+}
+
+void RaftRuntime::TakeSnapshot() {
+  const absl::Time started = absl::Now();
+  // The state machine takes a consistent view at its applied index and
+  // writes it without holding up its appliers; the index it reports is the
+  // one the snapshot includes, which may be past the one that triggered it.
+  const std::string path = absl::StrCat(options_.scratch_dir, "/local-snapshot.tmp");
   auto index = state_machine_->WriteSnapshot(path);
   if (!index.ok()) {
     Log(absl::StrCat("could not write a state machine snapshot: ", index.status().ToString()));
     return;
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::remove(path.c_str());
+  auto discard = [&](const std::string& why) {
+    std::remove(path.c_str());
+    Log(absl::StrCat("skipping the snapshot at index ", *index, ": ", why));
+  };
+  // Membership as of that index, from the core, which knows it for every
+  // index in its log (the apply thread may already be past it).
+  auto conf = ConfStateAt(*index, absl::InfiniteFuture());
+  if (!conf.ok()) return discard(std::string(conf.status().message()));
   auto term = storage_->Term(*index);
   auto chain = storage_->Chain(*index);
-  if (!term.ok() || !chain.ok()) {
-    Log(absl::StrCat("skipping snapshot at ", *index, ": its log entry is gone"));
-    last_snapshot_index_ = *index;
-    return;
-  }
+  if (!term.ok() || !chain.ok()) return discard("its log entry is gone");
   raft::SnapshotMeta meta;
   meta.index = *index;
   meta.term = *term;
   meta.chain = *chain;
-  meta.conf = applied_conf_;
-  absl::Status s = storage_->SaveSnapshot(meta, data);
-  if (!s.ok()) {
-    Log(absl::StrCat("could not save snapshot at ", *index, ": ", s.ToString()));
-    return;
+  meta.conf = *std::move(conf);
+  absl::Status s = storage_->SaveSnapshotFile(meta, path);
+  if (!s.ok()) return discard(s.ToString());
+  // An installed snapshot may have moved it further meanwhile: only raise it.
+  uint64_t seen = last_snapshot_index_.load();
+  while (seen < *index && !last_snapshot_index_.compare_exchange_weak(seen, *index)) {
   }
-  last_snapshot_index_ = *index;
   uint64_t compact_to = *index > options_.keep_after_snapshot
                             ? *index - options_.keep_after_snapshot
                             : 0;
@@ -339,8 +360,9 @@ void RaftRuntime::MaybeTakeSnapshot() {
     s = storage_->Compact(compact_to);
     if (!s.ok()) Log(absl::StrCat("could not compact the log: ", s.ToString()));
   }
-  Log(absl::StrCat("took a snapshot at index ", *index, " (", data.size(),
-                   " bytes); log compacted up to ", compact_to));
+  Log(absl::StrCat("took a snapshot at index ", *index, " (", storage_->Snapshot().data_size,
+                   " bytes, ", absl::FormatDuration(absl::Now() - started),
+                   ", in the background); log compacted up to ", compact_to));
 }
 
 // ---- requests ----

@@ -143,7 +143,12 @@ class RaftRuntime {
   void ApplyLoop();
   void ApplyEntries(const std::vector<raft::Entry>& entries);
   void InstallSnapshot(const raft::SnapshotMeta& meta);
+  // On the apply thread: starts a snapshot in the background when one is due
+  // and none is running.
   void MaybeTakeSnapshot();
+  // On the snapshot thread: writes the state machine's snapshot, records it
+  // in the log storage with the membership at its index, compacts the log.
+  void TakeSnapshot();
   void PublishStatus(const raft::Raft& raft);
   void Fatal(const std::string& what, const absl::Status& status);
   void Log(const std::string& line) const;
@@ -167,12 +172,20 @@ class RaftRuntime {
 
   std::atomic<bool> started_{false};
   std::atomic<uint64_t> applied_{0};
-  // Apply-thread state: membership as of the applied index (for snapshots).
+  // Apply-thread state: membership as of the applied index.
   raft::ConfState applied_conf_;
-  uint64_t last_snapshot_index_ = 0;
+  // Written by the snapshot thread, read by the apply thread.
+  std::atomic<uint64_t> last_snapshot_index_{0};
+  // Set by the apply thread when it starts a snapshot, cleared by the
+  // snapshot thread when it ends: at most one runs at a time.
+  std::atomic<bool> snapshot_running_{false};
 
   std::thread loop_thread_;
   std::thread apply_thread_;
+  // Writing a snapshot takes seconds on a big store: it runs here, so that
+  // applying (and every client waiting for its append) goes on meanwhile.
+  // Started and joined by the apply thread; joined last by Stop().
+  std::thread snapshot_thread_;
 };
 
 }  // namespace qbox::server
