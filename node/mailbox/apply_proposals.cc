@@ -279,6 +279,10 @@ absl::StatusOr<v1::CommandResult> ApplyCheckpoint(GuardApplyContext& ctx,
       AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx, signer), kKind, Evidence(ctx),
                   absl::StrCat("checkpoint at index ", checkpoint.index(), " signed by ", signer,
                                ": digest ", absl::BytesToHexString(checkpoint.state_digest()))));
+  // Compared now if this node kept its digest at that index; if it is
+  // still being computed, the checkpoint worker compares this statement
+  // when it keeps the digest (checkpoints.cc). Both run under the state
+  // machine's lock, so exactly one of them does.
   ASSIGN_OR_RETURN(auto own, LoadOwnCheckpoint(ctx.txn, checkpoint.index()));
   if (own.has_value()) {
     CheckpointComparison comparison;

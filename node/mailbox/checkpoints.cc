@@ -2,14 +2,25 @@
 // signed checkpoints of every node as applied, and the callbacks that let
 // the node sign its own and compare with its peers'.
 //
-// The digest is computed inline on the applying thread, right after the
-// entry's commit: a full pass over the replicated state (every key of every
-// digested column family), so applying pauses for about as long as
-// Digest() takes, once every checkpoint_every entries.
+// A digest is a full pass over the replicated state (every key of every
+// digested column family): seconds on a big store. So applying only
+// captures a RocksDB snapshot right after the checkpoint entry's commit,
+// under mu_, which is exactly the state at that index, and a worker thread
+// digests it without mu_. The worker then keeps the digest and compares it
+// with the signed checkpoints that were applied at that index meanwhile (a
+// faster peer's), under mu_ exclusively; a statement applied after that
+// is compared as it is applied (apply_proposals.cc). Both happen under mu_
+// exclusively and each sees the other's writes, so every statement is
+// compared exactly once.
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/guard/charter.h"
+#include "node/guard/identity_names.h"
+#include "node/guard/peer_identity.h"
 #include "node/mailbox/guard_records.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/state_machine.h"
@@ -18,24 +29,30 @@ namespace qbox::mailbox {
 
 absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool requested,
                                                   PendingCallbacks* pending) {
-  StoreTxn txn(store_.get());
   if (!requested) {
     // The charter as of after this entry: the genesis entry itself, or one
     // that changed checkpoint_every, counts with its own setting.
+    StoreTxn txn(store_.get());
     ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
     if (!charter.has_value() || charter->checkpoint_every() == 0 ||
         log_index % charter->checkpoint_every() != 0) {
       return absl::OkStatus();
     }
   }
-  ASSIGN_OR_RETURN(auto digest, DigestLocked());
-  SaveOwnCheckpoint(txn, log_index, digest);
-  RETURN_IF_ERROR(txn.Commit());
-  pending->checkpoints.push_back(OwnCheckpoint{log_index, digest});
+  absl::MutexLock lock(&worker_mu_);
+  // A digest the worker could not compute or keep is a storage failure,
+  // as it was when digests were computed here: applying stops.
+  RETURN_IF_ERROR(worker_status_);
+  ++captured_count_;
+  pending->captured.push_back({log_index, store_->db()->GetSnapshot()});
   return absl::OkStatus();
 }
 
-void MailboxStateMachine::RunCallbacks(const PendingCallbacks& pending) const {
+void MailboxStateMachine::RunCallbacks(const PendingCallbacks& pending) {
+  for (const CapturedCheckpoint& captured : pending.captured) {
+    if (options_.on_checkpoint_captured) options_.on_checkpoint_captured(captured.index);
+    QueueCheckpoint(captured);
+  }
   if (options_.on_checkpoint) {
     for (const OwnCheckpoint& checkpoint : pending.checkpoints) options_.on_checkpoint(checkpoint);
   }
@@ -44,6 +61,127 @@ void MailboxStateMachine::RunCallbacks(const PendingCallbacks& pending) const {
       options_.on_checkpoint_compared(comparison);
     }
   }
+}
+
+void MailboxStateMachine::QueueCheckpoint(const CapturedCheckpoint& captured) {
+  size_t waiting = 0;
+  {
+    absl::MutexLock lock(&worker_mu_);
+    waiting = waiting_.size();
+  }
+  if (waiting >= options_.max_waiting_checkpoints) {
+    Log(absl::StrCat("checkpoint digests are backed up: ", waiting,
+                     " wait for the worker; applying waits before queueing the one at index ",
+                     captured.index));
+  }
+  absl::MutexLock lock(&worker_mu_);
+  auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
+    return waiting_.size() < options_.max_waiting_checkpoints;
+  };
+  worker_mu_.Await(absl::Condition(&has_room));
+  waiting_.push_back(captured);
+}
+
+void MailboxStateMachine::CheckpointWorker() {
+  while (true) {
+    CapturedCheckpoint captured;
+    {
+      absl::MutexLock lock(&worker_mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
+        return !waiting_.empty() || stopping_;
+      };
+      worker_mu_.Await(absl::Condition(&has_work));
+      if (waiting_.empty()) return;  // stopping, and everything captured is done
+      captured = waiting_.front();
+      waiting_.pop_front();
+    }
+    if (options_.before_checkpoint_digest) options_.before_checkpoint_digest(captured.index);
+    PendingCallbacks pending;
+    absl::Status status = FinishCheckpoint(captured, &pending);
+    if (!status.ok()) {
+      Log(absl::StrCat("checkpoint at index ", captured.index, " failed: ", status.message(),
+                       "; applying stops at the next checkpoint"));
+      pending = PendingCallbacks();  // nothing was kept: nothing to report
+    }
+    RunCallbacks(pending);
+    absl::MutexLock lock(&worker_mu_);
+    if (!status.ok() && worker_status_.ok()) worker_status_ = std::move(status);
+    ++finished_count_;
+  }
+}
+
+absl::Status MailboxStateMachine::FinishCheckpoint(const CapturedCheckpoint& captured,
+                                                   PendingCallbacks* pending) {
+  absl::StatusOr<std::array<uint8_t, 32>> digest = DigestAt(captured.snapshot);
+  store_->db()->ReleaseSnapshot(captured.snapshot);
+  RETURN_IF_ERROR(digest.status());
+
+  absl::MutexLock lock(&mu_);
+  StoreTxn txn(store_.get());
+  // Signed checkpoints applied before the digest was kept found nothing to
+  // compare with then; they are compared here. The signer was verified
+  // when the statement was applied; its name comes from the charter node
+  // it signed for, as verification required it to match.
+  std::vector<v1::SignedNodeStatement> applied;
+  bool corrupt = false;
+  RETURN_IF_ERROR(txn.ScanPrefix(Cf::kGuard, keys::CheckpointIndex(captured.index),
+                                 [&](absl::string_view, absl::string_view value) {
+                                   applied.emplace_back();
+                                   corrupt = !applied.back().ParseFromString(std::string(value));
+                                   return !corrupt;
+                                 }));
+  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
+  for (v1::SignedNodeStatement& signed_statement : applied) {
+    v1::NodeStatement statement;
+    corrupt = corrupt || !statement.ParseFromString(signed_statement.statement());
+    if (corrupt) break;
+    const v1::CharterNode* node =
+        charter.has_value() ? guard::FindCharterNode(*charter, statement.node_id()) : nullptr;
+    if (node == nullptr) {
+      // Charters only ever mark nodes removed, so this cannot happen; an
+      // unnamed signer must not pass for another site's attestation (G4).
+      Log(absl::StrCat("checkpoint at index ", captured.index, ": the signer, node ",
+                       statement.node_id(), ", is not in the charter; not compared"));
+      continue;
+    }
+    CheckpointComparison comparison;
+    comparison.index = captured.index;
+    comparison.peer_site = node->site();
+    comparison.peer_node =
+        guard::PeerIdentity{node->site(), std::string(guard::kRoleNode), node->name()}.ToString();
+    comparison.match =
+        statement.checkpoint().state_digest() ==
+        absl::string_view(reinterpret_cast<const char*>(digest->data()), digest->size());
+    comparison.own_digest = *digest;
+    comparison.peer = std::move(signed_statement);
+    pending->comparisons.push_back(std::move(comparison));
+  }
+  if (corrupt) {
+    return absl::DataLossError(absl::StrCat("mailbox store ", dir(),
+                                            ": bad signed checkpoint at index ", captured.index));
+  }
+  SaveOwnCheckpoint(txn, captured.index, *digest);
+  RETURN_IF_ERROR(txn.Commit());
+  pending->checkpoints.push_back(OwnCheckpoint{captured.index, *digest});
+  return absl::OkStatus();
+}
+
+absl::Status MailboxStateMachine::WaitForCheckpoints() {
+  if (std::this_thread::get_id() == worker_.get_id()) {
+    return absl::FailedPreconditionError(
+        "WaitForCheckpoints: called from a checkpoint callback, which would wait for itself");
+  }
+  absl::MutexLock lock(&worker_mu_);
+  const uint64_t target = captured_count_;
+  auto done = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
+    return finished_count_ >= target;
+  };
+  worker_mu_.Await(absl::Condition(&done));
+  return worker_status_;
+}
+
+void MailboxStateMachine::Log(std::string_view line) const {
+  if (options_.logger) options_.logger(line);
 }
 
 absl::StatusOr<std::vector<v1::CheckpointEntry>> MailboxStateMachine::GetCheckpoints(

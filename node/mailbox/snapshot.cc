@@ -179,7 +179,22 @@ absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& p
 }
 
 absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
+  // Checkpoints captured before must be kept (or fail) before the state
+  // they describe is replaced, and the worker needs mu_ to keep them: wait
+  // before locking. Applies and restores are serialised, so none is
+  // captured in between; should one be anyway, wait for it too.
+  RETURN_IF_ERROR(WaitForCheckpoints());
   absl::MutexLock lock(&mu_);
+  while (true) {
+    {
+      absl::MutexLock worker_lock(&worker_mu_);
+      if (finished_count_ == captured_count_) break;
+    }
+    mu_.Unlock();
+    absl::Status waited = WaitForCheckpoints();
+    mu_.Lock();
+    RETURN_IF_ERROR(waited);
+  }
   ForgetCharter();  // the snapshot brings its own
   // Pass 1 verifies the whole file before anything is touched.
   RETURN_IF_ERROR(ReadSnapshotFile(
@@ -241,12 +256,23 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
 }
 
 absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::Digest() const {
-  absl::ReaderMutexLock lock(&mu_);
-  return DigestLocked();
+  // Like WriteSnapshot: the lock only makes the RocksDB snapshot one
+  // applied state; digesting it needs no lock.
+  const rocksdb::Snapshot* snapshot;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    snapshot = store_->db()->GetSnapshot();
+  }
+  absl::StatusOr<std::array<uint8_t, 32>> digest = DigestAt(snapshot);
+  store_->db()->ReleaseSnapshot(snapshot);
+  return digest;
 }
 
-absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::DigestLocked() const {
-  const rocksdb::Snapshot* snapshot = store_->db()->GetSnapshot();
+// The checkpoint digests of every node and version are compared with each
+// other: any change to what is fed here, or in what order, is a change of
+// the replicated format.
+absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::DigestAt(
+    const rocksdb::Snapshot* snapshot) const {
   Sha256Stream hash;
   auto feed = [&](absl::string_view key, absl::string_view value) {
     hash.UpdateField(key);
@@ -290,7 +316,6 @@ absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::DigestLocked() cons
           return absl::OkStatus();
         });
   }();
-  store_->db()->ReleaseSnapshot(snapshot);
   RETURN_IF_ERROR(status);
   return hash.Finish();
 }

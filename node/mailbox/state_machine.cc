@@ -174,7 +174,17 @@ absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
 
 MailboxStateMachine::MailboxStateMachine(std::unique_ptr<Store> store, Options options,
                                          uint64_t applied)
-    : store_(std::move(store)), options_(std::move(options)), applied_index_(applied) {}
+    : store_(std::move(store)), options_(std::move(options)), applied_index_(applied) {
+  worker_ = std::thread([this] { CheckpointWorker(); });
+}
+
+MailboxStateMachine::~MailboxStateMachine() {
+  {
+    absl::MutexLock lock(&worker_mu_);
+    stopping_ = true;
+  }
+  worker_.join();  // it finishes what was captured first; the store closes after
+}
 
 uint64_t MailboxStateMachine::applied_index() const {
   absl::ReaderMutexLock lock(&mu_);

@@ -10,15 +10,22 @@
 //
 // Thread-safety: all methods may be called concurrently. Apply, Restore and
 // PurgeExpired are serialised; reads see a consistent RocksDB snapshot.
+//
+// G5 checkpoint digests are computed on a worker thread that the state
+// machine owns: applying only captures a RocksDB snapshot at the checkpoint
+// index, so a digest (a full pass over the state) never stalls applying.
 #ifndef QBOX_NODE_MAILBOX_STATE_MACHINE_H_
 #define QBOX_NODE_MAILBOX_STATE_MACHINE_H_
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -45,14 +52,15 @@ struct MembershipChange {
   std::string context;  // kGenesis: a serialized v1::Charter; kAddLearner: a serialized v1::CharterNode
 };
 
-// This node's own checkpoint (G5), computed while applying `index`.
+// This node's own checkpoint (G5): the digest of the state right after
+// `index` was applied.
 struct OwnCheckpoint {
   uint64_t index = 0;
   std::array<uint8_t, 32> digest{};
 };
 
-// What applying a peer's signed checkpoint found when compared with this
-// node's own digest at the same index (G4, G5). Local, not replicated.
+// A peer's applied signed checkpoint compared with this node's own digest
+// at the same index (G4, G5). Local, not replicated.
 struct CheckpointComparison {
   uint64_t index = 0;
   std::string peer_site;                // site of the signer
@@ -71,14 +79,34 @@ class MailboxStateMachine {
     std::function<int64_t()> local_clock_ms;
     // How many recent results Apply keeps for re-applied indexes.
     uint64_t retained_results = 1024;
-    // G5: called on the applying thread right after the entry at a
+    // G5: called on the applying thread, inside the apply of the entry at a
     // checkpoint index (a multiple of the charter's checkpoint_every, or an
-    // entry carrying a CheckpointRequest) was applied, with this node's
-    // digest there. The digest is also kept locally (GetOwnCheckpoint).
+    // entry carrying a CheckpointRequest), once the state there was
+    // captured for the digest and before on_checkpoint for that index. It
+    // lets the caller note what it knows only during that apply (the
+    // entry's chain value). Not called under the state machine's lock.
+    std::function<void(uint64_t index)> on_checkpoint_captured;
+    // G5: called on the checkpoint worker thread, in index order, once this
+    // node's digest at a checkpoint index was computed and kept locally
+    // (GetOwnCheckpoint). Applying goes on meanwhile.
     std::function<void(const OwnCheckpoint&)> on_checkpoint;
-    // G4/G5: called on the applying thread after a peer's signed checkpoint
-    // was applied and this node has its own digest for that index.
+    // G4/G5: called once for every applied signed checkpoint (a peer's or
+    // this node's own) at an index where this node has its own digest: on
+    // the applying thread when the statement is applied after the digest
+    // was kept, on the checkpoint worker thread (after on_checkpoint) when
+    // the statement was applied first.
     std::function<void(const CheckpointComparison&)> on_checkpoint_compared;
+    // How many captured checkpoints may wait for the worker. When that many
+    // wait, applying the next checkpoint entry blocks until one is done
+    // (and says so through `logger`) instead of pinning ever more RocksDB
+    // snapshots.
+    size_t max_waiting_checkpoints = 4;
+    // Where the state machine reports what nobody asked for (digests backed
+    // up, a digest that could not be kept). May be empty.
+    std::function<void(std::string_view)> logger;
+    // Tests only: called on the worker thread before it computes the digest
+    // at `index`, so a test can hold the worker there.
+    std::function<void(uint64_t index)> before_checkpoint_digest;
   };
 
   // Opens or creates the state machine in `dir`. DATA_LOSS (naming `dir`)
@@ -86,6 +114,12 @@ class MailboxStateMachine {
   static absl::StatusOr<std::unique_ptr<MailboxStateMachine>> Open(const std::string& dir,
                                                                    Options options);
   static absl::StatusOr<std::unique_ptr<MailboxStateMachine>> Open(const std::string& dir);
+
+  // Finishes every captured checkpoint (digest kept, callbacks run) before
+  // the store closes.
+  ~MailboxStateMachine();
+  MailboxStateMachine(const MailboxStateMachine&) = delete;
+  MailboxStateMachine& operator=(const MailboxStateMachine&) = delete;
 
   // Applies the command committed at `log_index` atomically, together with
   // the new applied index. Indexes may skip (entries that are not mailbox
@@ -144,8 +178,16 @@ class MailboxStateMachine {
   // Applied signed checkpoints at or above `min_index`, with this node's own
   // digest where it has one.
   absl::StatusOr<std::vector<v1::CheckpointEntry>> GetCheckpoints(uint64_t min_index) const;
-  // This node's own digest at `index`, NOT_FOUND if it computed none there.
+  // This node's own digest at `index`, NOT_FOUND if it computed none there
+  // (or has not finished it yet: see WaitForCheckpoints).
   absl::StatusOr<std::array<uint8_t, 32>> GetOwnCheckpoint(uint64_t index) const;
+  // Returns once every checkpoint captured so far (every checkpoint entry
+  // whose apply returned) has been saved and its callbacks have run. Not
+  // OK if a digest could not be computed or kept (the first such storage
+  // error; applying the next checkpoint entry fails with it too, so the
+  // node stops), or FAILED_PRECONDITION when called from a checkpoint
+  // callback on the worker thread (it would wait for itself).
+  absl::Status WaitForCheckpoints() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
 
   // Reads. Unknown account or mailbox: NOT_FOUND naming the field; bad
   // names or UID sets: INVALID_ARGUMENT naming the field.
@@ -188,8 +230,10 @@ class MailboxStateMachine {
   // damaged). Vault records and open proposals are re-stamped with this
   // node's clock, so purging, proposal lifetimes and delays count from the
   // install and a sender cannot back-date them. This node's own checkpoint
-  // digests from before are dropped (they described the replaced state).
-  absl::Status RestoreSnapshot(const std::string& path);
+  // digests from before are dropped (they described the replaced state);
+  // checkpoints still being computed are finished first (WaitForCheckpoints,
+  // whose error it returns before changing anything).
+  absl::Status RestoreSnapshot(const std::string& path) ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
 
   // SHA-256 over the canonical replicated contents, for comparing nodes at
   // the same applied index (G5). Covers accounts, id counters, mailboxes,
@@ -207,13 +251,21 @@ class MailboxStateMachine {
  private:
   MailboxStateMachine(std::unique_ptr<Store> store, Options options, uint64_t applied);
 
-  // Callbacks found while applying, run once mu_ is released (a callback
-  // may well read the state machine).
+  // The state at a checkpoint index, held for the worker to digest.
+  struct CapturedCheckpoint {
+    uint64_t index = 0;
+    const rocksdb::Snapshot* snapshot = nullptr;  // released by the worker
+  };
+  // Callbacks found while applying (or by the worker), run once mu_ is
+  // released (a callback may well read the state machine). `captured` is
+  // only filled while applying: RunCallbacks hands it to the worker after
+  // on_checkpoint_captured ran, so that hook always comes first.
   struct PendingCallbacks {
+    std::vector<CapturedCheckpoint> captured;
     std::vector<OwnCheckpoint> checkpoints;
     std::vector<CheckpointComparison> comparisons;
   };
-  void RunCallbacks(const PendingCallbacks& pending) const ABSL_LOCKS_EXCLUDED(mu_);
+  void RunCallbacks(const PendingCallbacks& pending) ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
 
   absl::StatusOr<v1::CommandResult> ApplyLocked(uint64_t log_index,
                                                 const v1::MailboxCommand& command,
@@ -223,11 +275,24 @@ class MailboxStateMachine {
   // and advances applied_index_.
   absl::Status FinishEntry(StoreTxn& txn, uint64_t log_index, const v1::CommandResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // G5: after the entry at `log_index` was committed, computes and keeps
-  // this node's digest if the index is a checkpoint index.
+  // G5: after the entry at `log_index` was committed, captures the state
+  // there for the worker if the index is a checkpoint index. Returns the
+  // worker's storage error, if it had one, so that applying stops.
   absl::Status CheckpointIfDue(uint64_t log_index, bool requested, PendingCallbacks* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::array<uint8_t, 32>> DigestLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Queues a captured checkpoint, waiting while max_waiting_checkpoints do.
+  void QueueCheckpoint(const CapturedCheckpoint& captured) ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
+  // The worker thread: digests queued checkpoints until stopping_ and none
+  // is left.
+  void CheckpointWorker() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
+  // Digests `captured` without mu_, releases its snapshot, then under mu_
+  // keeps the digest and compares it with every signed checkpoint already
+  // applied at that index.
+  absl::Status FinishCheckpoint(const CapturedCheckpoint& captured, PendingCallbacks* pending)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Digest() over a RocksDB snapshot of store_; needs no lock.
+  absl::StatusOr<std::array<uint8_t, 32>> DigestAt(const rocksdb::Snapshot* snapshot) const;
+  void Log(std::string_view line) const;
   // The charter as stored, read once and kept: the apply loop needs it for
   // every entry (retention, checkpoint interval) and only guard commands,
   // membership entries and snapshot restores change it; each of those
@@ -254,6 +319,16 @@ class MailboxStateMachine {
   // CurrentCharter's copy; empty = read it again. The inner optional is
   // empty before genesis.
   std::optional<std::optional<v1::Charter>> charter_ ABSL_GUARDED_BY(mu_);
+
+  // The checkpoint worker's queue. Taken after mu_ when both are held; the
+  // worker never holds it while it takes mu_.
+  mutable absl::Mutex worker_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::deque<CapturedCheckpoint> waiting_ ABSL_GUARDED_BY(worker_mu_);
+  uint64_t captured_count_ ABSL_GUARDED_BY(worker_mu_) = 0;  // CheckpointIfDue captures
+  uint64_t finished_count_ ABSL_GUARDED_BY(worker_mu_) = 0;  // done by the worker, in order
+  absl::Status worker_status_ ABSL_GUARDED_BY(worker_mu_);   // its first storage error
+  bool stopping_ ABSL_GUARDED_BY(worker_mu_) = false;
+  std::thread worker_;  // last: started once everything above exists
 };
 
 }  // namespace qbox::mailbox

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -49,20 +50,34 @@ void GuardAgent::Log(const std::string& line) const {
   if (options_.logger) options_.logger(line);
 }
 
+void GuardAgent::OnCheckpointCaptured(uint64_t index) {
+  // The hook runs inside the apply of this very entry, so the replica's
+  // current entry is the one the digest will belong to.
+  const MailboxReplica::CurrentEntry& current = replica_->current();
+  if (current.index != index) return;
+  absl::MutexLock lock(&mu_);
+  captured_chains_[index] = current.chain;
+  // Digests are signed in order, soon after: only a stuck worker leaves
+  // more than a few here.
+  while (captured_chains_.size() > kOwnSignedKept) captured_chains_.erase(captured_chains_.begin());
+}
+
 void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
   v1::NodeStatement statement;
   v1::Checkpoint* cp = statement.mutable_checkpoint();
   cp->set_index(checkpoint.index);
   cp->set_state_digest(DigestBytes(checkpoint.digest));
-  // The hook runs inside the apply of this very entry, so the replica's
-  // current entry is the one the digest belongs to.
-  const MailboxReplica::CurrentEntry& current = replica_->current();
-  if (current.index == checkpoint.index) {
-    cp->set_chain(std::string(reinterpret_cast<const char*>(current.chain.data()),
-                              current.chain.size()));
+  {
+    absl::MutexLock lock(&mu_);
+    auto chain = captured_chains_.find(checkpoint.index);
+    if (chain != captured_chains_.end()) {
+      cp->set_chain(std::string(reinterpret_cast<const char*>(chain->second.data()),
+                                chain->second.size()));
+      captured_chains_.erase(captured_chains_.begin(), std::next(chain));
+    }
   }
-  // Signed here, on the apply thread, not at the next tick: a peer's
-  // checkpoint for this index is applied after this entry, and the mismatch
+  // Signed as soon as the digest exists, not at the next tick: a peer's
+  // checkpoint for this index may be applied any time now, and the mismatch
   // alarm must be able to show this node's signed statement as evidence.
   auto signed_statement = Sign(std::move(statement));
   if (!signed_statement.ok()) {

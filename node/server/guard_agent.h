@@ -38,6 +38,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "node/mailbox/state_machine.h"
+#include "node/raft/types.h"
 #include "node/server/cluster_config.h"
 #include "node/server/mailbox_replica.h"
 #include "node/server/peer_directory.h"
@@ -69,9 +70,14 @@ class GuardAgent {
   void Start();
   void Stop();
 
-  // Hooks for mailbox::MailboxStateMachine::Options, called on the apply
-  // thread. They queue work for the agent's thread; OnCheckpoint also signs
-  // the checkpoint right away (one signature every checkpoint interval).
+  // Hooks for mailbox::MailboxStateMachine::Options. OnCheckpointCaptured
+  // runs on the apply thread inside the checkpoint entry's apply and notes
+  // that entry's chain value; OnCheckpoint and OnCheckpointCompared may run
+  // on the state machine's checkpoint worker thread, after applying moved
+  // on. They queue work for the agent's thread; OnCheckpoint also signs the
+  // checkpoint right away (one signature every checkpoint interval), with
+  // the chain value noted at capture.
+  void OnCheckpointCaptured(uint64_t index);
   void OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint);
   void OnCheckpointCompared(const mailbox::CheckpointComparison& comparison);
 
@@ -114,6 +120,8 @@ class GuardAgent {
   std::deque<PendingStatement> queue_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> sent_ ABSL_GUARDED_BY(mu_);  // key -> last sent
   std::map<uint64_t, v1::SignedNodeStatement> own_signed_ ABSL_GUARDED_BY(mu_);  // recent ones
+  // Chain values of checkpoint entries whose digest is not signed yet.
+  std::map<uint64_t, raft::ChainHash> captured_chains_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> alarms_ ABSL_GUARDED_BY(mu_);
   uint64_t mismatches_ ABSL_GUARDED_BY(mu_) = 0;
   // G4: the checkpoint index that proved this node's rebuilt state, once seen.

@@ -262,12 +262,18 @@ absl::Status NodeServer::OpenStorage() {
   // The guard agent exists only once the runtime does; until then (and
   // after it stopped) the hooks have nobody to tell.
   Parts* parts = parts_.get();
+  mo.on_checkpoint_captured = [parts](uint64_t index) {
+    if (parts->guard) parts->guard->OnCheckpointCaptured(index);
+  };
+  // The two below run on the state machine's checkpoint worker; Shutdown
+  // waits for it (WaitForCheckpoints) before the guard agent goes away.
   mo.on_checkpoint = [parts](const mailbox::OwnCheckpoint& checkpoint) {
     if (parts->guard) parts->guard->OnCheckpoint(checkpoint);
   };
   mo.on_checkpoint_compared = [parts](const mailbox::CheckpointComparison& comparison) {
     if (parts->guard) parts->guard->OnCheckpointCompared(comparison);
   };
+  mo.logger = [this](std::string_view line) { Log(std::string(line)); };
   auto machine = mailbox::MailboxStateMachine::Open(mailbox_dir, mo);
   if (!machine.ok()) return machine.status();
   p.mailbox = std::move(*machine);
@@ -481,6 +487,12 @@ void NodeServer::Shutdown() {
   // gRPC handlers return and the server can drain.
   if (p.guard) p.guard->Stop();
   if (p.runtime) p.runtime->Stop();
+  // Nothing is applied any more: let the checkpoint worker finish what was
+  // captured while the guard agent its callbacks reach still exists.
+  if (p.mailbox) {
+    absl::Status waited = p.mailbox->WaitForCheckpoints();
+    if (!waited.ok()) Log(absl::StrCat("checkpoints at shutdown: ", waited.message()));
+  }
   if (p.server) p.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (p.metrics) p.metrics->StopHttp();
   if (p.transport) p.transport->Shutdown();

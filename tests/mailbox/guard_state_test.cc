@@ -3,7 +3,11 @@
 // charter's retention, determinism across nodes with different clocks,
 // snapshots, and checkpoint callbacks.
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "node/guard/audit_chain.h"
 #include "tests/mailbox/guard_test_util.h"
 
@@ -210,34 +214,41 @@ TEST_F(GuardStateTest, CheckpointsAtMultiplesAndOnRequestAndComparisons) {
   ASSERT_TRUE(Genesis(charter).ok());          // 1
   MustApply(CreateAccountCmd("alice"));        // 2
   ASSERT_TRUE(sm_->ApplyNoop(++index_).ok());  // 3
-  EXPECT_TRUE(checkpoints_.empty());
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  EXPECT_TRUE(Checkpoints().empty());
   MustAppend("INBOX", "Subject: x\r\n\r\nbody");  // 4
-  ASSERT_EQ(checkpoints_.size(), 1u);
-  EXPECT_EQ(checkpoints_[0].index, 4u);
-  EXPECT_EQ(checkpoints_[0].digest, *sm_->Digest());
-  EXPECT_EQ(*sm_->GetOwnCheckpoint(4), checkpoints_[0].digest);
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  std::vector<OwnCheckpoint> checkpoints = Checkpoints();
+  ASSERT_EQ(checkpoints.size(), 1u);
+  EXPECT_EQ(checkpoints[0].index, 4u);
+  EXPECT_EQ(checkpoints[0].digest, *sm_->Digest());
+  EXPECT_EQ(*sm_->GetOwnCheckpoint(4), checkpoints[0].digest);
   EXPECT_EQ(sm_->GetOwnCheckpoint(3).status().code(), absl::StatusCode::kNotFound);
 
   // A peer that agrees, and one that does not.
-  MustApplyGuard(CheckpointCmd(2, 4, checkpoints_[0].digest));  // 5
-  std::array<uint8_t, 32> wrong = checkpoints_[0].digest;
+  MustApplyGuard(CheckpointCmd(2, 4, checkpoints[0].digest));  // 5
+  std::array<uint8_t, 32> wrong = checkpoints[0].digest;
   wrong[0] ^= 1;
   MustApplyGuard(CheckpointCmd(3, 4, wrong));  // 6
-  ASSERT_EQ(comparisons_.size(), 2u);
-  EXPECT_TRUE(comparisons_[0].match);
-  EXPECT_EQ(comparisons_[0].peer_site, "site-b");
-  EXPECT_FALSE(comparisons_[1].match);
-  EXPECT_EQ(comparisons_[1].peer_node, "site-c/node/n1");
-  EXPECT_EQ(comparisons_[1].own_digest, checkpoints_[0].digest);
+  std::vector<CheckpointComparison> comparisons = Comparisons();
+  ASSERT_EQ(comparisons.size(), 2u);
+  EXPECT_TRUE(comparisons[0].match);
+  EXPECT_EQ(comparisons[0].peer_site, "site-b");
+  EXPECT_FALSE(comparisons[1].match);
+  EXPECT_EQ(comparisons[1].peer_node, "site-c/node/n1");
+  EXPECT_EQ(comparisons[1].own_digest, checkpoints[0].digest);
   // The same node twice at one index is refused.
   EXPECT_EQ(MustApplyGuard(CheckpointCmd(3, 4, wrong)).status_code(),  // 7
             static_cast<int>(absl::StatusCode::kAlreadyExists));
 
   MustApplyGuard(CheckpointRequestCmd(3));  // 8: a multiple too
   MustApplyGuard(CheckpointRequestCmd(1));  // 9: on request only
-  ASSERT_EQ(checkpoints_.size(), 3u);
-  EXPECT_EQ(checkpoints_[1].index, 8u);
-  EXPECT_EQ(checkpoints_[2].index, 9u);
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  checkpoints = Checkpoints();
+  ASSERT_EQ(checkpoints.size(), 3u);
+  EXPECT_EQ(checkpoints[1].index, 8u);
+  EXPECT_EQ(checkpoints[2].index, 9u);
+  EXPECT_EQ(Comparisons().size(), 2u);
 
   auto listed = sm_->GetCheckpoints(4);
   ASSERT_TRUE(listed.ok()) << listed.status();
@@ -253,18 +264,207 @@ TEST_F(GuardStateTest, CallbacksMayReadTheStateMachine) {
   charter.set_checkpoint_every(2);
   MailboxStateMachine::Options options;
   options.local_clock_ms = [this] { return local_now_ms_; };
+  absl::Mutex mu;
   std::vector<std::array<uint8_t, 32>> read_back;
+  absl::Status wait_in_callback;
   MailboxStateMachine* machine = nullptr;
   options.on_checkpoint = [&](const OwnCheckpoint& c) {
+    absl::MutexLock lock(&mu);
     read_back.push_back(*machine->GetOwnCheckpoint(c.index));
+    wait_in_callback = machine->WaitForCheckpoints();
   };
   auto opened = MailboxStateMachine::Open(dir_ + "/reentrant", options);
   ASSERT_TRUE(opened.ok());
   machine = opened->get();
   ASSERT_TRUE(Genesis(machine, 1, charter).ok());
   ASSERT_TRUE(machine->ApplyNoop(2).ok());
+  ASSERT_TRUE(machine->WaitForCheckpoints().ok());
+  absl::MutexLock lock(&mu);
   ASSERT_EQ(read_back.size(), 1u);
   EXPECT_EQ(read_back[0], *machine->Digest());
+  // Waiting from a callback would wait for itself: refused, not a hang.
+  EXPECT_EQ(wait_in_callback.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// The digest runs on the worker: applying goes on meanwhile, and each
+// digest is of the state at its own index, not of whatever was applied
+// by the time the worker got to it.
+TEST_F(GuardStateTest, ApplyingGoesOnWhileADigestIsComputed) {
+  CheckpointGate gate;
+  sm_.reset();
+  sm_ = OpenMachine("gated", &local_now_ms_, [&](MailboxStateMachine::Options& o) {
+    o.before_checkpoint_digest = [&gate](uint64_t index) { gate.Hold(index); };
+  });
+  v1::Charter charter = TestCharter();
+  charter.set_checkpoint_every(4);
+  ASSERT_TRUE(Genesis(charter).ok());    // 1
+  MustApply(CreateAccountCmd("alice"));  // 2
+  MustAppend("INBOX", "Subject: 3\r\n\r\nthree");
+  MustAppend("INBOX", "Subject: 4\r\n\r\nfour");
+  const std::array<uint8_t, 32> at4 = *sm_->Digest();
+  ASSERT_TRUE(gate.WaitUntilHeldAt(4));
+  // The worker is stuck inside the checkpoint at 4; applying is not.
+  for (int i = 5; i <= 8; ++i) MustAppend("INBOX", absl::StrCat("Subject: ", i, "\r\n\r\nmore"));
+  const std::array<uint8_t, 32> at8 = *sm_->Digest();
+  for (int i = 9; i <= 10; ++i) MustAppend("INBOX", absl::StrCat("Subject: ", i, "\r\n\r\nmore"));
+  EXPECT_EQ(sm_->applied_index(), 10u);
+  EXPECT_EQ(sm_->GetOwnCheckpoint(4).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Checkpoints().empty());
+  EXPECT_NE(at4, at8);
+
+  gate.Open();
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  const std::vector<OwnCheckpoint> checkpoints = Checkpoints();
+  ASSERT_EQ(checkpoints.size(), 2u);
+  EXPECT_EQ(checkpoints[0].index, 4u);
+  EXPECT_EQ(checkpoints[0].digest, at4);
+  EXPECT_EQ(checkpoints[1].index, 8u);
+  EXPECT_EQ(checkpoints[1].digest, at8);
+  EXPECT_EQ(*sm_->GetOwnCheckpoint(8), at8);
+  EXPECT_EQ(Events(), (std::vector<std::string>{"captured 4", "captured 8", "checkpoint 4",
+                                                "checkpoint 8"}));
+}
+
+// A faster peer's statement can be applied before this node's digest at
+// that index is kept. The worker compares it when it keeps the digest;
+// statements applied later are compared as they are applied. Each one
+// exactly once, and a mismatch is reported either way.
+TEST_F(GuardStateTest, StatementsAppliedBeforeTheDigestIsKeptAreComparedOnce) {
+  CheckpointGate gate;
+  sm_.reset();
+  sm_ = OpenMachine("gated", &local_now_ms_, [&](MailboxStateMachine::Options& o) {
+    o.before_checkpoint_digest = [&gate](uint64_t index) { gate.Hold(index); };
+  });
+  v1::Charter charter = TestCharter();
+  charter.set_checkpoint_every(4);
+  ASSERT_TRUE(Genesis(charter).ok());          // 1
+  MustApply(CreateAccountCmd("alice"));        // 2
+  ASSERT_TRUE(sm_->ApplyNoop(++index_).ok());  // 3
+  MustAppend("INBOX", "Subject: x\r\n\r\nbody");  // 4
+  const std::array<uint8_t, 32> own = *sm_->Digest();
+  ASSERT_TRUE(gate.WaitUntilHeldAt(4));
+
+  std::array<uint8_t, 32> wrong = own;
+  wrong[31] ^= 0x80;
+  MustApplyGuard(CheckpointCmd(2, 4, own));    // 5: agrees
+  MustApplyGuard(CheckpointCmd(3, 4, wrong));  // 6: does not
+  EXPECT_TRUE(Comparisons().empty());  // nothing to compare with yet
+
+  gate.Open();
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  std::vector<CheckpointComparison> comparisons = Comparisons();
+  ASSERT_EQ(comparisons.size(), 2u);
+  EXPECT_EQ(comparisons[0].index, 4u);
+  EXPECT_TRUE(comparisons[0].match);
+  EXPECT_EQ(comparisons[0].peer_site, "site-b");
+  EXPECT_EQ(comparisons[0].peer_node, "site-b/node/n1");
+  EXPECT_EQ(comparisons[0].own_digest, own);
+  EXPECT_FALSE(comparisons[1].match);
+  EXPECT_EQ(comparisons[1].peer_site, "site-c");
+  EXPECT_EQ(comparisons[1].peer_node, "site-c/node/n1");
+  EXPECT_EQ(comparisons[1].own_digest, own);
+  v1::NodeStatement evidence;
+  ASSERT_TRUE(evidence.ParseFromString(comparisons[1].peer.statement()));
+  EXPECT_EQ(evidence.checkpoint().state_digest(),
+            std::string(reinterpret_cast<const char*>(wrong.data()), wrong.size()));
+  // This node's digest comes first: the signed evidence exists before a
+  // mismatch is raised.
+  EXPECT_EQ(Events(), (std::vector<std::string>{"captured 4", "checkpoint 4",
+                                                "compared 4 site-b/node/n1",
+                                                "compared 4 site-c/node/n1"}));
+
+  // Applied after the digest was kept: compared at apply time, and the
+  // earlier ones are not compared again.
+  MustApplyGuard(CheckpointCmd(1, 4, own));  // 7
+  MustApplyGuard(CheckpointRequestCmd(1));   // 8: another checkpoint
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  comparisons = Comparisons();
+  ASSERT_EQ(comparisons.size(), 3u);
+  EXPECT_EQ(comparisons[2].peer_node, "site-a/node/n1");
+  EXPECT_TRUE(comparisons[2].match);
+  EXPECT_EQ(Checkpoints().size(), 2u);
+}
+
+// Full queue: applying the next checkpoint entry waits for the worker
+// (and says so) instead of piling up snapshots.
+TEST_F(GuardStateTest, BackedUpCheckpointsHoldApplyingAndSaySo) {
+  CheckpointGate gate;
+  absl::Mutex log_mu;
+  std::vector<std::string> log;
+  sm_.reset();
+  sm_ = OpenMachine("gated", &local_now_ms_, [&](MailboxStateMachine::Options& o) {
+    o.before_checkpoint_digest = [&gate](uint64_t index) { gate.Hold(index); };
+    o.max_waiting_checkpoints = 1;
+    o.logger = [&](std::string_view line) {
+      absl::MutexLock lock(&log_mu);
+      log.emplace_back(line);
+    };
+  });
+  v1::Charter charter = TestCharter();
+  charter.set_checkpoint_every(1);
+  ASSERT_TRUE(Genesis(charter).ok());  // 1: held in the worker
+  ASSERT_TRUE(gate.WaitUntilHeldAt(1));
+  ASSERT_TRUE(sm_->ApplyNoop(2).ok());  // 2: waits in the queue
+  std::thread applier([&] { EXPECT_TRUE(sm_->ApplyNoop(3).ok()); });  // 3: no room
+  {
+    absl::MutexLock lock(&log_mu);
+    auto said = [&] {
+      log_mu.AssertReaderHeld();
+      return !log.empty();
+    };
+    ASSERT_TRUE(log_mu.AwaitWithTimeout(absl::Condition(&said), absl::Seconds(10)));
+    EXPECT_NE(log[0].find("backed up"), std::string::npos) << log[0];
+    EXPECT_NE(log[0].find("index 3"), std::string::npos) << log[0];
+  }
+  gate.Open();
+  applier.join();
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  EXPECT_EQ(Checkpoints().size(), 3u);
+}
+
+// Closing finishes the captured checkpoints; a restore waits for them
+// before it replaces the state they describe.
+TEST_F(GuardStateTest, CloseAndRestoreFinishCapturedCheckpointsFirst) {
+  v1::Charter charter = TestCharter();
+  charter.set_checkpoint_every(2);
+  ASSERT_TRUE(Genesis(charter).ok());    // 1
+  MustApply(CreateAccountCmd("alice"));  // 2: a checkpoint
+  const std::string path = dir_ + "/snap";
+  ASSERT_TRUE(sm_->WriteSnapshot(path).ok());
+  const std::array<uint8_t, 32> at2 = *sm_->Digest();
+  sm_.reset();  // no wait: closing finishes the digest
+  EXPECT_EQ(Checkpoints().size(), 1u);
+  sm_ = OpenMachine("sm", &local_now_ms_);
+  ASSERT_TRUE(sm_->GetOwnCheckpoint(2).ok());
+  EXPECT_EQ(*sm_->GetOwnCheckpoint(2), at2);
+
+  CheckpointGate gate;
+  std::unique_ptr<MailboxStateMachine> other =
+      OpenMachine("other", &local_now_ms_, [&](MailboxStateMachine::Options& o) {
+        o.before_checkpoint_digest = [&gate](uint64_t index) { gate.Hold(index); };
+      });
+  ASSERT_TRUE(Genesis(other.get(), 1, charter).ok());
+  ASSERT_TRUE(other->ApplyNoop(2).ok());
+  ASSERT_TRUE(other->ApplyNoop(3).ok());
+  ASSERT_TRUE(other->ApplyNoop(4).ok());  // a checkpoint, held in the worker
+  ASSERT_TRUE(gate.WaitUntilHeldAt(2));
+  absl::Notification restored;
+  std::thread restorer([&] {
+    EXPECT_TRUE(other->RestoreSnapshot(path).ok());
+    restored.Notify();
+  });
+  // A bounded look, not a sync: the restore must still be waiting for the
+  // held digest (only a broken restore could finish this early).
+  EXPECT_FALSE(restored.WaitForNotificationWithTimeout(absl::Milliseconds(300)))
+      << "the restore replaced the state while a digest of it was pending";
+  gate.Open();
+  restorer.join();
+  // Both digests were kept before the restore, which dropped them; none
+  // was kept after it.
+  EXPECT_EQ(other->GetOwnCheckpoint(2).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(other->GetOwnCheckpoint(4).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(other->applied_index(), 2u);
+  EXPECT_EQ(*other->Digest(), at2);
 }
 
 }  // namespace

@@ -5,16 +5,52 @@
 #ifndef QBOX_TESTS_MAILBOX_GUARD_TEST_UTIL_H_
 #define QBOX_TESTS_MAILBOX_GUARD_TEST_UTIL_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "tests/guard/charter_fixtures.h"
 #include "tests/mailbox/mailbox_test_util.h"
 
 namespace qbox::mailbox::testing {
 
 namespace gt = ::qbox::guard::testing;
+
+// Holds the checkpoint worker before it digests (the state machine's
+// before_checkpoint_digest hook) until Open(), so a test can act while a
+// digest is still pending.
+class CheckpointGate {
+ public:
+  // The hook: notes that the worker reached `index`, then waits for Open().
+  void Hold(uint64_t index) {
+    absl::MutexLock lock(&mu_);
+    reached_.push_back(index);
+    mu_.Await(absl::Condition(&open_));
+  }
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    open_ = true;
+  }
+  // True once the worker waits at `index` (false after 10 s).
+  bool WaitUntilHeldAt(uint64_t index) {
+    absl::MutexLock lock(&mu_);
+    auto held = [&] {
+      mu_.AssertReaderHeld();
+      return !reached_.empty() && reached_.back() == index;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&held), absl::Seconds(10));
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<uint64_t> reached_ ABSL_GUARDED_BY(mu_);
+};
 
 class GuardMailboxTest : public MailboxTest {
  protected:
@@ -27,14 +63,29 @@ class GuardMailboxTest : public MailboxTest {
   }
 
   // A state machine in dir_/sub whose clock reads *clock and whose
-  // callbacks record into checkpoints_ / comparisons_.
-  std::unique_ptr<MailboxStateMachine> OpenMachine(const std::string& sub, const int64_t* clock) {
+  // callbacks record into checkpoints_ / comparisons_ / events_ (they run
+  // on the apply thread and the checkpoint worker). `customize` may change
+  // the options further.
+  std::unique_ptr<MailboxStateMachine> OpenMachine(
+      const std::string& sub, const int64_t* clock,
+      const std::function<void(MailboxStateMachine::Options&)>& customize = nullptr) {
     MailboxStateMachine::Options options;
     options.local_clock_ms = [clock] { return *clock; };
-    options.on_checkpoint = [this](const OwnCheckpoint& c) { checkpoints_.push_back(c); };
-    options.on_checkpoint_compared = [this](const CheckpointComparison& c) {
-      comparisons_.push_back(c);
+    options.on_checkpoint_captured = [this](uint64_t index) {
+      absl::MutexLock lock(&callbacks_mu_);
+      events_.push_back(absl::StrCat("captured ", index));
     };
+    options.on_checkpoint = [this](const OwnCheckpoint& c) {
+      absl::MutexLock lock(&callbacks_mu_);
+      checkpoints_.push_back(c);
+      events_.push_back(absl::StrCat("checkpoint ", c.index));
+    };
+    options.on_checkpoint_compared = [this](const CheckpointComparison& c) {
+      absl::MutexLock lock(&callbacks_mu_);
+      comparisons_.push_back(c);
+      events_.push_back(absl::StrCat("compared ", c.index, " ", c.peer_node));
+    };
+    if (customize) customize(options);
     auto opened = MailboxStateMachine::Open(dir_ + "/" + sub, options);
     EXPECT_TRUE(opened.ok()) << opened.status();
     return opened.ok() ? *std::move(opened) : nullptr;
@@ -126,9 +177,26 @@ class GuardMailboxTest : public MailboxTest {
     return kinds;
   }
 
+  // What the callbacks recorded so far. Read after WaitForCheckpoints for
+  // everything up to the last checkpoint applied.
+  std::vector<OwnCheckpoint> Checkpoints() {
+    absl::MutexLock lock(&callbacks_mu_);
+    return checkpoints_;
+  }
+  std::vector<CheckpointComparison> Comparisons() {
+    absl::MutexLock lock(&callbacks_mu_);
+    return comparisons_;
+  }
+  std::vector<std::string> Events() {
+    absl::MutexLock lock(&callbacks_mu_);
+    return events_;
+  }
+
   gt::CharterWorld world_;
-  std::vector<OwnCheckpoint> checkpoints_;
-  std::vector<CheckpointComparison> comparisons_;
+  absl::Mutex callbacks_mu_;
+  std::vector<OwnCheckpoint> checkpoints_ ABSL_GUARDED_BY(callbacks_mu_);
+  std::vector<CheckpointComparison> comparisons_ ABSL_GUARDED_BY(callbacks_mu_);
+  std::vector<std::string> events_ ABSL_GUARDED_BY(callbacks_mu_);  // in callback order
 };
 
 }  // namespace qbox::mailbox::testing
