@@ -12,6 +12,7 @@
 // is compared as it is applied (apply_proposals.cc). Both happen under mu_
 // exclusively and each sees the other's writes, so every statement is
 // compared exactly once.
+#include <algorithm>
 #include <map>
 #include <utility>
 #include <vector>
@@ -64,19 +65,20 @@ void MailboxStateMachine::RunCallbacks(const PendingCallbacks& pending) {
 }
 
 void MailboxStateMachine::QueueCheckpoint(const CapturedCheckpoint& captured) {
+  const size_t limit = std::max<size_t>(1, options_.max_waiting_checkpoints);
   size_t waiting = 0;
   {
     absl::MutexLock lock(&worker_mu_);
     waiting = waiting_.size();
   }
-  if (waiting >= options_.max_waiting_checkpoints) {
+  if (waiting >= limit) {
     Log(absl::StrCat("checkpoint digests are backed up: ", waiting,
                      " wait for the worker; applying waits before queueing the one at index ",
                      captured.index));
   }
   absl::MutexLock lock(&worker_mu_);
-  auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
-    return waiting_.size() < options_.max_waiting_checkpoints;
+  auto has_room = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
+    return waiting_.size() < limit;
   };
   worker_mu_.Await(absl::Condition(&has_room));
   waiting_.push_back(captured);

@@ -88,7 +88,9 @@ class MailboxStateMachine {
     std::function<void(uint64_t index)> on_checkpoint_captured;
     // G5: called on the checkpoint worker thread, in index order, once this
     // node's digest at a checkpoint index was computed and kept locally
-    // (GetOwnCheckpoint). Applying goes on meanwhile.
+    // (GetOwnCheckpoint). Applying goes on meanwhile, so this and
+    // on_checkpoint_compared must not wait for an entry to be applied
+    // (applying may be waiting for the worker: max_waiting_checkpoints).
     std::function<void(const OwnCheckpoint&)> on_checkpoint;
     // G4/G5: called once for every applied signed checkpoint (a peer's or
     // this node's own) at an index where this node has its own digest: on
@@ -96,10 +98,10 @@ class MailboxStateMachine {
     // was kept, on the checkpoint worker thread (after on_checkpoint) when
     // the statement was applied first.
     std::function<void(const CheckpointComparison&)> on_checkpoint_compared;
-    // How many captured checkpoints may wait for the worker. When that many
-    // wait, applying the next checkpoint entry blocks until one is done
-    // (and says so through `logger`) instead of pinning ever more RocksDB
-    // snapshots.
+    // How many captured checkpoints (at least 1) may wait for the worker.
+    // When that many wait, applying the next checkpoint entry blocks until
+    // one is done (and says so through `logger`) instead of pinning ever
+    // more RocksDB snapshots.
     size_t max_waiting_checkpoints = 4;
     // Where the state machine reports what nobody asked for (digests backed
     // up, a digest that could not be kept). May be empty.
