@@ -224,6 +224,15 @@ void RaftRuntime::ApplyLoop() {
       if (apply_queue_.empty()) break;  // stopping, and nothing left to apply
       item = std::move(apply_queue_.front());
       apply_queue_.pop_front();
+      // Under load the loop hands over a Ready's worth at a time: take every
+      // batch of entries queued behind this one in one pass (one wake-up,
+      // one round of waiter notifications), up to the next snapshot install.
+      while (!apply_queue_.empty() && !apply_queue_.front().install) {
+        std::vector<raft::Entry>& more = apply_queue_.front().entries;
+        item.entries.insert(item.entries.end(), std::make_move_iterator(more.begin()),
+                            std::make_move_iterator(more.end()));
+        apply_queue_.pop_front();
+      }
     }
     if (item.install) InstallSnapshot(*item.install);
     ApplyEntries(item.entries);

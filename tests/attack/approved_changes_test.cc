@@ -5,10 +5,13 @@
 //    come back with its old data.
 //  - An approved CA replacement is the trust a restarted node uses, even
 //    though its configuration file still names the old CA.
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "node/guard/site_ca.h"
+#include "qbox/v1/admin.grpc.pb.h"
 #include "tests/attack/attack_support.h"
 
 namespace qbox::attack {
@@ -104,6 +107,23 @@ TEST(ApprovedChangesTest, AnExecutedCaReplacementIsTheTrustARestartedNodeUses) {
         EXPECT_EQ(site.ca_cert_pem(), new_ca->certificate_pem) << cluster.site(i);
       }
     }
+  }
+  // site-c's node still presents a certificate from its old CA, which a
+  // restarted node no longer trusts: if site-c led (now, or after site-a's
+  // stop), site-b would keep following it and the restarted site-a would be
+  // left alone. Hand leadership to site-b first, as an operator would
+  // before re-issuing site-c's certificates.
+  auto leader = cluster.WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  if (*leader != 1) {
+    auto stub = v1::Admin::NewStub(cluster.Channel(*leader, "admin", *leader));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::TransferLeadershipRequest request;
+    request.set_target(cluster.site(1) + "/n1");
+    v1::TransferLeadershipResponse response;
+    grpc::Status moved = stub->TransferLeadership(&ctx, request, &response);
+    ASSERT_TRUE(moved.ok()) << moved.error_message();
   }
   // site-a's node restarts with a configuration file that still names the
   // old CA, and trusts what the charter says instead.
