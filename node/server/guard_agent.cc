@@ -63,6 +63,11 @@ void GuardAgent::OnCheckpointCaptured(uint64_t index) {
 }
 
 void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
+  {
+    // Signed already, for the evidence of a peer's statement compared first.
+    absl::MutexLock lock(&mu_);
+    if (own_signed_.count(checkpoint.index) != 0) return;
+  }
   v1::NodeStatement statement;
   v1::Checkpoint* cp = statement.mutable_checkpoint();
   cp->set_index(checkpoint.index);
@@ -86,6 +91,9 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
     return;
   }
   absl::MutexLock lock(&mu_);
+  // The other path (see OnCheckpointCompared) may have signed it meanwhile:
+  // one signed statement per index, the one submitted and shown as evidence.
+  if (own_signed_.count(checkpoint.index) != 0) return;
   own_signed_[checkpoint.index] = *signed_statement;
   while (own_signed_.size() > kOwnSignedKept) own_signed_.erase(own_signed_.begin());
   if (queue_.size() >= kQueueLimit) queue_.pop_front();
@@ -94,6 +102,15 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
 }
 
 void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& comparison) {
+  bool signed_own;
+  {
+    absl::MutexLock lock(&mu_);
+    signed_own = own_signed_.count(comparison.index) != 0;
+  }
+  // A peer's statement applied between the moment our digest was kept and
+  // the moment it was signed is compared before OnCheckpoint ran: sign ours
+  // now, so the evidence is always there.
+  if (!signed_own) OnCheckpoint(mailbox::OwnCheckpoint{comparison.index, comparison.own_digest});
   absl::MutexLock lock(&mu_);
   v1::NodeStatement peer;
   peer.ParseFromString(comparison.peer.statement());
