@@ -11,6 +11,9 @@
 // Targets (issue 2): at 64 KiB entries the log reaches >= 50% of the raw
 // sequential bandwidth; at 4 KiB entries it appends >= 10x as many entries
 // per second as the raw fsync-per-write rate. The table prints both ratios.
+// For diagnosis it also prints other raw baselines (fdatasync per batch or
+// per 64 MiB, O_DIRECT), bytes written per byte appended, the appending
+// thread's CPU share, and with --variants an A/B of RocksDB option sets.
 //
 // Usage: log_bench [--dir=/path/on/the/disk] [--rounds=3] [--seconds=2]
 //                  [--batch=64] [--raw_mib=256] [--log_mib=4096] [--compact_keep_mib=64]
@@ -18,6 +21,7 @@
 // Progress goes to stderr, the table to stdout.
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -94,10 +98,42 @@ struct Rate {
   // does not depend on how busy the shared disk was.
   uint64_t written = 0;
   double WriteAmplification() const { return static_cast<double>(written) / bytes; }
+  // CPU time of the appending thread (checksums, copies, syscalls) and of
+  // the whole process (adds RocksDB's background flushes and compactions).
+  // The first near `seconds` means the append path is CPU-bound, not
+  // waiting for the disk.
+  double thread_cpu_seconds = 0;
+  double process_cpu_seconds = 0;
+};
+
+double CpuSeconds(clockid_t clock) {
+  timespec now{};
+  ::clock_gettime(clock, &now);
+  return static_cast<double>(now.tv_sec) + now.tv_nsec * 1e-9;
+}
+
+// Starts the written-bytes and CPU counters of a case; Stop fills them in.
+class CaseCounters {
+ public:
+  CaseCounters()
+      : written_(BytesWrittenByProcess()),
+        thread_cpu_(CpuSeconds(CLOCK_THREAD_CPUTIME_ID)),
+        process_cpu_(CpuSeconds(CLOCK_PROCESS_CPUTIME_ID)) {}
+  void Stop(Rate* rate) const {
+    rate->written = BytesWrittenByProcess() - written_;
+    rate->thread_cpu_seconds = CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - thread_cpu_;
+    rate->process_cpu_seconds = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_;
+  }
+
+ private:
+  static uint64_t BytesWrittenByProcess();
+  uint64_t written_;
+  double thread_cpu_;
+  double process_cpu_;
 };
 
 // The process's "wchar" from /proc/self/io; 0 where that file is missing.
-uint64_t BytesWrittenByProcess() {
+uint64_t CaseCounters::BytesWrittenByProcess() {
   FILE* file = std::fopen("/proc/self/io", "r");
   if (file == nullptr) return 0;
   char line[128];
@@ -219,7 +255,7 @@ Rate LogAppend(const std::string& dir, size_t size, int batch, double seconds, u
   std::vector<qbox::raft::Entry> entries(batch);
   uint64_t next_index = 1;
   Rate rate;
-  const uint64_t written_before = BytesWrittenByProcess();
+  const CaseCounters counters;
   const auto start = Clock::now();
   while (SecondsSince(start) < seconds && rate.bytes < max_bytes) {
     for (auto& entry : entries) {
@@ -244,7 +280,7 @@ Rate LogAppend(const std::string& dir, size_t size, int batch, double seconds, u
     }
   }
   rate.seconds = SecondsSince(start);
-  rate.written = BytesWrittenByProcess() - written_before;
+  counters.Stop(&rate);
   log.reset();
   std::filesystem::remove_all(path);
   return rate;
@@ -399,7 +435,7 @@ Rate VariantAppend(const std::string& dir, const Variant& variant, size_t size, 
   uint64_t next_index = 1;
   uint64_t first_index = 1;
   Rate rate;
-  const uint64_t written_before = BytesWrittenByProcess();
+  const CaseCounters counters;
   const auto start = Clock::now();
   while (SecondsSince(start) < seconds && rate.bytes < max_bytes) {
     rocksdb::WriteBatch write_batch(batch * (size + 96) + 256);
@@ -436,7 +472,7 @@ Rate VariantAppend(const std::string& dir, const Variant& variant, size_t size, 
     }
   }
   rate.seconds = SecondsSince(start);
-  rate.written = BytesWrittenByProcess() - written_before;
+  counters.Stop(&rate);
   for (rocksdb::ColumnFamilyHandle* handle : handles) db->DestroyColumnFamilyHandle(handle);
   db->Close().PermitUncheckedError();
   delete db;
@@ -454,8 +490,20 @@ Rate Median(std::vector<Rate> rates) {
 void Progress(const std::string& what, const Rate& rate) {
   std::fprintf(stderr, "  %-40s %10.0f ops/s %9.1f MiB/s (%.2f s)", what.c_str(),
                rate.OpsPerSecond(), rate.MiBPerSecond(), rate.seconds);
-  if (rate.written > 0) std::fprintf(stderr, "  wrote %.2fx", rate.WriteAmplification());
+  if (rate.written > 0) {
+    std::fprintf(stderr, "  wrote %.2fx, CPU: appender %.0f%%, process %.0f%%",
+                 rate.WriteAmplification(), 100 * rate.thread_cpu_seconds / rate.seconds,
+                 100 * rate.process_cpu_seconds / rate.seconds);
+  }
   std::fprintf(stderr, "\n");
+}
+
+// Median share of wall time the appending thread spent on CPU.
+double MedianCpuShare(const std::vector<Rate>& rates) {
+  std::vector<double> shares;
+  for (const Rate& rate : rates) shares.push_back(rate.thread_cpu_seconds / rate.seconds);
+  std::sort(shares.begin(), shares.end());
+  return shares[shares.size() / 2];
 }
 
 // Median write amplification of a case's rounds.
@@ -617,6 +665,13 @@ int main(int argc, char** argv) {
   if (keep_bytes > 0) {
     std::printf(", %.2fx with compaction", MedianWriteAmplification(samples[1].compacting));
   }
+  std::printf("\n");
+  std::printf(
+      "CPU of the appending thread at 64 KiB (share of wall time, median round; near "
+      "100%% = CPU-bound, not waiting for the disk): %.0f%% plain",
+      100 * MedianCpuShare(samples[1].log));
+  if (keep_bytes > 0)
+    std::printf(", %.0f%% with compaction", 100 * MedianCpuShare(samples[1].compacting));
   std::printf("\n");
   std::printf(
       "\nother raw sequential baselines (information only; the target uses the row above):\n");

@@ -3,6 +3,8 @@
 # (default: /tmp). Prints the machine description first so a pasted result
 # says where it was measured. Extra arguments go to log_bench, e.g.
 #   bench/run-log-bench.sh --dir=/var/lib/qbox --seconds=8
+#   bench/run-log-bench.sh --variants=unmerged,walbps0   # A/B RocksDB options
+# BUILD_DIR picks the build directory (default build-bench, configured Release).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,4 +26,7 @@ lscpu | head -n 15
 df -h "$dir"
 echo
 echo "== log_bench $*"
+# Disk rates on a shared machine move with its load: say what it was.
+echo "start: $(date -u '+%F %T UTC'), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build/bench/log_bench" "$@"
+echo "end: $(date -u '+%F %T UTC'), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
