@@ -69,6 +69,10 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
       ->check(CLI::Range(3, 1000));
   app.add_option("--snapshot-every", o.snapshot_every,
                  "Snapshot the state machine after this many applied entries (0 = never)");
+  app.add_option("--snapshot-log-ratio", o.snapshot_log_ratio,
+                 "...and only once the entries since the last snapshot hold this fraction of its "
+                 "bytes, so snapshots of a large store stay rare (0 = entries alone decide)")
+      ->check(CLI::Range(0.0, 1000.0));
   app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message a node accepts")
       ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 30));
   app.add_option("--leader-stall-timeout", o.leader_stall_timeout,

@@ -22,6 +22,8 @@ struct NodeOptions {
   uint32_t tick_ms = 100;      // --tick-ms: consensus clock tick
   uint32_t election_ticks = 10;
   uint64_t snapshot_every = 10000;
+  // ...once the log since the last snapshot holds this fraction of its bytes.
+  double snapshot_log_ratio = 1.0;
   uint64_t max_message_bytes = 64ull << 20;
   // --leader-stall-timeout (G7): a leader whose followers see no commit for
   // this long is replaced. Parsed from a duration ("10s", "1500ms", "0" =

@@ -165,6 +165,7 @@ absl::Status NodeServer::Start() {
   ro.tick = absl::Milliseconds(options_.tick_ms);
   ro.scratch_dir = options_.data_dir;
   ro.snapshot_every = options_.snapshot_every;
+  ro.snapshot_log_ratio = options_.snapshot_log_ratio;
   ro.logger = logger;
   ro.raft.stall_ticks = options_.leader_stall_ticks;  // G7
   RaftTransport* raft_transport = p.transport.get();

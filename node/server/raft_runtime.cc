@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/server/snapshot_policy.h"
 
 namespace qbox::server {
 
@@ -58,6 +59,7 @@ absl::Status RaftRuntime::Start() {
   if (state_machine_->applied_index() < snapshot.index) InstallSnapshot(snapshot);
   applied_conf_ = snapshot.conf;
   last_snapshot_index_ = snapshot.index;
+  last_snapshot_bytes_ = snapshot.data_size;
   applied_ = state_machine_->applied_index();
   {
     absl::MutexLock lock(&mu_);
@@ -261,6 +263,7 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
       if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
     }
     if (change) change->ApplyTo(&applied_conf_);
+    applied_bytes_since_snapshot_ += e.data.size();
     results.emplace_back(&e, std::move(result));
   }
   absl::MutexLock lock(&mu_);
@@ -299,6 +302,8 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
   std::remove(path.c_str());
   applied_conf_ = meta.conf;
   last_snapshot_index_ = meta.index;
+  last_snapshot_bytes_ = meta.data_size;
+  applied_bytes_since_snapshot_ = 0;
   Log(absl::StrCat("state machine restored from snapshot at index ", meta.index));
   absl::MutexLock lock(&mu_);
   // Proposals at or below the snapshot may have committed inside it; their
@@ -313,10 +318,14 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
 }
 
 void RaftRuntime::MaybeTakeSnapshot() {
-  if (options_.snapshot_every == 0 || snapshot_running_.load() ||
-      applied_ < last_snapshot_index_.load() + options_.snapshot_every) {
+  const uint64_t last = last_snapshot_index_.load();
+  if (snapshot_running_.load() ||
+      !SnapshotDue({options_.snapshot_every, options_.snapshot_log_ratio},
+                   applied_ > last ? applied_ - last : 0, applied_bytes_since_snapshot_,
+                   last_snapshot_bytes_.load())) {
     return;
   }
+  applied_bytes_since_snapshot_ = 0;
   if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the last one, finished
   {
     absl::MutexLock lock(&mu_);
@@ -358,6 +367,7 @@ void RaftRuntime::TakeSnapshot() {
   meta.conf = *std::move(conf);
   absl::Status s = storage_->SaveSnapshotFile(meta, path);
   if (!s.ok()) return discard(s.ToString());
+  last_snapshot_bytes_ = storage_->Snapshot().data_size;
   // An installed snapshot may have moved it further meanwhile: only raise it.
   uint64_t seen = last_snapshot_index_.load();
   while (seen < *index && !last_snapshot_index_.compare_exchange_weak(seen, *index)) {

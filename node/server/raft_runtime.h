@@ -50,6 +50,13 @@ struct RaftRuntimeOptions {
   // this many entries in the log behind it for followers that lag a little.
   uint64_t snapshot_every = 10000;
   uint64_t keep_after_snapshot = 2000;
+  // ...and only once the entries applied since the last snapshot carry at
+  // least this fraction of that snapshot's bytes (0 = entries alone decide).
+  // A snapshot costs the whole state; taking one every snapshot_every entries
+  // regardless would cost ever more per entry as the mail store grows. With
+  // 1.0 the snapshot work per appended byte stays bounded, and the log kept
+  // on disk is at most about as large as the state itself.
+  double snapshot_log_ratio = 1.0;
   // Called with each narrative log line.
   std::function<void(std::string_view)> logger;
 };
@@ -176,6 +183,10 @@ class RaftRuntime {
   raft::ConfState applied_conf_;
   // Written by the snapshot thread, read by the apply thread.
   std::atomic<uint64_t> last_snapshot_index_{0};
+  std::atomic<uint64_t> last_snapshot_bytes_{0};
+  // Apply-thread state: bytes of entries applied since the last snapshot
+  // started (or was installed).
+  uint64_t applied_bytes_since_snapshot_ = 0;
   // Set by the apply thread when it starts a snapshot, cleared by the
   // snapshot thread when it ends: at most one runs at a time.
   std::atomic<bool> snapshot_running_{false};
