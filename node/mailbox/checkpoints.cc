@@ -34,8 +34,8 @@ absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool reque
     // The charter as of after this entry: the genesis entry itself, or one
     // that changed checkpoint_every, counts with its own setting.
     StoreTxn txn(store_.get());
-    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
-    if (!charter.has_value() || charter->checkpoint_every() == 0 ||
+    ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
+    if (charter == nullptr || charter->checkpoint_every() == 0 ||
         log_index % charter->checkpoint_every() != 0) {
       return absl::OkStatus();
     }
@@ -132,13 +132,13 @@ absl::Status MailboxStateMachine::FinishCheckpoint(const CapturedCheckpoint& cap
                                    corrupt = !applied.back().ParseFromString(std::string(value));
                                    return !corrupt;
                                  }));
-  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
+  ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
   for (v1::SignedNodeStatement& signed_statement : applied) {
     v1::NodeStatement statement;
     corrupt = corrupt || !statement.ParseFromString(signed_statement.statement());
     if (corrupt) break;
     const v1::CharterNode* node =
-        charter.has_value() ? guard::FindCharterNode(*charter, statement.node_id()) : nullptr;
+        charter != nullptr ? guard::FindCharterNode(*charter, statement.node_id()) : nullptr;
     if (node == nullptr) {
       // Charters only ever mark nodes removed, so this cannot happen; an
       // unnamed signer must not pass for another site's attestation (G4).

@@ -221,8 +221,9 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   }
 
   StoreTxn txn(store_.get());
-  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
   if (IsGuardCommand(command)) {
+    // A copy: the command may replace the charter while it reads this one.
+    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
     const guard::SiteTrustStore* trust = nullptr;
     absl::Status trust_status;
     if (charter.has_value()) {
@@ -248,8 +249,10 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
     return result;
   }
 
+  // Every mail command passes here: read the charter in place, no copy.
+  ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
   ApplyContext ctx{txn, log_index, command.leader_time_ms(), options_.local_clock_ms(),
-                   charter.has_value() ? charter->retention_ms() : 0};
+                   charter != nullptr ? charter->retention_ms() : 0};
   v1::CommandResult result;
   absl::Status status;
   bool replayed = false;
@@ -286,11 +289,17 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
 
 absl::StatusOr<std::optional<v1::Charter>> MailboxStateMachine::CurrentCharter(
     const StoreTxn& txn) {
+  ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
+  if (charter == nullptr) return std::nullopt;
+  return *charter;
+}
+
+absl::StatusOr<const v1::Charter*> MailboxStateMachine::CharterInForce(const StoreTxn& txn) {
   if (!charter_.has_value()) {
     ASSIGN_OR_RETURN(std::optional<v1::Charter> loaded, LoadCharter(txn));
     charter_ = std::move(loaded);
   }
-  return *charter_;
+  return charter_->has_value() ? &**charter_ : nullptr;
 }
 
 absl::Status MailboxStateMachine::FinishEntry(StoreTxn& txn, uint64_t log_index,

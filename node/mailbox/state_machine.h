@@ -301,6 +301,10 @@ class MailboxStateMachine {
   // drops the copy (ForgetCharter) after writing.
   absl::StatusOr<std::optional<v1::Charter>> CurrentCharter(const StoreTxn& txn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same without a copy, for readers on the apply path: null before
+  // genesis; valid until mu_ is released or ForgetCharter().
+  absl::StatusOr<const v1::Charter*> CharterInForce(const StoreTxn& txn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetCharter() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { charter_.reset(); }
   // The trust store of `charter`'s sites, built once per charter version.
   absl::StatusOr<const guard::SiteTrustStore*> TrustStoreFor(const v1::Charter& charter)
