@@ -291,14 +291,7 @@ TEST_F(GuardStateTest, CallbacksMayReadTheStateMachine) {
 // by the time the worker got to it.
 TEST_F(GuardStateTest, ApplyingGoesOnWhileADigestIsComputed) {
   CheckpointGate gate;
-  sm_.reset();
-  sm_ = OpenMachine("gated", &local_now_ms_, [&](MailboxStateMachine::Options& o) {
-    o.before_checkpoint_digest = [&gate](uint64_t index) { gate.Hold(index); };
-  });
-  v1::Charter charter = TestCharter();
-  charter.set_checkpoint_every(4);
-  ASSERT_TRUE(Genesis(charter).ok());    // 1
-  MustApply(CreateAccountCmd("alice"));  // 2
+  ASSERT_NO_FATAL_FAILURE(StartGatedEvery4(&gate));  // 1, 2
   MustAppend("INBOX", "Subject: 3\r\n\r\nthree");
   MustAppend("INBOX", "Subject: 4\r\n\r\nfour");
   const std::array<uint8_t, 32> at4 = *sm_->Digest();
@@ -331,14 +324,7 @@ TEST_F(GuardStateTest, ApplyingGoesOnWhileADigestIsComputed) {
 // exactly once, and a mismatch is reported either way.
 TEST_F(GuardStateTest, StatementsAppliedBeforeTheDigestIsKeptAreComparedOnce) {
   CheckpointGate gate;
-  sm_.reset();
-  sm_ = OpenMachine("gated", &local_now_ms_, [&](MailboxStateMachine::Options& o) {
-    o.before_checkpoint_digest = [&gate](uint64_t index) { gate.Hold(index); };
-  });
-  v1::Charter charter = TestCharter();
-  charter.set_checkpoint_every(4);
-  ASSERT_TRUE(Genesis(charter).ok());          // 1
-  MustApply(CreateAccountCmd("alice"));        // 2
+  ASSERT_NO_FATAL_FAILURE(StartGatedEvery4(&gate));  // 1, 2
   ASSERT_TRUE(sm_->ApplyNoop(++index_).ok());  // 3
   MustAppend("INBOX", "Subject: x\r\n\r\nbody");  // 4
   const std::array<uint8_t, 32> own = *sm_->Digest();

@@ -100,6 +100,20 @@ class GuardMailboxTest : public MailboxTest {
     return charter;
   }
 
+  // Replaces sm_ with a machine whose checkpoint worker waits at `gate`
+  // before each digest, then applies a genesis charter with a checkpoint
+  // every 4 entries (index 1) and creates "alice" (index 2).
+  void StartGatedEvery4(CheckpointGate* gate) {
+    sm_.reset();
+    sm_ = OpenMachine("gated", &local_now_ms_, [gate](MailboxStateMachine::Options& o) {
+      o.before_checkpoint_digest = [gate](uint64_t index) { gate->Hold(index); };
+    });
+    v1::Charter charter = TestCharter();
+    charter.set_checkpoint_every(4);
+    ASSERT_TRUE(Genesis(charter).ok());
+    MustApply(CreateAccountCmd("alice"));
+  }
+
   absl::Status Genesis(const v1::Charter& charter) { return Genesis(sm_.get(), ++index_, charter); }
   static absl::Status Genesis(MailboxStateMachine* sm, uint64_t index, const v1::Charter& charter) {
     MembershipChange change;
