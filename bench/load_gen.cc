@@ -5,8 +5,9 @@
 //   --target qbox  AppendMessage of a --size byte message into
 //                  --account/--mailbox through the qbox client library
 //                  (mutual TLS, leader found by the library's hints);
-//   --target etcd  etcd v3 KV.Put of a --size byte value under a fresh key,
-//                  plain gRPC without TLS (bench/etcd_kv.proto).
+//   --target etcd  etcd v3 KV.Put of a --size byte value under a fresh key
+//                  (bench/etcd_kv.proto): plain gRPC, or mutual TLS with
+//                  --etcd-cacert/--etcd-cert/--etcd-key.
 //
 // Every client has its own client object and so its own channels, as
 // independent front ends would. Progress goes to stderr once a second; at
@@ -38,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/etcd_credentials.h"
 #include "etcd_kv.grpc.pb.h"
 #include "qbox/admin_client.h"
 #include "qbox/client.h"
@@ -58,6 +60,7 @@ struct LoadOptions {
   std::string account = "bench";
   std::string mailbox = "INBOX";
   bool etcd_leader_only = true;
+  qbox::bench::EtcdTlsFiles etcd_tls;
   std::string label;
   bool json = false;
 };
@@ -87,6 +90,11 @@ void AddOptions(CLI::App& app, LoadOptions& o) {
   app.add_option("--etcd-leader-only", o.etcd_leader_only,
                  "etcd: true = every Put goes to the leader (found with Maintenance.Status); "
                  "false = clients round-robin over --endpoints, followers forward");
+  app.add_option("--etcd-cacert", o.etcd_tls.cacert,
+                 "etcd: CA of the etcd servers (PEM); with --etcd-cert and --etcd-key, "
+                 "connects with mutual TLS instead of plain HTTP");
+  app.add_option("--etcd-cert", o.etcd_tls.cert, "etcd: client certificate (PEM)");
+  app.add_option("--etcd-key", o.etcd_tls.key, "etcd: client private key (PEM)");
   app.add_option("--label", o.label, "Name of this run in the output (default: --target)");
   app.add_flag("--json", o.json, "Also print one machine-readable JSON line");
 }
@@ -167,16 +175,16 @@ class QboxSender : public Sender {
 
 class EtcdSender : public Sender {
  public:
-  EtcdSender(const std::string& endpoint, std::string key_prefix, const std::string& value,
-             absl::Duration timeout)
+  EtcdSender(const std::string& endpoint,
+             const std::shared_ptr<grpc::ChannelCredentials>& credentials, std::string key_prefix,
+             const std::string& value, absl::Duration timeout)
       : key_prefix_(std::move(key_prefix)), timeout_(timeout) {
     grpc::ChannelArguments args;
     // A connection of its own per client, not one shared by every channel
     // to the same address (gRPC's default subchannel pool is global).
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetMaxSendMessageSize(-1);
-    stub_ = etcdserverpb::KV::NewStub(
-        grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args));
+    stub_ = etcdserverpb::KV::NewStub(grpc::CreateCustomChannel(endpoint, credentials, args));
     request_.set_value(value);
   }
 
@@ -253,11 +261,13 @@ absl::StatusOr<std::vector<std::unique_ptr<Sender>>> MakeQboxSenders(
 // Asks every endpoint for its status and returns the one that is the
 // leader, so that no Put pays a follower's forwarding hop (the setting most
 // favourable to etcd, and the one the qbox client reaches via leader hints).
-absl::StatusOr<std::string> FindEtcdLeader(const std::vector<std::string>& endpoints) {
+absl::StatusOr<std::string> FindEtcdLeader(
+    const std::vector<std::string>& endpoints,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   std::string errors;
   for (const std::string& endpoint : endpoints) {
-    auto stub = etcdserverpb::Maintenance::NewStub(
-        grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+    auto stub =
+        etcdserverpb::Maintenance::NewStub(grpc::CreateChannel(endpoint, credentials));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
     etcdserverpb::StatusResponse status;
@@ -274,9 +284,12 @@ absl::StatusOr<std::string> FindEtcdLeader(const std::vector<std::string>& endpo
 
 absl::StatusOr<std::vector<std::unique_ptr<Sender>>> MakeEtcdSenders(
     const LoadOptions& o, const std::vector<std::string>& endpoints, const std::string& payload) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      qbox::bench::EtcdChannelCredentials(o.etcd_tls);
+  if (!credentials.ok()) return credentials.status();
   std::vector<std::string> targets = endpoints;
   if (o.etcd_leader_only) {
-    absl::StatusOr<std::string> leader = FindEtcdLeader(endpoints);
+    absl::StatusOr<std::string> leader = FindEtcdLeader(endpoints, *credentials);
     if (!leader.ok()) return leader.status();
     absl::FPrintF(stderr, "etcd leader: %s (all Puts go there)\n", *leader);
     targets = {*leader};
@@ -287,7 +300,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Sender>>> MakeEtcdSenders(
   std::vector<std::unique_ptr<Sender>> senders;
   for (int i = 0; i < o.clients; ++i) {
     senders.push_back(std::make_unique<EtcdSender>(
-        targets[i % targets.size()], absl::StrCat("bench/", run, "/", i, "/"), payload, timeout));
+        targets[i % targets.size()], *credentials, absl::StrCat("bench/", run, "/", i, "/"),
+        payload, timeout));
   }
   return senders;
 }
@@ -366,6 +380,11 @@ int Main(const LoadOptions& o) {
         absl::StrCat("--target: '", target, "' is not one of qbox, etcd")));
   }
   if (endpoints.empty()) return fail(absl::InvalidArgumentError("--endpoints: none given"));
+  if (target != "etcd" &&
+      !(o.etcd_tls.cacert.empty() && o.etcd_tls.cert.empty() && o.etcd_tls.key.empty())) {
+    return fail(absl::InvalidArgumentError(
+        "--etcd-cacert, --etcd-cert, --etcd-key: only for --target etcd"));
+  }
   if (clients < 1) return fail(absl::InvalidArgumentError("--clients: must be at least 1"));
   if (count < 0) return fail(absl::InvalidArgumentError("--count: must not be negative"));
   if (count == 0 && !(duration_s > 0)) {
@@ -466,7 +485,8 @@ int main(int argc, char** argv) {
       "qbox-load: closed-loop load on a qbox or etcd cluster; prints ops/s, MiB/s and latency "
       "percentiles.\n"
       "  qbox-load --target qbox --endpoints 127.0.0.1:7101,... --cacert CA --cert C --key K\n"
-      "  qbox-load --target etcd --endpoints 127.0.0.1:2379,... --clients 64 --size 4096"};
+      "  qbox-load --target etcd --endpoints 127.0.0.1:2379,... --clients 64 --size 4096\n"
+      "  qbox-load --target etcd --endpoints ... --etcd-cacert CA --etcd-cert C --etcd-key K"};
   LoadOptions options;
   AddOptions(app, options);
   CLI11_PARSE(app, argc, argv);
