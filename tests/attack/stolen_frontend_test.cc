@@ -6,6 +6,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "qbox/client.h"
 #include "qbox/v1/admin.grpc.pb.h"
@@ -22,6 +25,30 @@ ClientOptions FrontendOptions(const LocalCluster& cluster, int site) {
   o.private_key_file = cluster.key_path(site, "frontend");
   o.default_timeout = absl::Seconds(20);
   return o;
+}
+
+// The value of the unlabelled metric `name` in node i's /metrics, or -1 if
+// the node does not export it.
+double MetricOn(const LocalCluster& cluster, int node, const std::string& name) {
+  auto got = cluster.HttpGet(node, "/metrics");
+  if (!got.ok() || got->first != 200) return -1;
+  std::istringstream lines(got->second);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::strtod(line.c_str() + name.size() + 1, nullptr);
+  }
+  return -1;
+}
+
+// The sum of `name` over every node (each counts the requests it answered),
+// or -1 if a node does not export it.
+double MetricSum(const LocalCluster& cluster, const std::string& name) {
+  double sum = 0;
+  for (int i = 0; i < cluster.size(); ++i) {
+    const double value = MetricOn(cluster, i, name);
+    if (value < 0) return -1;
+    sum += value;
+  }
+  return sum;
 }
 
 TEST(StolenFrontendTest, ExpungingEverythingLeavesEveryMessageRestorableFromTheVault) {
@@ -134,6 +161,76 @@ TEST(StolenFrontendTest, ExpungingEverythingLeavesEveryMessageRestorableFromTheV
     auto held = ReadAllMail(cluster, i, accounts);
     ASSERT_TRUE(held.ok()) << held.status();
     EXPECT_EQ(BodiesByAccount(*held), committed_bodies);
+  }
+  if (HasFailure()) std::cerr << AllLogTails(cluster);
+}
+
+// "Mass expunges are counted in metrics so that an alert can fire": what a
+// stolen front-end key moves to the vault shows in every node's counters,
+// and one request of 100 or more messages counts as a mass expunge while a
+// small one does not.
+TEST(StolenFrontendTest, MassExpungesAreCountedInMetrics) {
+  auto started = StartCluster(AttackClusterOptions());
+  ASSERT_TRUE(started.ok()) << started.status();
+  LocalCluster& cluster = **started;
+  // 50 in INBOX and 50 in Archive; moved together, one expunge takes 100.
+  auto committed = SeedMail(cluster, {"alice"}, 50);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  ASSERT_EQ(MetricSum(cluster, "qbox_expunged_messages_total"), 0);
+  ASSERT_EQ(MetricSum(cluster, "qbox_mass_expunge_requests_total"), 0);
+
+  auto stolen = Client::Open(FrontendOptions(cluster, 0));
+  ASSERT_TRUE(stolen.ok()) << stolen.status();
+  // A user's ordinary expunge of one message: counted, not a mass expunge.
+  v1::ExpungeMessagesRequest one;
+  one.set_account("alice");
+  one.set_mailbox("INBOX");
+  one.set_uid_set("1");
+  auto expunged_one = (*stolen)->ExpungeMessages(one);
+  ASSERT_TRUE(expunged_one.ok()) << expunged_one.status();
+  ASSERT_EQ(expunged_one->expunged_size(), 1);
+  EXPECT_EQ(MetricSum(cluster, "qbox_expunged_messages_total"), 1);
+  EXPECT_EQ(MetricSum(cluster, "qbox_mass_expunge_requests_total"), 0);
+
+  // The attacker gathers everything in one mailbox and expunges it at once.
+  v1::MoveMessagesRequest gather;
+  gather.set_account("alice");
+  gather.set_mailbox("Archive");
+  gather.set_uid_set("1:*");
+  gather.set_target_mailbox("INBOX");
+  auto moved = (*stolen)->MoveMessages(gather);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  v1::ExpungeMessagesRequest all;
+  all.set_account("alice");
+  all.set_mailbox("INBOX");
+  all.set_uid_set("1:*");
+  auto expunged_all = (*stolen)->ExpungeMessages(all);
+  ASSERT_TRUE(expunged_all.ok()) << expunged_all.status();
+  ASSERT_EQ(expunged_all->expunged_size(), 99);
+  EXPECT_EQ(MetricSum(cluster, "qbox_expunged_messages_total"), 100);
+  // 99 is not 100: still no mass expunge. One more message makes it one.
+  EXPECT_EQ(MetricSum(cluster, "qbox_mass_expunge_requests_total"), 0);
+
+  auto bulk = SeedMail(cluster, {"bob"}, 50);
+  ASSERT_TRUE(bulk.ok()) << bulk.status();
+  gather.set_account("bob");
+  ASSERT_TRUE((*stolen)->MoveMessages(gather).ok());
+  all.set_account("bob");
+  auto expunged_bob = (*stolen)->ExpungeMessages(all);
+  ASSERT_TRUE(expunged_bob.ok()) << expunged_bob.status();
+  ASSERT_EQ(expunged_bob->expunged_size(), 100);
+  EXPECT_EQ(MetricSum(cluster, "qbox_expunged_messages_total"), 200);
+  EXPECT_EQ(MetricSum(cluster, "qbox_mass_expunge_requests_total"), 1);
+
+  // And nothing was lost: the vaults hold all of it.
+  for (int i = 0; i < cluster.size(); ++i) {
+    for (const std::string account : {"alice", "bob"}) {
+      auto vault = VaultOn(cluster, i, account);
+      ASSERT_TRUE(vault.ok()) << vault.status();
+      uint64_t held = 0;
+      for (const v1::DeletedItem& item : vault->items()) held += item.message_count();
+      EXPECT_EQ(held, 100u) << cluster.site(i) << " " << account;
+    }
   }
   if (HasFailure()) std::cerr << AllLogTails(cluster);
 }
