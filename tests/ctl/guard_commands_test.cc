@@ -114,6 +114,8 @@ TEST_F(QboxctlGuardTest, CharterShowsSitesNodesAndPolicy) {
   EXPECT_EQ(charter["site_count"], 3);
   EXPECT_EQ(charter["delay_ms"], 2000);
   EXPECT_EQ(charter["proposal_ttl_ms"], 30000);
+  // R is left at its default by the fixture: 30 days.
+  EXPECT_EQ(charter["retention_ms"], 30LL * 24 * 3600 * 1000);
   EXPECT_GE(charter["version"].get<int>(), 1);
   ASSERT_EQ(charter["sites"].size(), 3u);
   EXPECT_EQ(charter["sites"][1]["name"], "site-b");
