@@ -1,34 +1,52 @@
 #!/usr/bin/env bash
 # Cluster load benchmark (issue 3, "Benchmark"): quorumbox against etcd 3.4,
 # same machine, same disk, same payloads and concurrency, in one run.
+# quorumbox always speaks mutual TLS, so etcd runs twice per case: over plain
+# HTTP (as etcd is often deployed) and with mutual TLS on its client and peer
+# ports (like for like). A third line measures the ceiling: gRPC + mutual TLS
+# alone, one process that stores nothing.
 #
-#   bench/run-cluster-bench.sh            default cases, ~4 minutes
+#   bench/run-cluster-bench.sh            default cases, ~7 minutes
 #   DURATION=60 WARMUP=5 bench/run-cluster-bench.sh
 #   CASES="4096:64" bench/run-cluster-bench.sh      only the target case
 #   BUILD=build-mine bench/run-cluster-bench.sh      another build directory
 #   QBOX_NODE_FLAGS="--snapshot-every 0" ...          diagnostics: extra qbox-node flags
 #   SKIP_BUILD=1 ...                                  use the binaries already in $BUILD
+#                                                     (SKIP_BUILD=0 or unset: build)
+#   ETCD_MODES="tls" ...      etcd modes to run, in order: plain, tls (default "plain tls")
+#   CEILING=0 ...             skip the gRPC+mTLS ceiling run (default 1: run it)
 #
 # What it does:
 #  1. installs missing Debian packages (scripts/deps.sh: etcd-server too) and
-#     builds qbox-node, qboxctl and qbox-load in build/;
+#     builds qbox-node, qboxctl, qbox-load and qbox-rpc-ceiling in build/;
 #  2. for every case: starts a fresh three-site quorumbox cluster under
 #     build/bench-cluster/ (credentials and genesis exactly as
 #     scripts/dev-cluster.sh makes them, but on ports 7201-7203 / metrics
 #     9201-9203 so a running dev cluster is left alone), runs qbox-load
 #     (AppendMessage to one account's INBOX), saves each node's /metrics,
-#     and stops it; then starts a fresh three-member etcd cluster on
-#     loopback (plain HTTP, data in the same build/bench-cluster/
-#     directory, so the same disk), runs qbox-load --target etcd with the
-#     same payload size and clients (Puts to the leader), and stops it;
-#  3. prints both side by side with the ratio and PASS/MISS against the
-#     target: 4 KiB x 64 clients, qbox >= 2x etcd's ops/s with p99 <= etcd's.
+#     and stops it; with CEILING=1, starts qbox-rpc-ceiling (one process,
+#     MailStore over mutual TLS with that cluster's site-a node certificate
+#     and CA bundle, AppendMessage answered at once: no storage, no
+#     replication), runs the same qbox-load against it, and stops it; then,
+#     for every etcd mode, starts a fresh three-member etcd cluster on
+#     loopback (data in the same build/bench-cluster/ directory, so the
+#     same disk; "tls": a throwaway bench CA made with openssl, P-256 keys
+#     as qboxctl makes them, client and peer certificates required and
+#     checked, and the script checks that etcd refuses plain HTTP and
+#     certificate-less TLS before measuring), runs qbox-load --target etcd
+#     with the same payload size and clients (Puts to the leader), and
+#     stops it;
+#  3. prints one line per system and case with qbox's ratio against each
+#     etcd mode (and against the ceiling), and PASS/MISS per etcd mode
+#     against the target: 4 KiB x 64 clients, qbox >= 2x etcd's ops/s with
+#     p99 <= etcd's.
 #
 # Each system runs alone: the other is stopped before it starts. Progress
 # goes to stderr, the comparison to stdout; the raw JSON lines, node logs and
 # metrics stay in build/bench-cluster/out/. All processes it started are stopped
-# on exit, whatever the exit. Exit status: 0 when the target is met, 3 when
-# it is missed, anything else on failure.
+# on exit, whatever the exit. Exit status: 0 when the target is met against
+# every etcd mode that ran, 3 when it is missed against any, anything else
+# on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -40,6 +58,18 @@ WARMUP="${WARMUP:-3}"
 # size_bytes:clients, the first is the one the target applies to.
 CASES="${CASES:-4096:64 1024:16 65536:16}"
 TARGET_CASE="4096:64"
+ETCD_MODES="${ETCD_MODES:-plain tls}"
+CEILING="${CEILING:-1}"
+for mode in $ETCD_MODES; do
+  case "$mode" in
+    plain | tls) ;;
+    *) echo "error: ETCD_MODES: '$mode' is not one of plain, tls" >&2; exit 2 ;;
+  esac
+done
+case "$CEILING" in
+  0 | 1) ;;
+  *) echo "error: CEILING: '$CEILING' must be 0 or 1" >&2; exit 2 ;;
+esac
 
 SITES=(site-a site-b site-c)
 QBOX_PORTS=(7201 7202 7203)
@@ -49,12 +79,15 @@ ETCD_PEER_PORTS=(2380 22380 32380)
 
 # QBOXCTL=path uses that qboxctl instead of building one.
 BUILD_TARGETS=(qbox-node qbox-load)
+[ "$CEILING" = 1 ] && BUILD_TARGETS+=(qbox-rpc-ceiling)
 if [ -z "${QBOXCTL:-}" ]; then
   QBOXCTL="$BUILD/ctl/qboxctl"
   BUILD_TARGETS+=(qboxctl)
 fi
 QBOXNODE="$BUILD/node/server/qbox-node"
 LOAD="$BUILD/bench/qbox-load"
+CEILINGSERVER="$BUILD/bench/qbox-rpc-ceiling"
+ETCD_TLS="$WORK/etcd-tls"
 
 PIDS=()
 say() { echo "==> $*" >&2; }
@@ -90,7 +123,7 @@ port_free() {
 }
 
 build() {
-  if [ -n "${SKIP_BUILD:-}" ]; then
+  if [ "${SKIP_BUILD:-0}" != 0 ]; then
     say "SKIP_BUILD: using the binaries already in $BUILD"
     return 0
   fi
@@ -99,7 +132,7 @@ build() {
   qbox_install_deps >&2
   say "building ${BUILD_TARGETS[*]} in $BUILD"
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C "$BUILD" "${BUILD_TARGETS[@]}" >&2
+  ninja -C "$BUILD" -j "${JOBS:-$(nproc)}" "${BUILD_TARGETS[@]}" >&2
 }
 
 machine_info() {
@@ -128,22 +161,23 @@ server_cpu_ticks() {
   echo "$total"
 }
 
-# Runs qbox-load with the given arguments and appends its JSON line, with
-# the load average before the run and the servers' CPU per request, to
-# results.jsonl; its table also goes to $OUT/<target>.txt.
+# measure LABEL TARGET ARGS...: runs qbox-load --target TARGET with the
+# given arguments and appends its JSON line, with the load average before
+# the run and the servers' CPU per request, to results.jsonl; its table also
+# goes to $OUT/<label>.txt.
 measure() {
-  local target=$1
-  shift
+  local label=$1 target=$2
+  shift 2
   local load_before cpu_before cpu_after line
   load_before=$(load_now)
   cpu_before=$(server_cpu_ticks)
-  line=$("$LOAD" --target "$target" --label "$target" --json "$@" | tee -a "$OUT/$target.txt" |
+  line=$("$LOAD" --target "$target" --label "$label" --json "$@" | tee -a "$OUT/$label.txt" |
     grep '^{') || true
   cpu_after=$(server_cpu_ticks)
   if [ -z "$line" ]; then
     # Recorded as a failed case so the other system and cases still run.
-    say "$target: qbox-load failed (see above); recorded as failed"
-    line="{\"target\":\"$target\",\"failed\":true,\"size\":$CASE_SIZE,\"clients\":$CASE_CLIENTS,\"all_requests\":0}"
+    say "$label: qbox-load failed (see above); recorded as failed"
+    line="{\"label\":\"$label\",\"target\":\"$target\",\"failed\":true,\"size\":$CASE_SIZE,\"clients\":$CASE_CLIENTS,\"all_requests\":0}"
   fi
   python3 -c '
 import json, sys
@@ -214,7 +248,7 @@ run_qbox_case() {
   local size=$1 clients=$2
   local dir="$WORK/qbox"
   say "quorumbox: ${size} B x ${clients} clients (load average $(load_now))"
-  measure qbox \
+  measure qbox qbox \
     --endpoints "127.0.0.1:${QBOX_PORTS[0]},127.0.0.1:${QBOX_PORTS[1]},127.0.0.1:${QBOX_PORTS[2]}" \
     --cacert "$dir/ca-bundle.crt" \
     --cert "$dir/site-a/frontends/imap.crt" --key "$dir/site-a/frontends/imap.key" \
@@ -227,99 +261,254 @@ run_qbox_case() {
   done
 }
 
+# --- the gRPC+mTLS ceiling --------------------------------------------------
+
+# Starts qbox-rpc-ceiling with site-a's node credentials from the quorumbox
+# run just before (same certificate, same CA bundle as a node), on a free
+# port that it reports; sets CEILING_ENDPOINT.
+start_ceiling() {
+  local dir="$WORK/qbox"
+  local log="$OUT/logs/ceiling-${CASE_SIZE}x${CASE_CLIENTS}.log"
+  "$CEILINGSERVER" --listen 127.0.0.1:0 --cacert "$dir/ca-bundle.crt" \
+    --cert "$dir/site-a/nodes/n1.crt" --key "$dir/site-a/nodes/n1.key" >"$log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  local deadline=$((SECONDS + 30))
+  until grep -q '^listening on ' "$log"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "error: qbox-rpc-ceiling exited; see $log" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "error: qbox-rpc-ceiling not listening within 30s; see $log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  CEILING_ENDPOINT=$(sed -n 's/^listening on //p' "$log" | head -1)
+  say "started the gRPC+mTLS ceiling (pid $pid) on $CEILING_ENDPOINT"
+}
+
+run_ceiling_case() {
+  local size=$1 clients=$2
+  local dir="$WORK/qbox"
+  say "ceiling: ${size} B x ${clients} clients (load average $(load_now))"
+  # No admin credentials: the ceiling has no Admin service and no accounts.
+  measure ceiling qbox --endpoints "$CEILING_ENDPOINT" \
+    --cacert "$dir/ca-bundle.crt" \
+    --cert "$dir/site-a/frontends/imap.crt" --key "$dir/site-a/frontends/imap.key" \
+    --account "bench${size}x${clients}" \
+    --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP"
+}
+
 # --- etcd --------------------------------------------------------------------
 
+# A throwaway CA for etcd and three certificates it signs: the members'
+# client-port certificate, their peer certificate (both also for client use:
+# members dial each other, and etcd's own gateway dials its client port) and
+# qbox-load's client certificate. P-256 keys, as qboxctl makes for
+# quorumbox, so both pay the same handshake and signature costs.
+make_etcd_certs() {
+  local d=$ETCD_TLS
+  rm -rf "$d"
+  mkdir -p "$d"
+  printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    "keyUsage=critical,keyCertSign,cRLSign" "subjectKeyIdentifier=hash" >"$d/ca.ext"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always" >"$d/member.ext"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=clientAuth" "subjectKeyIdentifier=hash" \
+    "authorityKeyIdentifier=keyid:always" >"$d/client.ext"
+  local name subject
+  for name in ca server peer client; do
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$name.key" 2>/dev/null
+    chmod 600 "$d/$name.key"
+  done
+  openssl req -new -key "$d/ca.key" -subj "/CN=qbox-bench etcd CA" -out "$d/ca.csr"
+  openssl x509 -req -in "$d/ca.csr" -signkey "$d/ca.key" -days 2 -sha256 \
+    -extfile "$d/ca.ext" -out "$d/ca.crt" 2>/dev/null
+  for name in server peer client; do
+    subject="/CN=qbox-bench etcd $name"
+    openssl req -new -key "$d/$name.key" -subj "$subject" -out "$d/$name.csr"
+    local ext="$d/member.ext"
+    [ "$name" = client ] && ext="$d/client.ext"
+    openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+      -days 2 -sha256 -extfile "$ext" -out "$d/$name.crt" 2>/dev/null
+    openssl verify -CAfile "$d/ca.crt" "$d/$name.crt" >/dev/null
+  done
+  say "made the etcd bench CA and server/peer/client certificates in $d"
+}
+
+# start_etcd MODE: a fresh three-member cluster, MODE plain or tls.
 start_etcd() {
-  local cluster="" i
+  local mode=$1 cluster="" i scheme=http
+  local -a tls_flags=()
+  if [ "$mode" = tls ]; then
+    scheme=https
+    tls_flags=(
+      --cert-file "$ETCD_TLS/server.crt" --key-file "$ETCD_TLS/server.key"
+      --client-cert-auth --trusted-ca-file "$ETCD_TLS/ca.crt"
+      --peer-cert-file "$ETCD_TLS/peer.crt" --peer-key-file "$ETCD_TLS/peer.key"
+      --peer-client-cert-auth --peer-trusted-ca-file "$ETCD_TLS/ca.crt"
+    )
+  fi
   rm -rf "$WORK/etcd"
   for i in 0 1 2; do
-    cluster+="${cluster:+,}e$((i + 1))=http://127.0.0.1:${ETCD_PEER_PORTS[$i]}"
+    cluster+="${cluster:+,}e$((i + 1))=$scheme://127.0.0.1:${ETCD_PEER_PORTS[$i]}"
   done
   for i in 0 1 2; do
     local name="e$((i + 1))"
     # Quota raised from 2 GiB so the 64 KiB case cannot hit it; everything
     # else is etcd's default (no auto-compaction, fsync on every commit).
     etcd --name "$name" --data-dir "$WORK/etcd/$name" \
-      --listen-client-urls "http://127.0.0.1:${ETCD_CLIENT_PORTS[$i]}" \
-      --advertise-client-urls "http://127.0.0.1:${ETCD_CLIENT_PORTS[$i]}" \
-      --listen-peer-urls "http://127.0.0.1:${ETCD_PEER_PORTS[$i]}" \
-      --initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER_PORTS[$i]}" \
+      --listen-client-urls "$scheme://127.0.0.1:${ETCD_CLIENT_PORTS[$i]}" \
+      --advertise-client-urls "$scheme://127.0.0.1:${ETCD_CLIENT_PORTS[$i]}" \
+      --listen-peer-urls "$scheme://127.0.0.1:${ETCD_PEER_PORTS[$i]}" \
+      --initial-advertise-peer-urls "$scheme://127.0.0.1:${ETCD_PEER_PORTS[$i]}" \
       --initial-cluster "$cluster" --initial-cluster-state new \
       --initial-cluster-token qbox-bench \
-      --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) \
-      >"$OUT/logs/etcd-${CASE_SIZE}x${CASE_CLIENTS}-$name.log" 2>&1 &
+      --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) "${tls_flags[@]}" \
+      >"$OUT/logs/etcd-$mode-${CASE_SIZE}x${CASE_CLIENTS}-$name.log" 2>&1 &
     PIDS+=($!)
   done
-  say "started etcd members (pids ${PIDS[*]}) on 127.0.0.1:${ETCD_CLIENT_PORTS[*]}"
+  say "started etcd ($mode) members (pids ${PIDS[*]}) on 127.0.0.1:${ETCD_CLIENT_PORTS[*]}"
+  local -a ctl_tls=()
+  [ "$mode" = tls ] &&
+    ctl_tls=(--cacert "$ETCD_TLS/ca.crt" --cert "$ETCD_TLS/client.crt" --key "$ETCD_TLS/client.key")
   local deadline=$((SECONDS + 60))
-  until ETCDCTL_API=3 etcdctl --endpoints "$(etcd_endpoints)" endpoint health >/dev/null 2>&1; do
+  until ETCDCTL_API=3 etcdctl --endpoints "$(etcd_urls "$scheme")" "${ctl_tls[@]}" \
+    endpoint health >/dev/null 2>&1; do
     if [ $SECONDS -ge $deadline ]; then
-      echo "error: etcd not healthy within 60s; see $OUT/logs/etcd-*.log" >&2
+      echo "error: etcd ($mode) not healthy within 60s; see $OUT/logs/etcd-$mode-*.log" >&2
       exit 1
     fi
     sleep 0.5
   done
-  say "etcd ready"
+  [ "$mode" = tls ] && check_etcd_tls
+  say "etcd ($mode) ready"
 }
 
+# Proves the tls mode is what it claims before measuring it: on every
+# member, the client and peer ports refuse plain HTTP and refuse TLS without
+# a client certificate, and accept the bench certificates. What it saw goes
+# to $OUT/etcd-tls-check.txt. HTTP/1.1 because etcd's peer port ends curl's
+# HTTP/2 streams uncleanly (curl exit 18) even on success.
+check_etcd_tls() {
+  local report="$OUT/etcd-tls-check.txt" i port ca="$ETCD_TLS/ca.crt"
+  echo "case ${CASE_SIZE}x${CASE_CLIENTS}:" >>"$report"
+  for i in 0 1 2; do
+    for port in "${ETCD_CLIENT_PORTS[$i]}" "${ETCD_PEER_PORTS[$i]}"; do
+      local path=/health who=client
+      if [ "$port" = "${ETCD_PEER_PORTS[$i]}" ]; then path=/members who=peer; fi
+      if curl -fs --http1.1 -m 5 "http://127.0.0.1:$port$path" >/dev/null 2>&1; then
+        echo "error: etcd $who port $port answers plain HTTP in tls mode" >&2
+        exit 1
+      fi
+      if curl -fs --http1.1 -m 5 --cacert "$ca" "https://127.0.0.1:$port$path" >/dev/null 2>&1; then
+        echo "error: etcd $who port $port accepts TLS without a client certificate" >&2
+        exit 1
+      fi
+      if ! curl -fs --http1.1 -m 5 --cacert "$ca" \
+        --cert "$ETCD_TLS/$who.crt" --key "$ETCD_TLS/$who.key" \
+        "https://127.0.0.1:$port$path" >/dev/null 2>&1; then
+        echo "error: etcd $who port $port refuses the bench $who certificate" >&2
+        exit 1
+      fi
+      echo "  $who port $port: plain HTTP refused, TLS without a client certificate refused," \
+        "TLS with the bench $who certificate accepted" >>"$report"
+    done
+  done
+  say "etcd TLS checked: client and peer ports of all members require client certificates"
+}
+
+# host:port list for qbox-load (which picks credentials by flag)
 etcd_endpoints() {
   echo "127.0.0.1:${ETCD_CLIENT_PORTS[0]},127.0.0.1:${ETCD_CLIENT_PORTS[1]},127.0.0.1:${ETCD_CLIENT_PORTS[2]}"
 }
 
+# URL list for etcdctl, whose scheme decides plain or TLS
+etcd_urls() {
+  local scheme=$1
+  echo "$scheme://127.0.0.1:${ETCD_CLIENT_PORTS[0]},$scheme://127.0.0.1:${ETCD_CLIENT_PORTS[1]},$scheme://127.0.0.1:${ETCD_CLIENT_PORTS[2]}"
+}
+
 run_etcd_case() {
-  local size=$1 clients=$2
-  say "etcd: ${size} B x ${clients} clients (load average $(load_now))"
-  measure etcd --endpoints "$(etcd_endpoints)" \
+  local mode=$1 size=$2 clients=$3
+  local -a tls=()
+  [ "$mode" = tls ] && tls=(--etcd-cacert "$ETCD_TLS/ca.crt" --etcd-cert "$ETCD_TLS/client.crt"
+    --etcd-key "$ETCD_TLS/client.key")
+  say "etcd ($mode): ${size} B x ${clients} clients (load average $(load_now))"
+  measure "etcd-$mode" etcd --endpoints "$(etcd_endpoints)" "${tls[@]}" \
     --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP"
 }
 
 # --- report ------------------------------------------------------------------
 
 report() {
-  python3 - "$OUT/results.jsonl" "$TARGET_CASE" <<'EOF'
-import json, sys
+  python3 - "$OUT/results.jsonl" "$TARGET_CASE" "$ETCD_MODES" <<'EOF'
+import json, math, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 target = tuple(int(x) for x in sys.argv[2].split(":"))
-by = {(r["target"], r["size"], r["clients"]): r for r in rows}
+modes = sys.argv[3].split()
+by = {(r["label"], r["size"], r["clients"]): r for r in rows}
 cases = []
 for r in rows:
     c = (r["size"], r["clients"])
     if c not in cases:
         cases.append(c)
-print(f'{"case":>12} | {"qbox ops/s":>10} {"MiB/s":>7} {"p50":>7} {"p99":>7} {"p999":>7} {"err":>4} |'
-      f' {"etcd ops/s":>10} {"MiB/s":>7} {"p50":>7} {"p99":>7} {"p999":>7} {"err":>4} |'
-      f' {"ops ratio":>9} {"p99 q/e":>8} | {"cpu ms/op q":>11} {"e":>5}')
-verdict = "MISS (not measured)"
+names = {"qbox": "quorumbox: 3 sites, mutual TLS",
+         "etcd-plain": "etcd 3.4: 3 members, plain HTTP",
+         "etcd-tls": "etcd 3.4: 3 members, mutual TLS (client and peer)",
+         "ceiling": "gRPC+mTLS ceiling on this machine (one process, no storage, no replication)"}
+labels = ["qbox"] + [f"etcd-{m}" for m in modes] + ["ceiling"]
+nan = float("nan")
+print(f'{"case":>12} | {"ops/s":>8} {"MiB/s":>7} {"p50":>7} {"p99":>7} {"p999":>7} {"err":>4}'
+      f' {"cpu ms/op":>9} | {"qbox ops/x":>10} {"qbox p99/x":>10} | run')
+verdicts = {m: "MISS (not measured)" for m in modes}
 for size, clients in cases:
     q = by.get(("qbox", size, clients))
-    e = by.get(("etcd", size, clients))
-    failed = {k for k, r in (("q", q), ("e", e)) if r and r.get("failed")}
-    q = None if "q" in failed else q
-    e = None if "e" in failed else e
-    def cols(r, key):
-        if not r:
-            mark = "FAILED" if key in failed else "-"
-            return f'{mark:>10} {"-":>7} {"-":>7} {"-":>7} {"-":>7} {"-":>4}'
-        return (f'{r["ops_per_sec"]:>10.0f} {r["mib_per_sec"]:>7.1f} {r["p50_ms"]:>7.2f}'
-                f' {r["p99_ms"]:>7.2f} {r["p999_ms"]:>7.2f} {r["errors"]:>4}')
-    ratio = q["ops_per_sec"] / e["ops_per_sec"] if q and e and e["ops_per_sec"] else float("nan")
-    p99r = q["p99_ms"] / e["p99_ms"] if q and e and e["p99_ms"] else float("nan")
-    def cpu(r):
-        return f'{r["server_cpu_ms_per_op"]:.2f}' if r and "server_cpu_ms_per_op" in r else "-"
-    print(f'{str(size) + " B x " + str(clients):>12} | {cols(q, "q")} | {cols(e, "e")} | {ratio:>8.2f}x {p99r:>7.2f}x'
-          f' | {cpu(q):>11} {cpu(e):>5}')
-    if (size, clients) == target and q and e:
-        ok_tput = ratio >= 2.0
-        ok_p99 = q["p99_ms"] <= e["p99_ms"]
-        verdict = ("PASS" if ok_tput and ok_p99 else "MISS") + (
-            f' (4 KiB x 64: throughput {ratio:.2f}x etcd, target >= 2x: {"met" if ok_tput else "missed"};'
-            f' p99 {q["p99_ms"]:.2f} ms vs etcd {e["p99_ms"]:.2f} ms: {"met" if ok_p99 else "missed"})')
-print("latencies in ms; p99 q/e = qbox p99 / etcd p99 (<= 1 is the target);")
-print("cpu ms/op = CPU time of all three servers per request (q = qbox, e = etcd)")
+    q = None if q and q.get("failed") else q
+    for label in labels:
+        r = by.get((label, size, clients))
+        if r is None:
+            continue
+        name = names[label]
+        if r.get("failed"):
+            print(f'{str(size) + " B x " + str(clients):>12} | {"FAILED":>8} {"-":>7} {"-":>7}'
+                  f' {"-":>7} {"-":>7} {"-":>4} {"-":>9} | {"-":>10} {"-":>10} | {name}')
+            continue
+        cpu = f'{r["server_cpu_ms_per_op"]:.2f}' if "server_cpu_ms_per_op" in r else "-"
+        if label == "qbox":
+            ratios = f'{"":>10} {"":>10}'
+        else:
+            ratio = q["ops_per_sec"] / r["ops_per_sec"] if q and r["ops_per_sec"] else nan
+            p99r = q["p99_ms"] / r["p99_ms"] if q and r["p99_ms"] else nan
+            ratios = f'{ratio:>9.2f}x {p99r:>9.2f}x'
+        print(f'{str(size) + " B x " + str(clients):>12} | {r["ops_per_sec"]:>8.0f}'
+              f' {r["mib_per_sec"]:>7.1f} {r["p50_ms"]:>7.2f} {r["p99_ms"]:>7.2f}'
+              f' {r["p999_ms"]:>7.2f} {r["errors"]:>4} {cpu:>9} | {ratios} | {name}')
+        if label.startswith("etcd-") and (size, clients) == target and q:
+            ratio = q["ops_per_sec"] / r["ops_per_sec"] if r["ops_per_sec"] else nan
+            ok_tput = ratio >= 2.0
+            ok_p99 = q["p99_ms"] <= r["p99_ms"]
+            verdicts[label[5:]] = ("PASS" if ok_tput and ok_p99 else "MISS") + (
+                f' (4 KiB x 64: throughput {ratio:.2f}x etcd, target >= 2x:'
+                f' {"met" if ok_tput else "missed"};'
+                f' p99 {q["p99_ms"]:.2f} ms vs etcd {r["p99_ms"]:.2f} ms:'
+                f' {"met" if ok_p99 else "missed"})')
+print("latencies in ms; qbox ops/x = qbox ops/s / that line's ops/s (target >= 2 against etcd);")
+print("qbox p99/x = qbox p99 / that line's p99 (target <= 1 against etcd); against the ceiling,")
+print("qbox ops/x is the share of the RPC layer's ceiling that quorumbox reaches.")
+print("cpu ms/op = CPU time of that line's server processes per request (etcd, qbox: all three)")
 for r in rows:
-    print(f'  {r["target"]} {r["size"]} B x {r["clients"]}: load average before {r.get("load_before", "?")}')
-print("target:", verdict)
-sys.exit(0 if verdict.startswith("PASS") else 3)
+    print(f'  {r["label"]} {r["size"]} B x {r["clients"]}: load average before {r.get("load_before", "?")}')
+if not modes:
+    print("target: MISS (no etcd mode run)")
+for m in modes:
+    print(f'target vs etcd {m}:'.ljust(21), verdicts[m])
+sys.exit(0 if modes and all(v.startswith("PASS") for v in verdicts.values()) else 3)
 EOF
 }
 
@@ -329,24 +518,33 @@ build
 for p in "${QBOX_PORTS[@]}" "${QBOX_METRICS[@]}" "${ETCD_CLIENT_PORTS[@]}" "${ETCD_PEER_PORTS[@]}"; do
   port_free "$p" || { echo "error: port $p is in use; stop what uses it first" >&2; exit 1; }
 done
-rm -rf "$WORK/qbox" "$WORK/etcd" "$OUT"
+rm -rf "$WORK/qbox" "$WORK/etcd" "$ETCD_TLS" "$OUT"
 mkdir -p "$OUT/logs"
 machine_info
 : >"$OUT/results.jsonl"
+case " $ETCD_MODES " in *" tls "*) make_etcd_certs ;; esac
 
-# Every case gets fresh, empty clusters, and the two systems take turns
-# case by case, so both see the same state size and, as nearly as a shared
-# machine allows, the same background load.
+# Every case gets fresh, empty clusters, and the systems take turns case by
+# case, so all see the same state size and, as nearly as a shared machine
+# allows, the same background load.
 for c in $CASES; do
   CASE_SIZE=${c%%:*} CASE_CLIENTS=${c##*:}
   start_qbox
-  run_qbox_case "${c%%:*}" "${c##*:}"
+  run_qbox_case "$CASE_SIZE" "$CASE_CLIENTS"
   stop_all
   say "quorumbox stopped; data was $(du -sh "$WORK/qbox/data" | cut -f1)"
-  start_etcd
-  run_etcd_case "${c%%:*}" "${c##*:}"
-  stop_all
-  say "etcd stopped; data was $(du -sh "$WORK/etcd" | cut -f1)"
+  if [ "$CEILING" = 1 ]; then
+    start_ceiling
+    run_ceiling_case "$CASE_SIZE" "$CASE_CLIENTS"
+    stop_all
+    say "ceiling stopped"
+  fi
+  for mode in $ETCD_MODES; do
+    start_etcd "$mode"
+    run_etcd_case "$mode" "$CASE_SIZE" "$CASE_CLIENTS"
+    stop_all
+    say "etcd ($mode) stopped; data was $(du -sh "$WORK/etcd" | cut -f1)"
+  done
 done
 
 echo
