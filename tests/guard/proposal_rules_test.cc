@@ -199,6 +199,14 @@ TEST_F(ProposalRulesTest, RefusedEndorsementsLeaveTheRecordUnchanged) {
   ExpectRefusedUnchanged(SignEndorsement(world_.bob, no_decision),
                          absl::StatusCode::kInvalidArgument, "endorsement.decision");
 
+  // A decision of a kind this build does not know (a newer peer's enum
+  // value) is refused, not read as an approval.
+  v1::Endorsement future_decision =
+      testing::EndorsementOf(proposal_, v1::ENDORSEMENT_DECISION_APPROVE);
+  future_decision.set_decision(static_cast<v1::EndorsementDecision>(7));
+  ExpectRefusedUnchanged(SignEndorsement(world_.bob, future_decision),
+                         absl::StatusCode::kInvalidArgument, "endorsement.decision");
+
   v1::Endorsement wrong_cluster = testing::EndorsementOf(proposal_, v1::ENDORSEMENT_DECISION_VETO);
   wrong_cluster.set_cluster("elsewhere");
   ExpectRefusedUnchanged(SignEndorsement(world_.bob, wrong_cluster),
