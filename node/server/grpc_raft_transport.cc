@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "node/server/raft_proto_convert.h"
@@ -69,6 +70,10 @@ class GrpcRaftTransport::PeerSender {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // Our own connection, not one from gRPC's process-wide pool: otherwise
+    // Reconnect's new channel would reuse the old TLS connection and the
+    // certificates it was made with.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     auto channel = grpc::CreateCustomChannel(address_, creds_, args);
     auto stub = v1::Raft::NewStub(channel);
     absl::Duration backoff = absl::Milliseconds(50);
@@ -165,6 +170,20 @@ void GrpcRaftTransport::Send(std::vector<raft::Message> messages) {
     auto it = peers_.find(m.to);
     if (it != peers_.end()) it->second->Enqueue(std::move(m));
   }
+}
+
+void GrpcRaftTransport::Reconnect() {
+  std::map<uint64_t, std::unique_ptr<PeerSender>> old;
+  {
+    absl::MutexLock lock(&mu_);
+    if (peers_.empty()) return;
+    for (auto& [id, sender] : peers_) {
+      auto fresh = std::make_unique<PeerSender>(id, sender->address(), credentials_, logger_);
+      old[id] = std::exchange(sender, std::move(fresh));
+    }
+  }
+  // Joined outside the lock: Send must not wait for a stream to close.
+  for (auto& [id, sender] : old) sender->Stop();
 }
 
 void GrpcRaftTransport::Shutdown() {

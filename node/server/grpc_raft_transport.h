@@ -33,6 +33,13 @@ class GrpcRaftTransport : public RaftTransport {
 
   void Send(std::vector<raft::Message> messages) override;
 
+  // Drops every peer's connection and opens a new one. A TLS connection
+  // keeps the certificates it was made with; after this node's trusted CAs
+  // or its own certificate changed (live_tls.h), new handshakes are what
+  // make the change reach the peers. Messages queued meanwhile are dropped
+  // (Raft resends what matters).
+  void Reconnect();
+
   // Stops every sender thread.
   void Shutdown();
 

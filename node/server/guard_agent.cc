@@ -26,14 +26,15 @@ std::string DigestBytes(const std::array<uint8_t, 32>& digest) {
 
 }  // namespace
 
-GuardAgent::GuardAgent(Options options, RaftRuntime* runtime,
-                       mailbox::MailboxStateMachine* machine, const MailboxReplica* replica,
-                       const PeerDirectory* peers)
+GuardAgent::GuardAgent(Options options, RaftRuntime* runtime, mailbox::MailboxStateMachine* machine,
+                       const MailboxReplica* replica, const PeerDirectory* peers)
     : options_(std::move(options)),
       runtime_(runtime),
       machine_(machine),
       replica_(replica),
-      peers_(peers) {}
+      peers_(peers),
+      certificate_pem_(options_.certificate_pem),
+      private_key_pem_(options_.private_key_pem) {}
 
 GuardAgent::~GuardAgent() { Stop(); }
 
@@ -268,9 +269,15 @@ absl::StatusOr<v1::SignedNodeStatement> GuardAgent::Sign(v1::NodeStatement state
   statement.set_signed_at_ms(absl::ToUnixMillis(absl::Now()));
   v1::SignedNodeStatement signed_statement;
   signed_statement.set_statement(statement.SerializeAsString());
-  auto signature = guard::SignStatement(guard::StatementKind::kNodeStatement,
-                                        signed_statement.statement(), options_.certificate_pem,
-                                        options_.private_key_pem);
+  std::string certificate_pem, private_key_pem;
+  {
+    absl::MutexLock lock(&mu_);
+    certificate_pem = certificate_pem_;
+    private_key_pem = private_key_pem_;
+  }
+  auto signature =
+      guard::SignStatement(guard::StatementKind::kNodeStatement, signed_statement.statement(),
+                           certificate_pem, private_key_pem);
   if (!signature.ok()) return signature.status();
   *signed_statement.mutable_signature() = *std::move(signature);
   return signed_statement;
@@ -325,6 +332,18 @@ void GuardAgent::FlushQueue() {
   }
 }
 
+void GuardAgent::ReplaceIdentity(std::string certificate_pem, std::string private_key_pem) {
+  absl::MutexLock lock(&mu_);
+  certificate_pem_ = std::move(certificate_pem);
+  private_key_pem_ = std::move(private_key_pem);
+}
+
+void GuardAgent::ForgetChannels() {
+  std::map<std::string, std::shared_ptr<grpc::Channel>> old;
+  absl::MutexLock lock(&mu_);
+  old.swap(channels_);
+}
+
 absl::Status GuardAgent::SubmitToLeader(const v1::MailboxCommand& command) {
   const raft::NodeId leader = runtime_->leader();
   if (leader == raft::kNoNode) return absl::UnavailableError("no leader known");
@@ -341,7 +360,13 @@ absl::Status GuardAgent::SubmitToLeader(const v1::MailboxCommand& command) {
   {
     absl::MutexLock lock(&mu_);
     std::shared_ptr<grpc::Channel>& cached = channels_[node->address];
-    if (!cached) cached = grpc::CreateChannel(node->address, options_.peer_credentials);
+    if (!cached) {
+      // A connection of our own (not gRPC's shared pool), so that
+      // ForgetChannels really makes the next call handshake again.
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      cached = grpc::CreateCustomChannel(node->address, options_.peer_credentials, args);
+    }
     channel = cached;
   }
   auto stub = v1::Raft::NewStub(channel);

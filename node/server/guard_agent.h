@@ -52,7 +52,9 @@ class GuardAgent {
   struct Options {
     NodeConfig self;
     std::string cluster;           // the charter's cluster name
-    std::string certificate_pem;   // this node's certificate: signs its statements
+    // This node's certificate and key at start: sign its statements until
+    // ReplaceIdentity swaps them.
+    std::string certificate_pem;
     std::string private_key_pem;
     std::shared_ptr<grpc::ChannelCredentials> peer_credentials;  // to reach the leader
     absl::Duration period = absl::Seconds(1);
@@ -80,6 +82,14 @@ class GuardAgent {
   void OnCheckpointCaptured(uint64_t index);
   void OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint);
   void OnCheckpointCompared(const mailbox::CheckpointComparison& comparison);
+
+  // A re-issued certificate and key (live_tls.h checked them): statements
+  // signed from now on use them, since peers verify a statement against the
+  // charter's CAs, which may no longer accept the old certificate.
+  void ReplaceIdentity(std::string certificate_pem, std::string private_key_pem);
+  // Closes the cached channels to peers so the next call makes a new TLS
+  // connection with the node's current CAs and certificate.
+  void ForgetChannels();
 
   // Active guard alarms as narrative (checkpoint mismatches with evidence).
   std::vector<std::string> Alarms() const;
@@ -129,6 +139,8 @@ class GuardAgent {
   std::string attested_by_ ABSL_GUARDED_BY(mu_);
   std::string recovery_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  std::string certificate_pem_ ABSL_GUARDED_BY(mu_);  // signs statements
+  std::string private_key_pem_ ABSL_GUARDED_BY(mu_);
   absl::Time last_checkpoint_request_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
   absl::Notification stop_;

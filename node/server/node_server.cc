@@ -10,6 +10,8 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
@@ -23,9 +25,10 @@
 #include "node/server/cluster_config.h"
 #include "node/server/grpc_raft_transport.h"
 #include "node/server/guard_agent.h"
+#include "node/server/live_tls.h"
 #include "node/server/mailbox_replica.h"
-#include "node/server/membership_guard.h"
 #include "node/server/mailstore_service.h"
+#include "node/server/membership_guard.h"
 #include "node/server/node_metrics.h"
 #include "node/server/peer_directory.h"
 #include "node/server/raft_runtime.h"
@@ -44,7 +47,12 @@ namespace fs = std::filesystem;
 struct NodeServer::Parts {
   ClusterConfig cluster;
   NodeConfig self;
+  // The CAs of the configuration file, then of the charter (AdoptCharter):
+  // what Start checks --cert against before the live material exists.
   std::unique_ptr<guard::SiteTrustStore> trust;
+  // From then on, the trusted CAs and our certificate as they change (TLS
+  // and the application-level check): live_tls.h.
+  std::unique_ptr<LiveTls> tls;
   std::unique_ptr<PeerDirectory> peers;
   std::string cert_pem;
   std::string key_pem;
@@ -139,11 +147,19 @@ absl::Status NodeServer::Start() {
   p.metrics = std::make_unique<NodeMetrics>();
   auto logger = [this](std::string_view line) { Log(std::string(line)); };
 
-  grpc::SslCredentialsOptions client_tls;
-  client_tls.pem_root_certs = p.cluster.RootBundlePem();
-  client_tls.pem_cert_chain = p.cert_pem;
-  client_tls.pem_private_key = p.key_pem;
-  p.transport = std::make_unique<GrpcRaftTransport>(grpc::SslCredentials(client_tls), logger);
+  LiveTlsOptions tls_options;
+  tls_options.data_dir = options_.data_dir;
+  tls_options.cert_file = options_.cert_file;
+  tls_options.key_file = options_.key_file;
+  tls_options.self = p.self;
+  tls_options.logger = logger;
+  std::vector<guard::SiteCaCertificate> sites;
+  for (const SiteConfig& s : p.cluster.sites) sites.push_back({s.name, s.ca_cert_pem});
+  NodeIdentityPem identity;
+  identity.certificate_pem = p.cert_pem;
+  identity.private_key_pem = p.key_pem;
+  ASSIGN_OR_RETURN(p.tls, LiveTls::Create(std::move(tls_options), sites, std::move(identity)));
+  p.transport = std::make_unique<GrpcRaftTransport>(p.tls->ChannelCredentials(), logger);
   for (const NodeConfig& n : p.cluster.nodes) {
     if (n.id != p.self.id) p.transport->AddPeer(n.id, n.address);
   }
@@ -183,7 +199,7 @@ absl::Status NodeServer::Start() {
   go.cluster = p.cluster.cluster;
   go.certificate_pem = p.cert_pem;
   go.private_key_pem = p.key_pem;
-  go.peer_credentials = grpc::SslCredentials(client_tls);
+  go.peer_credentials = p.tls->ChannelCredentials();
   go.logger = logger;
   p.guard = std::make_unique<GuardAgent>(go, p.runtime.get(), p.mailbox.get(), p.replica.get(),
                                          p.peers.get());
@@ -194,7 +210,7 @@ absl::Status NodeServer::Start() {
   p.context.log = p.log.get();
   p.context.cluster_name = p.cluster.cluster;
   p.context.mailbox = p.mailbox.get();
-  p.context.trust = p.trust.get();
+  p.context.trust = p.tls->trust();
   p.context.peers = p.peers.get();
   p.context.self = p.self;
   p.context.max_message_bytes = options_.max_message_bytes;
@@ -332,11 +348,7 @@ absl::Status NodeServer::DecideGenesis() {
   // genesis is the cluster new.
   const size_t majority = voters.size() / 2 + 1;
   const size_t needed = voters.size() - majority + 1;
-  grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = p.cluster.RootBundlePem();
-  tls.pem_cert_chain = p.cert_pem;
-  tls.pem_private_key = p.key_pem;
-  auto creds = grpc::SslCredentials(tls);
+  auto creds = p.tls->ChannelCredentials();
   absl::Time last_report = absl::InfinitePast();
   while (!stop_requested_) {
     size_t at_genesis = 0;
@@ -381,20 +393,18 @@ absl::Status NodeServer::DecideGenesis() {
 absl::Status NodeServer::StartGrpc() {
   Parts& p = *parts_;
   auto logger = [this](std::string_view line) { Log(std::string(line)); };
-  p.raft_service = std::make_unique<RaftService>(p.runtime.get(), p.log.get(), p.trust.get(),
+  p.raft_service = std::make_unique<RaftService>(p.runtime.get(), p.log.get(), p.tls->trust(),
                                                  p.peers.get(), p.self.id, logger);
   p.mailstore_service = std::make_unique<MailStoreService>(&p.context);
   p.admin_service = std::make_unique<AdminService>(&p.context);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::SslServerCredentialsOptions tls(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  tls.pem_root_certs = p.trust->ConcatenatedCaPem();
-  tls.pem_key_cert_pairs.push_back({p.key_pem, p.cert_pem});
   grpc::ServerBuilder builder;
   const std::string listen = options_.listen.empty() ? p.self.address : options_.listen;
-  builder.AddListeningPort(listen, grpc::SslServerCredentials(tls), &grpc_port_);
+  // Client certificates are required and verified against the current CAs
+  // (live_tls.h): a peer the charter no longer trusts cannot connect.
+  builder.AddListeningPort(listen, p.tls->ServerCredentials(), &grpc_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<uint64_t>(options_.max_message_bytes * 2 + (16 << 20), INT32_MAX)));
   builder.SetMaxSendMessageSize(static_cast<int>(
@@ -420,7 +430,25 @@ void NodeServer::Housekeeping() {
   absl::Time next_sizes = absl::InfinitePast();
   uint64_t raft_bytes = 0, mailbox_bytes = 0;
   bool was_serving = false;
+  absl::Time next_tls_check = absl::InfinitePast();
+  absl::Time reconnect_at = absl::InfiniteFuture();
   while (!stop_housekeeping_.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+    if (absl::Now() >= next_tls_check) {
+      if (FollowTlsChanges()) {
+        // gRPC re-reads tls/ every second; connections made before then
+        // would still carry the old material, so wait a little longer.
+        reconnect_at = absl::Now() + absl::Seconds(2);
+      }
+      next_tls_check = absl::Now() + absl::Seconds(1);
+    }
+    if (absl::Now() >= reconnect_at) {
+      // An established TLS connection keeps the certificates it was made
+      // with: reconnect so peers see (or stop seeing) ours as they now are.
+      Log("reconnecting to peers so that the changed TLS material is used");
+      p.transport->Reconnect();
+      p.guard->ForgetChannels();
+      reconnect_at = absl::InfiniteFuture();
+    }
     // grpc.health.v1 says SERVING only when this node is caught up, so a
     // load balancer or probe never sends traffic to a rebuilding node.
     bool serving = p.runtime->CaughtUp();
@@ -454,6 +482,23 @@ void NodeServer::Housekeeping() {
       next_purge = now + absl::Minutes(1);
     }
   }
+}
+
+bool NodeServer::FollowTlsChanges() {
+  Parts& p = *parts_;
+  bool changed = false;
+  auto charter = p.mailbox->GetCharter();
+  if (charter.ok()) {
+    std::vector<guard::SiteCaCertificate> sites;
+    for (const v1::CharterSite& s : charter->sites()) sites.push_back({s.name(), s.ca_cert_pem()});
+    auto followed = p.tls->FollowSites(sites);  // logs its own errors
+    changed = followed.ok() && *followed;
+  }
+  if (std::optional<NodeIdentityPem> identity = p.tls->CheckIdentityFiles()) {
+    p.guard->ReplaceIdentity(identity->certificate_pem, identity->private_key_pem);
+    changed = true;
+  }
+  return changed;
 }
 
 void NodeServer::Shutdown() {

@@ -46,6 +46,9 @@ class NodeServer {
   absl::Status DecideGenesis();
   absl::Status StartGrpc();
   void Housekeeping();
+  // Follows the applied charter's site CAs and the --cert/--key files into
+  // the live TLS material (live_tls.h). True if anything changed.
+  bool FollowTlsChanges();
   void Log(const std::string& line) const;
 
   NodeOptions options_;

@@ -8,15 +8,23 @@
 
 namespace qbox::server {
 
-RaftService::RaftService(RaftRuntime* runtime, raft::LogStorage* storage,
-                         const guard::SiteTrustStore* trust, const PeerDirectory* peers,
-                         uint64_t self_id, std::function<void(std::string_view)> logger)
+RaftService::RaftService(RaftRuntime* runtime, raft::LogStorage* storage, TrustHandle trust,
+                         const PeerDirectory* peers, uint64_t self_id,
+                         std::function<void(std::string_view)> logger)
     : runtime_(runtime),
       storage_(storage),
-      trust_(trust), peers_(peers), self_id_(self_id), logger_(std::move(logger)) {}
+      trust_(trust),
+      peers_(peers),
+      self_id_(self_id),
+      logger_(std::move(logger)) {}
 
 grpc::Status RaftService::Authenticate(grpc::ServerContext* context, uint64_t* node_id) {
-  auto identity = guard::IdentifyGrpcPeer(*context->auth_context(), *trust_);
+  return Authenticate(context, *trust_.Current(), node_id);
+}
+
+grpc::Status RaftService::Authenticate(grpc::ServerContext* context,
+                                       const guard::SiteTrustStore& trust, uint64_t* node_id) {
+  auto identity = guard::IdentifyGrpcPeer(*context->auth_context(), trust);
   if (!identity.ok()) return ToGrpcStatus(identity.status());
   if (absl::Status s = guard::RequireRole(*identity, "node"); !s.ok()) return ToGrpcStatus(s);
   auto node = peers_->Find(identity->site, identity->name);
@@ -57,9 +65,29 @@ grpc::Status RaftService::DeliverBatch(const v1::RaftBatch& batch, uint64_t send
 grpc::Status RaftService::Send(grpc::ServerContext* context,
                                grpc::ServerReader<v1::RaftBatch>* reader, v1::RaftAck*) {
   uint64_t sender = 0;
-  if (grpc::Status s = Authenticate(context, &sender); !s.ok()) return s;
+  std::shared_ptr<const guard::SiteTrustStore> trust = trust_.Current();
+  if (grpc::Status s = Authenticate(context, *trust, &sender); !s.ok()) return s;
   v1::RaftBatch batch;
   while (reader->Read(&batch)) {
+    // A stream outlives trust changes: once the node's CAs change (an
+    // executed CA replacement), the sender is identified again, so a peer
+    // whose CA was replaced is cut off mid-stream, not at its next connect.
+    if (std::shared_ptr<const guard::SiteTrustStore> now = trust_.Current(); now != trust) {
+      trust = std::move(now);
+      uint64_t again = 0;
+      if (grpc::Status s = Authenticate(context, *trust, &again); !s.ok()) {
+        if (logger_) {
+          logger_(absl::StrCat(
+              "closed the raft stream from node ", sender,
+              ": the site CAs changed and they no longer accept it: ", s.error_message()));
+        }
+        return s;
+      }
+      if (again != sender) {
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                            "the certificate names another node under the new site CAs");
+      }
+    }
     if (grpc::Status s = DeliverBatch(batch, sender); !s.ok()) return s;
   }
   return grpc::Status::OK;

@@ -8,7 +8,7 @@
 #include <functional>
 #include <string_view>
 
-#include "node/guard/site_trust_store.h"
+#include "node/server/live_trust.h"
 #include "node/server/peer_directory.h"
 #include "node/server/raft_runtime.h"
 #include "qbox/v1/raft.grpc.pb.h"
@@ -17,8 +17,8 @@ namespace qbox::server {
 
 class RaftService final : public v1::Raft::Service {
  public:
-  RaftService(RaftRuntime* runtime, raft::LogStorage* storage,
-              const guard::SiteTrustStore* trust, const PeerDirectory* peers, uint64_t self_id,
+  RaftService(RaftRuntime* runtime, raft::LogStorage* storage, TrustHandle trust,
+              const PeerDirectory* peers, uint64_t self_id,
               std::function<void(std::string_view)> logger);
 
   grpc::Status Send(grpc::ServerContext* context, grpc::ServerReader<v1::RaftBatch>* reader,
@@ -36,12 +36,16 @@ class RaftService final : public v1::Raft::Service {
 
  private:
   // The sender's node id, from its certificate; an error status otherwise.
+  // With the store in force now, or with `trust` (a stream keeps the one it
+  // was identified with until the node's CAs change).
   grpc::Status Authenticate(grpc::ServerContext* context, uint64_t* node_id);
+  grpc::Status Authenticate(grpc::ServerContext* context, const guard::SiteTrustStore& trust,
+                            uint64_t* node_id);
   grpc::Status DeliverBatch(const v1::RaftBatch& batch, uint64_t sender);
 
   RaftRuntime* runtime_;
   raft::LogStorage* storage_;
-  const guard::SiteTrustStore* trust_;
+  TrustHandle trust_;  // read once per call: the node swaps it live
   const PeerDirectory* peers_;
   uint64_t self_id_;
   std::function<void(std::string_view)> logger_;

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "node/guard/site_trust_store.h"
 #include "node/mailbox/state_machine.h"
 #include "node/raft/log_storage.h"
 #include "node/server/cluster_config.h"
+#include "node/server/live_trust.h"
 #include "node/server/peer_directory.h"
 #include "node/server/raft_runtime.h"
 
@@ -26,7 +26,9 @@ struct ServiceContext {
   RaftRuntime* runtime = nullptr;
   raft::LogStorage* log = nullptr;  // the raft log (term and chain of an index)
   mailbox::MailboxStateMachine* mailbox = nullptr;
-  const guard::SiteTrustStore* trust = nullptr;
+  // The site CAs callers are identified with; read once per call, since an
+  // executed CA replacement swaps them while the node runs.
+  TrustHandle trust;
   const PeerDirectory* peers = nullptr;
   NodeConfig self;  // this node: id, site, name, address
   // ClusterConfig::cluster, named in snapshot manifests.

@@ -23,7 +23,11 @@ grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext&
   if (auth == nullptr) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the call carries no TLS identity");
   }
-  absl::StatusOr<guard::PeerIdentity> identity = guard::IdentifyGrpcPeer(*auth, *ctx.trust);
+  std::shared_ptr<const guard::SiteTrustStore> trust = ctx.trust.Current();
+  if (trust == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "this node has no trusted site CAs yet");
+  }
+  absl::StatusOr<guard::PeerIdentity> identity = guard::IdentifyGrpcPeer(*auth, *trust);
   if (!identity.ok()) return ToGrpcStatus(identity.status());
   absl::Status allowed = guard::RequireRole(*identity, role);
   if (!allowed.ok()) {
