@@ -69,6 +69,13 @@ std::string Idempotency(absl::string_view account, absl::string_view key) {
   return absl::StrCat(account, absl::string_view("\0", 1), key);
 }
 
+std::string IdempotencyByTime(int64_t leader_time_ms, absl::string_view account,
+                              absl::string_view key) {
+  // Times before the epoch sort first (they are forgotten first).
+  const uint64_t t = leader_time_ms < 0 ? 0 : static_cast<uint64_t>(leader_time_ms);
+  return absl::StrCat(kIdempotencyByTimePrefix, BigEndian64(t), Idempotency(account, key));
+}
+
 std::string Result(uint64_t index) { return absl::StrCat(kResultPrefix, BigEndian64(index)); }
 
 std::string Proposal(absl::string_view proposal_id) {

@@ -9,7 +9,9 @@
 //   bodies       account_id sha256 "d" -> body bytes; "l"/"v" -> live/vault refcount
 //   vault        account_id vault_id -> VaultRecord
 //   sieve        account_id name -> script text
-//   idempotency  account name "\0" key -> CommandResult
+//   idempotency  account name "\0" key -> IdempotencyRecord;
+//                "\xff" leader_time_ms(8) account name "\0" key -> "" (expiry
+//                order; 0xff never starts a UTF-8 account name)
 //   meta         "applied_index", "result/" index -> CommandResult, "restoring"
 //   guard        "c" -> Charter;  "p" proposal_id -> ProposalRecord (no local_*);
 //                "a" seq -> AuditRecord;  "k" index node_id -> SignedNodeStatement
@@ -53,6 +55,9 @@ std::string AccountPrefix(uint64_t account_id);  // vault, sieve and bodies pref
 std::string Sieve(uint64_t account_id, absl::string_view name);
 
 std::string Idempotency(absl::string_view account, absl::string_view key);
+inline constexpr absl::string_view kIdempotencyByTimePrefix = "\xff";
+std::string IdempotencyByTime(int64_t leader_time_ms, absl::string_view account,
+                              absl::string_view key);
 
 inline constexpr absl::string_view kAppliedIndex = "applied_index";
 inline constexpr absl::string_view kRestoring = "restoring";

@@ -8,6 +8,7 @@
 #include "node/mailbox/apply_guard.h"
 #include "node/mailbox/apply_ops.h"
 #include "node/mailbox/guard_records.h"
+#include "node/mailbox/idempotency.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/names.h"
 
@@ -29,39 +30,39 @@ bool IsStorageFailure(const absl::Status& s) {
 struct IdempotencyScope {
   std::string account;
   std::string key;
+  const google::protobuf::MessageLite* request;  // what the key answers for
 };
 
 // The account and key of a command that creates something, if it has one.
 std::optional<IdempotencyScope> IdempotencyOf(const v1::MailboxCommand& cmd) {
-  auto scope = [](const std::string& account, bool has,
-                  const std::string& key) -> std::optional<IdempotencyScope> {
-    if (!has) return std::nullopt;
-    return IdempotencyScope{account, key};
+  auto scope = [](const auto& request) -> std::optional<IdempotencyScope> {
+    if (!request.has_idempotency_key()) return std::nullopt;
+    return IdempotencyScope{request.account(), request.idempotency_key(), &request};
   };
   switch (cmd.op_case()) {
     case v1::MailboxCommand::kCreateAccount: {
       const auto& r = cmd.create_account().request();
-      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+      return scope(r);
     }
     case v1::MailboxCommand::kCreateMailbox: {
       const auto& r = cmd.create_mailbox().request();
-      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+      return scope(r);
     }
     case v1::MailboxCommand::kAppendMessage: {
       const auto& r = cmd.append_message().request();
-      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+      return scope(r);
     }
     case v1::MailboxCommand::kCopyMessages: {
       const auto& r = cmd.copy_messages();
-      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+      return scope(r);
     }
     case v1::MailboxCommand::kMoveMessages: {
       const auto& r = cmd.move_messages();
-      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+      return scope(r);
     }
     case v1::MailboxCommand::kRestoreDeleted: {
       const auto& r = cmd.restore_deleted();
-      return scope(r.account(), r.has_idempotency_key(), r.idempotency_key());
+      return scope(r);
     }
     default:
       return std::nullopt;
@@ -257,13 +258,21 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   absl::Status status;
   bool replayed = false;
   const std::optional<IdempotencyScope> idempotency = IdempotencyOf(command);
+  std::string fingerprint;
   if (idempotency.has_value()) {
     status = ValidateIdempotencyKey(idempotency->key, "idempotency_key");
     if (status.ok()) {
-      auto found = txn.GetProto(Cf::kIdempotency,
-                                keys::Idempotency(idempotency->account, idempotency->key), &result);
-      if (!found.ok()) return found.status();
-      replayed = *found;
+      fingerprint = RequestFingerprint(*idempotency->request);
+      absl::StatusOr<std::optional<v1::CommandResult>> found =
+          FindIdempotentResult(txn, idempotency->account, idempotency->key, fingerprint,
+                               command.leader_time_ms(), "idempotency_key");
+      if (!found.ok()) {
+        if (IsStorageFailure(found.status())) return found.status();
+        status = found.status();  // a key reused for another request
+      } else if (found->has_value()) {
+        result = std::move(**found);
+        replayed = true;
+      }
     }
   }
   if (status.ok() && !replayed) status = Dispatch(ctx, command, &result);
@@ -278,8 +287,11 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
     result.set_status_code(static_cast<int>(status.code()));
     result.set_status_message(std::string(status.message()));
   } else if (idempotency.has_value() && !replayed) {
-    out.PutProto(Cf::kIdempotency, keys::Idempotency(idempotency->account, idempotency->key),
-                 result);
+    RememberIdempotentResult(out, idempotency->account, idempotency->key, fingerprint,
+                             command.leader_time_ms(), result);
+  }
+  if (log_index % kIdempotencyForgetEvery == 0) {
+    RETURN_IF_ERROR(ForgetExpiredIdempotencyKeys(out, command.leader_time_ms()).status());
   }
   RETURN_IF_ERROR(AuditAdminCommand(out, log_index, command, status, replayed));
   RETURN_IF_ERROR(FinishEntry(out, log_index, result));

@@ -132,9 +132,10 @@ class MailboxStateMachine {
   // quota); an error changes nothing but the applied index. Re-applying an
   // index <= applied_index() changes nothing and returns the stored result
   // (OUT_OF_RANGE if it is older than the last `retained_results`). Commands
-  // with an idempotency key that was already applied return the first
-  // result. Other errors (DATA_LOSS, UNAVAILABLE) are storage failures: the
-  // node must stop applying.
+  // with an idempotency key that was applied within the window return the
+  // first result, or INVALID_ARGUMENT if the key answered another request
+  // (idempotency.h). Other errors (DATA_LOSS, UNAVAILABLE) are storage
+  // failures: the node must stop applying.
   absl::StatusOr<v1::CommandResult> Apply(uint64_t log_index, const v1::MailboxCommand& command);
 
   // Applies a membership entry (G2, G6): kGenesis installs the charter from

@@ -52,7 +52,10 @@
 //   left unset or empty get a fresh random key (128 bits, hex), generated
 //   once per call and sent unchanged on every retry, so the server applies
 //   a retried create/append/copy/move/restore at most once. A caller that
-//   retries a call itself should set the key itself and reuse it.
+//   retries a call itself should set the key itself and reuse it, with the
+//   same request, within 24 hours: the server remembers a key per account
+//   that long, and refuses (INVALID_ARGUMENT naming `idempotency_key`) a
+//   key reused for a different request.
 // - Calls without a key (rename, delete, flags, expunge, sieve) are retried
 //   after UNAVAILABLE too. UNAVAILABLE usually means the request was not
 //   applied (a follower's refusal, a refused connection), but a connection
