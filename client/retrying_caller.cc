@@ -105,6 +105,11 @@ absl::Status RetryingCaller::Run(const CallOptions& call_options, const Attempt&
       return absl::OkStatus();
     }
     absl::Status error = ToAbslStatus(grpc_status);
+    // The call's deadline ended inside this attempt: say where and after
+    // how many attempts, as for a deadline that ends the back-off below.
+    if (error.code() == absl::StatusCode::kDeadlineExceeded) {
+      return GaveUp(error, target, attempts, timeout);
+    }
     if (!IsRetryable(error.code()) || !may_retry) return error;
 
     // Where to go next: the hinted leader if we were told of one we are not

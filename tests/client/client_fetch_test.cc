@@ -123,6 +123,38 @@ TEST_F(ClientFetchTest, StreamBrokenAfterDeliveringIsNotRetried) {
   EXPECT_EQ(leader.mailstore().log().Calls("FetchMessages"), 0);
 }
 
+TEST_F(ClientFetchTest, AStreamCutByTheDeadlineSaysWhereAndAfterHowManyAttempts) {
+  FakeNode slow(credentials_);
+  slow.mailstore().SetFetchAnswer(
+      [](grpc::ServerContext* context, grpc::ServerWriter<v1::FetchMessagesResponse>* writer) {
+        writer->Write(Message(1));
+        // Holds the rest until the client's deadline cancels the stream.
+        const absl::Time give_up = absl::Now() + absl::Seconds(10);
+        while (!context->IsCancelled() && absl::Now() < give_up) {
+          absl::SleepFor(absl::Milliseconds(5));
+        }
+        return grpc::Status::OK;
+      });
+  std::unique_ptr<Client> client = OpenClient({slow.address()});
+  ASSERT_NE(client, nullptr);
+
+  CallOptions call;
+  call.timeout = absl::Milliseconds(400);
+  std::vector<uint32_t> uids;
+  absl::Status fetched = client->FetchMessages(
+      FetchAll(),
+      [&](const v1::FetchMessagesResponse& response) {
+        uids.push_back(response.message().uid());
+        return absl::OkStatus();
+      },
+      call);
+  EXPECT_EQ(fetched.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(fetched.message()), ::testing::HasSubstr(slow.address()));
+  EXPECT_THAT(std::string(fetched.message()), ::testing::HasSubstr("1 attempt"));
+  EXPECT_THAT(uids, ElementsAre(1));
+  EXPECT_EQ(slow.mailstore().log().Calls("FetchMessages"), 1);
+}
+
 TEST_F(ClientFetchTest, StreamRefusedBeforeAnyMessageFollowsTheHint) {
   FakeNode follower(credentials_);
   FakeNode leader(credentials_);

@@ -169,6 +169,9 @@ TEST_F(ClientLeaderTest, NodeThatNeverAnswersEndsTheCallAtItsDeadline) {
   absl::StatusOr<v1::AppendMessageResponse> appended = client->AppendMessage(SomeAppend(), call);
   EXPECT_LE(absl::Now() - start, *call.timeout + kSlack);
   EXPECT_EQ(appended.status().code(), absl::StatusCode::kDeadlineExceeded);
+  // The header's promise: the node it came from and how hard we tried.
+  EXPECT_THAT(appended.status().message(), HasSubstr(stuck.address()));
+  EXPECT_THAT(appended.status().message(), HasSubstr("1 attempt"));
   EXPECT_EQ(stuck.mailstore().log().Calls("AppendMessage"), 1);
 }
 
