@@ -800,6 +800,7 @@ bool Raft::HasReady() const { return impl_->HasReady(); }
 Ready Raft::GetReady() { return impl_->GetReady(); }
 void Raft::Advance(const Ready& ready) { impl_->Advance(ready); }
 RaftStatus Raft::Status() const { return impl_->Status(); }
+uint64_t Raft::Term() const { return impl_->Term(); }
 absl::StatusOr<ConfState> Raft::ConfStateAt(uint64_t index) const {
   return impl_->ConfStateAt(index);
 }

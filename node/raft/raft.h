@@ -246,6 +246,9 @@ class Raft {
   void Advance(const Ready& ready);
 
   RaftStatus Status() const;
+  // The current term: what Status().hard_state.term says, without copying
+  // the whole status (the runtime asks once per proposal).
+  uint64_t Term() const;
 
   // Membership as of log index `index` (for a snapshot taken at `index`).
   // OUT_OF_RANGE below the current snapshot or beyond the last index.

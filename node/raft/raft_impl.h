@@ -47,6 +47,7 @@ class Raft::Impl {
   Ready GetReady();
   void Advance(const Ready& ready);
   RaftStatus Status() const;
+  uint64_t Term() const { return term_; }
   absl::StatusOr<ConfState> ConfStateAt(uint64_t index) const;
 
  private:

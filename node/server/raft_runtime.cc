@@ -412,7 +412,7 @@ absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time
     auto index = raft.Propose(std::move(command));
     // The term the entry was proposed in: read from the core itself, since
     // the published status may predate an election in this same iteration.
-    const uint64_t term = index.ok() ? raft.Status().hard_state.term : 0;
+    const uint64_t term = index.ok() ? raft.Term() : 0;
     absl::MutexLock lock(&mu_);
     ++status_.proposals;
     if (!index.ok()) {
@@ -432,7 +432,7 @@ absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl:
   auto waiter = std::make_shared<ProposalWaiter>();
   Enqueue([this, waiter, change](raft::Raft& raft) {
     auto index = raft.ProposeConfChange(change);
-    const uint64_t term = index.ok() ? raft.Status().hard_state.term : 0;
+    const uint64_t term = index.ok() ? raft.Term() : 0;
     absl::MutexLock lock(&mu_);
     if (!index.ok()) {
       waiter->done = true;
