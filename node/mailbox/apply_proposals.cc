@@ -19,6 +19,10 @@
 namespace qbox::mailbox {
 namespace {
 
+// An alarm report's fields (ApplyAlarmReport).
+constexpr size_t kMaxAlarmKindBytes = 64;
+constexpr size_t kMaxAlarmDetailBytes = 1024;
+
 bool IsStorageFailure(const absl::Status& s) {
   return absl::IsDataLoss(s) || absl::IsUnavailable(s) || absl::IsInternal(s);
 }
@@ -298,6 +302,33 @@ absl::StatusOr<v1::CommandResult> ApplyCheckpoint(GuardApplyContext& ctx,
   return v1::CommandResult();
 }
 
+// An alarm a node raised goes into the audit log as that node said it
+// (signed by it; nothing else is believed). Bounded, so that a node cannot
+// bloat every replica's log through this door.
+absl::StatusOr<v1::CommandResult> ApplyAlarmReport(GuardApplyContext& ctx,
+                                                   const guard::VerifiedNodeStatement& verified,
+                                                   absl::string_view kind) {
+  const v1::AlarmReport& alarm = verified.statement.alarm_report();
+  if (alarm.kind().empty() || alarm.kind().size() > kMaxAlarmKindBytes) {
+    return Refuse(ctx, kind,
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "statement.alarm_report.kind: must be 1 to ", kMaxAlarmKindBytes, " bytes")));
+  }
+  if (alarm.detail().size() > kMaxAlarmDetailBytes) {
+    return Refuse(ctx, kind,
+                  absl::InvalidArgumentError(absl::StrCat("statement.alarm_report.detail: ",
+                                                          alarm.detail().size(), " bytes; the limit is ",
+                                                          kMaxAlarmDetailBytes)));
+  }
+  const std::string signer = verified.signer.ToString();
+  RETURN_IF_ERROR(AppendAudit(
+      ctx.txn, ctx.log_index, ActorOf(ctx, signer), kind, Evidence(ctx),
+      absl::StrCat(signer, " raised an alarm: ", alarm.kind(),
+                   alarm.offender() != 0 ? absl::StrCat(" against node ", alarm.offender()) : "",
+                   " (term ", alarm.term(), ", index ", alarm.index(), "): ", alarm.detail())));
+  return v1::CommandResult();
+}
+
 absl::string_view StatementKind(const v1::SignedNodeStatement& signed_statement) {
   // Parsed unverified, only to name the audit record of a refusal.
   v1::NodeStatement statement;
@@ -309,6 +340,8 @@ absl::string_view StatementKind(const v1::SignedNodeStatement& signed_statement)
       return "node.checkpoint";
     case v1::NodeStatement::kCheckpointRequest:
       return "node.checkpoint_request";
+    case v1::NodeStatement::kAlarmReport:
+      return "node.alarm";
     default:
       return "node.statement";
   }
@@ -335,6 +368,8 @@ absl::StatusOr<v1::CommandResult> ApplyNodeStatement(GuardApplyContext& ctx) {
                        verified->statement.checkpoint_request().reason())));
       return v1::CommandResult();
     }
+    case v1::NodeStatement::kAlarmReport:
+      return ApplyAlarmReport(ctx, *verified, kind);
     default:
       return Refuse(ctx, kind, absl::InvalidArgumentError("statement: no statement is set"));
   }

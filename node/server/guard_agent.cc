@@ -17,6 +17,9 @@ namespace {
 constexpr size_t kOwnSignedKept = 64;
 constexpr size_t kQueueLimit = 256;
 constexpr absl::Duration kCheckpointRequestEvery = absl::Seconds(15);
+// What of an alarm's narrative goes into an alarm report (the nodes refuse
+// reports with more).
+constexpr size_t kAlarmDetailLimit = 1024;
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 
@@ -149,6 +152,81 @@ void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& compa
       " peer=", absl::Base64Escape(comparison.peer.SerializeAsString()));
   Log(alarm);
   if (alarms_.size() < 100) alarms_.push_back(std::move(alarm));
+  // For the audit log: the narrative without the evidence, which the log
+  // already holds (both signed checkpoints were applied there).
+  v1::AlarmReport report;
+  report.set_kind("checkpoint-mismatch");
+  report.set_offender(peer.node_id());
+  report.set_index(comparison.index);
+  report.set_detail(absl::StrCat("this node's state digest at index ", comparison.index, " is ",
+                                 Hex(DigestBytes(comparison.own_digest)), " but ",
+                                 comparison.peer_node, " signed ",
+                                 Hex(peer.checkpoint().state_digest()), chain_note)
+                        .substr(0, kAlarmDetailLimit));
+  unreported_.push_back(
+      {absl::StrCat("alarm/checkpoint-mismatch/", comparison.index, "/", peer.node_id()),
+       std::move(report)});
+}
+
+void GuardAgent::ReportRefusal(std::string what) {
+  Log(absl::StrCat("refused: ", what));
+  v1::AlarmReport report;
+  report.set_kind("refused-call");
+  if (what.size() > kAlarmDetailLimit) what.resize(kAlarmDetailLimit);
+  report.set_detail(std::move(what));
+  absl::MutexLock lock(&mu_);
+  // Every refusal is its own attempt: numbered, never merged with another.
+  unreported_.push_back(
+      {absl::StrCat("refusal/", absl::ToUnixMillis(absl::Now()), "/", ++refusals_),
+       std::move(report)});
+}
+
+void GuardAgent::ReportAlarms() {
+  // The core's alarms since the last tick (its status keeps the last 1000).
+  const RuntimeStatus st = runtime_->Status();
+  std::vector<std::pair<std::string, v1::AlarmReport>> reports;
+  {
+    absl::MutexLock lock(&mu_);
+    const uint64_t fresh = st.alarms_raised - std::min(st.alarms_raised, alarms_seen_);
+    alarms_seen_ = st.alarms_raised;
+    const size_t from = st.alarms.size() - std::min<size_t>(st.alarms.size(), fresh);
+    for (size_t i = from; i < st.alarms.size(); ++i) {
+      const raft::Alarm& alarm = st.alarms[i];
+      v1::AlarmReport report;
+      report.set_kind(raft::AlarmKindName(alarm.kind));
+      report.set_offender(alarm.from);
+      report.set_term(alarm.term);
+      report.set_index(alarm.index);
+      report.set_detail(alarm.detail.substr(0, kAlarmDetailLimit));
+      // A hostile leader repeats itself at every heartbeat: one record per
+      // kind of attempt, leader and term says it all.
+      unreported_.push_back({absl::StrCat("alarm/", report.kind(), "/", alarm.from, "/", alarm.term),
+                             std::move(report)});
+    }
+    for (auto& [key, report] : unreported_) {
+      if (!reported_alarms_.insert(key).second) continue;
+      reports.emplace_back(key, std::move(report));
+    }
+    unreported_.clear();
+    // Only new alarms are looked at, so forgetting old keys at worst
+    // records an attempt that repeats much later once more.
+    if (reported_alarms_.size() > 4096) reported_alarms_.clear();
+  }
+  for (auto& [key, report] : reports) {
+    v1::NodeStatement statement;
+    *statement.mutable_alarm_report() = std::move(report);
+    // Signed once and kept until the cluster took it, like a checkpoint:
+    // the leader it accuses may be the one that drops it first.
+    absl::StatusOr<v1::SignedNodeStatement> signed_statement = Sign(std::move(statement));
+    if (!signed_statement.ok()) {
+      Log(absl::StrCat("cannot sign the alarm report ", key, ": ",
+                       signed_statement.status().message()));
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() >= kQueueLimit) queue_.pop_front();
+    queue_.push_back({key, v1::NodeStatement(), *std::move(signed_statement)});
+  }
 }
 
 std::vector<std::string> GuardAgent::Alarms() const {
@@ -177,6 +255,7 @@ void GuardAgent::Loop() {
 }
 
 void GuardAgent::Tick() {
+  ReportAlarms();
   StateDueClocks();
   CheckRecovery();
   FlushQueue();
@@ -297,6 +376,7 @@ void GuardAgent::FlushQueue() {
       auto sent = sent_.find(item.key);
       if (sent != sent_.end() && now - sent->second < options_.resend_after) continue;
     }
+    // Checkpoints and alarm reports are signed once, when they happen.
     const bool is_checkpoint = item.signed_statement.has_value();
     auto signed_statement = is_checkpoint
                                 ? absl::StatusOr<v1::SignedNodeStatement>(*item.signed_statement)

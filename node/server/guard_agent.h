@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -91,6 +92,13 @@ class GuardAgent {
   // connection with the node's current CAs and certificate.
   void ForgetChannels();
 
+  // A call this node refused because only an approved proposal may do what
+  // it asked (G2), e.g. Admin.RemoveNode of a voter: signed and sent for
+  // the audit log like an alarm, so that the attempt is visible to every
+  // site, not only in this node's log. `what` says who asked what and why
+  // it was refused (cut at 1024 bytes).
+  void ReportRefusal(std::string what);
+
   // Active guard alarms as narrative (checkpoint mismatches with evidence).
   std::vector<std::string> Alarms() const;
   uint64_t mismatches() const;
@@ -109,6 +117,9 @@ class GuardAgent {
 
   void Loop();
   void Tick();
+  // G1/G5/G7 visible to every site: signs a report of each new alarm (the
+  // core's, and checkpoint mismatches) and queues it for the audit log.
+  void ReportAlarms();
   void StateDueClocks();
   void CheckRecovery();
   // On the leader: takes nodes an executed proposal removed from the charter
@@ -133,6 +144,12 @@ class GuardAgent {
   // Chain values of checkpoint entries whose digest is not signed yet.
   std::map<uint64_t, raft::ChainHash> captured_chains_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> alarms_ ABSL_GUARDED_BY(mu_);
+  // Alarm reports not signed yet (key, report), the keys already reported,
+  // and how many of the core's alarms were looked at.
+  std::vector<std::pair<std::string, v1::AlarmReport>> unreported_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> reported_alarms_ ABSL_GUARDED_BY(mu_);
+  uint64_t alarms_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t refusals_ ABSL_GUARDED_BY(mu_) = 0;  // numbers each refusal's report
   uint64_t mismatches_ ABSL_GUARDED_BY(mu_) = 0;
   // G4: the checkpoint index that proved this node's rebuilt state, once seen.
   uint64_t attested_index_ ABSL_GUARDED_BY(mu_) = 0;

@@ -198,6 +198,7 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
     for (raft::Alarm& alarm : rd.alarms) {
       if (status_.alarms.size() >= 1000) status_.alarms.erase(status_.alarms.begin());
       status_.alarms.push_back(std::move(alarm));
+      ++status_.alarms_raised;
     }
   }
   raft.Advance(rd);

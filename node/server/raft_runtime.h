@@ -67,7 +67,8 @@ struct RuntimeStatus {
   uint64_t applied = 0;
   uint64_t proposals = 0;
   uint64_t proposals_failed = 0;
-  std::vector<raft::Alarm> alarms;  // every alarm since start, oldest first
+  std::vector<raft::Alarm> alarms;  // the last 1000 alarms since start, oldest first
+  uint64_t alarms_raised = 0;       // every alarm since start (alarms keeps the last 1000)
   // When a consensus message from each peer last arrived here.
   std::map<raft::NodeId, absl::Time> last_heard;
   // G4 (copied from raft): the confirmed commit index a recovering node must

@@ -20,6 +20,8 @@
 #include "absl/time/clock.h"
 #include "qbox/admin_client.h"
 #include "qbox/client.h"
+#include "node/common/status_macros.h"
+#include "tests/attack/attack_support.h"
 #include "tests/cluster/local_cluster.h"
 
 namespace qbox::testing {
@@ -214,6 +216,44 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
       EXPECT_EQ(it->second, uid);
     }
   }
+
+  // Every attempt is in the audit log as well, not only in the honest
+  // nodes' memory: each honest node signed a report of each kind of attempt
+  // and the new leader committed it. Both honest nodes hold the same
+  // records, and the chain verifies.
+  auto reported_by = [](const std::vector<v1::AuditRecord>& records, const std::string& reporter,
+                        const std::string& kind) {
+    for (const v1::AuditRecord& r : records) {
+      if (r.kind() == "node.alarm" &&
+          absl::StrContains(r.detail(), absl::StrCat(reporter, " raised an alarm: ", kind))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const std::string reporter_b = "site-b/node/n1", reporter_c = "site-c/node/n1";
+  absl::Status audited = attack::WaitFor(absl::Seconds(30), [&]() -> absl::Status {
+    for (int i : {1, 2}) {
+      absl::StatusOr<std::vector<v1::AuditRecord>> records = attack::AuditLogOn(*cluster_, i);
+      if (!records.ok()) return records.status();
+      for (const std::string& kind : kinds) {
+        for (const std::string& reporter : {reporter_b, reporter_c}) {
+          if (!reported_by(*records, reporter, kind)) {
+            return absl::NotFoundError(absl::StrCat(cluster_->site(i), "'s audit log has no ",
+                                                    kind, " report by ", reporter));
+          }
+        }
+      }
+      if (!reported_by(*records, reporter_b, "leader-stalled") &&
+          !reported_by(*records, reporter_c, "leader-stalled")) {
+        return absl::NotFoundError(
+            absl::StrCat(cluster_->site(i), "'s audit log has no leader-stalled report"));
+      }
+      RETURN_IF_ERROR(attack::VerifyAuditChain(*records));
+    }
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(audited.ok()) << audited;
 }
 
 }  // namespace

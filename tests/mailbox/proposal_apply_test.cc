@@ -227,6 +227,49 @@ TEST_F(ProposalApplyTest, ForgedItemsAreRefusedButAudited) {
   EXPECT_EQ(again->status_code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
 }
 
+TEST_F(ProposalApplyTest, AnAlarmReportIsAuditedAsItsSignerSaidItAndAnOversizedOneRefused) {
+  v1::NodeStatement statement;
+  v1::AlarmReport* alarm = statement.mutable_alarm_report();
+  alarm->set_kind("refused-truncation");
+  alarm->set_offender(1);
+  alarm->set_term(7);
+  alarm->set_index(42);
+  alarm->set_detail("leader 1 tried to overwrite committed entry 42");
+  const size_t audited = AuditLog().size();
+  EXPECT_EQ(MustApplyGuard(StatementCmd(NodeSigned(2, statement))).status_code(), 0);
+
+  alarm->set_detail(std::string(1025, 'x'));
+  v1::CommandResult oversized = MustApplyGuard(StatementCmd(NodeSigned(2, statement)));
+  EXPECT_EQ(oversized.status_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(oversized.status_message().find("alarm_report.detail"), std::string::npos)
+      << oversized.status_message();
+  alarm->set_detail("ok");
+  alarm->set_kind("");
+  v1::CommandResult no_kind = MustApplyGuard(StatementCmd(NodeSigned(2, statement)));
+  EXPECT_NE(no_kind.status_message().find("alarm_report.kind"), std::string::npos)
+      << no_kind.status_message();
+  // Another node's report signed with site-a's node key is not believed.
+  alarm->set_kind("chain-mismatch");
+  statement.set_cluster(gt::kCluster);
+  statement.set_node_id(3);
+  statement.set_signed_at_ms(gt::NowMs());
+  EXPECT_EQ(
+      MustApplyGuard(StatementCmd(gt::SignNodeStatement(world_.node_a, statement))).status_code(),
+      static_cast<int>(absl::StatusCode::kPermissionDenied));
+
+  const std::vector<v1::AuditRecord> log = AuditLog();
+  ASSERT_EQ(log.size(), audited + 4);
+  EXPECT_EQ(log[audited].kind(), "node.alarm");
+  EXPECT_NE(log[audited].detail().find("raised an alarm: refused-truncation against node 1 (term "
+                                       "7, index 42): leader 1 tried to overwrite"),
+            std::string::npos)
+      << log[audited].detail();
+  for (size_t i = audited + 1; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].kind(), "node.alarm");
+    EXPECT_EQ(log[i].detail().rfind("refused: ", 0), 0u) << log[i].detail();
+  }
+}
+
 TEST_F(ProposalApplyTest, GuardCommandsBeforeGenesisAreRefusedAndAudited) {
   sm_ = OpenMachine("fresh", &local_now_ms_);
   index_ = 0;
