@@ -267,7 +267,8 @@ grpc::Status AdminService::ChangeMembership(const grpc::ServerContext& call,
                                             raft::ConfChange::Kind kind, const std::string& site,
                                             const std::string& node_id, const std::string& address,
                                             uint64_t* commit_index) {
-  if (grpc::Status s = AuthorizeCall(*ctx_, call, kRole); !s.ok()) return s;
+  guard::PeerIdentity caller;
+  if (grpc::Status s = AuthorizeCall(*ctx_, call, kRole, &caller); !s.ok()) return s;
   if (site.empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "site: must not be empty");
   if (node_id.empty()) {
@@ -288,7 +289,19 @@ grpc::Status AdminService::ChangeMembership(const grpc::ServerContext& call,
   raft::ConfChange change;
   change.kind = kind;
   change.node = node->id;
-  if (grpc::Status s = CheckAgainstCharter(*node, &change); !s.ok()) return s;
+  if (grpc::Status s = CheckAgainstCharter(*node, &change); !s.ok()) {
+    // A change the charter forbids (G2) is an attempt every site should
+    // see: the guard agent signs a report of it for the audit log.
+    if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION && ctx_->report_refusal) {
+      const char* what = kind == raft::ConfChange::Kind::kRemoveNode       ? "the removal"
+                         : kind == raft::ConfChange::Kind::kPromoteLearner ? "the promotion"
+                         : kind == raft::ConfChange::Kind::kAddLearner     ? "the addition"
+                                                                           : "a change";
+      ctx_->report_refusal(absl::StrCat(caller.ToString(), " asked this node for ", what, " of ",
+                                        node->QualifiedName(), ": refused: ", s.error_message()));
+    }
+    return s;
+  }
   absl::Status changed = ctx_->runtime->ChangeMembership(change, CallDeadline(*ctx_, call));
   if (!changed.ok()) return RuntimeErrorToGrpc(*ctx_, changed);
   *commit_index = ctx_->runtime->applied_index();

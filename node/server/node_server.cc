@@ -205,6 +205,9 @@ absl::Status NodeServer::Start() {
                                          p.peers.get());
   p.context.guard_alarms = [parts = &p] { return parts->guard->Alarms(); };
   p.context.recovery_narrative = [parts = &p] { return parts->guard->RecoveryNarrative(); };
+  p.context.report_refusal = [parts = &p](std::string what) {
+    parts->guard->ReportRefusal(std::move(what));
+  };
 
   p.context.runtime = p.runtime.get();
   p.context.log = p.log.get();

@@ -44,6 +44,9 @@ struct ServiceContext {
   // their evidence, and where a rebuild stands (G4). May be empty in tests.
   std::function<std::vector<std::string>()> guard_alarms;
   std::function<std::string()> recovery_narrative;
+  // Hands a refused irreversible call to the guard agent for the audit log
+  // (GuardAgent::ReportRefusal). May be empty in tests.
+  std::function<void(std::string)> report_refusal;
 };
 
 }  // namespace qbox::server
