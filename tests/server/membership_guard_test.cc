@@ -1,0 +1,84 @@
+// G2 in the consensus core's hands (node/server/membership_guard.h): what a
+// follower lets a leader do to the membership, decided by the charter this
+// node applied, on a real state machine with a real three-site charter.
+#include "node/server/membership_guard.h"
+
+#include <string>
+
+#include "tests/mailbox/guard_test_util.h"
+
+namespace qbox::server {
+namespace {
+
+using mailbox::MembershipChange;
+
+class MembershipGuardTest : public mailbox::testing::GuardMailboxTest {
+ protected:
+  void SetUp() override {
+    GuardMailboxTest::SetUp();
+    ASSERT_TRUE(Genesis(TestCharter()).ok());
+    before_.voters = {1, 2, 3};
+  }
+
+  // Records `id` of `site` as a learner in the charter, as applying the
+  // add-learner entry does.
+  void AddLearner(uint64_t id, const std::string& site) {
+    v1::CharterNode node;
+    node.set_id(id);
+    node.set_site(site);
+    node.set_name("n" + std::to_string(id));
+    node.set_address("127.0.0.1:1");
+    MembershipChange change;
+    change.kind = MembershipChange::Kind::kAddLearner;
+    change.node = id;
+    change.context = node.SerializeAsString();
+    ASSERT_TRUE(sm_->ApplyMembership(++index_, change).ok());
+    before_.learners.push_back(id);
+  }
+
+  absl::Status Allows(raft::ConfChange::Kind kind, uint64_t node) {
+    raft::ConfChange change;
+    change.kind = kind;
+    change.node = node;
+    return CharterAllowsMembershipChange(*sm_, change, before_);
+  }
+
+  raft::ConfState before_;
+};
+
+TEST_F(MembershipGuardTest, APromotionThatWouldGiveOneSiteAMajorityOfVotersIsRefused) {
+  AddLearner(4, "site-a");
+  AddLearner(5, "site-a");
+  // 2 of 4 voters is no majority.
+  ASSERT_TRUE(Allows(raft::ConfChange::Kind::kPromoteLearner, 4).ok());
+  MembershipChange promote;
+  promote.kind = MembershipChange::Kind::kPromoteLearner;
+  promote.node = 4;
+  ASSERT_TRUE(sm_->ApplyMembership(++index_, promote).ok());
+  before_.voters.push_back(4);
+  // 3 of 5 would be: whatever the leader sends, this node does not follow.
+  absl::Status refused = Allows(raft::ConfChange::Kind::kPromoteLearner, 5);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("site-a"), absl::string_view::npos) << refused;
+}
+
+TEST_F(MembershipGuardTest, PromotingANodeTheCharterDoesNotListIsRefused) {
+  absl::Status refused = Allows(raft::ConfChange::Kind::kPromoteLearner, 9);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("does not list"), absl::string_view::npos) << refused;
+}
+
+TEST_F(MembershipGuardTest, RemovingAVoterNeedsTheExecutedProposalRemovingALearnerDoesNot) {
+  absl::Status refused = Allows(raft::ConfChange::Kind::kRemoveNode, 2);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("executed proposal"), absl::string_view::npos) << refused;
+
+  AddLearner(4, "site-b");
+  EXPECT_TRUE(Allows(raft::ConfChange::Kind::kRemoveNode, 4).ok());
+  // Adding learners is not the charter's to refuse here (Admin checks the
+  // site before proposing it).
+  EXPECT_TRUE(Allows(raft::ConfChange::Kind::kAddLearner, 6).ok());
+}
+
+}  // namespace
+}  // namespace qbox::server
