@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/common/thread_name.h"
 #include "node/mailbox/apply_guard.h"
 #include "node/mailbox/apply_ops.h"
 #include "node/mailbox/guard_records.h"
@@ -176,7 +177,10 @@ absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
 MailboxStateMachine::MailboxStateMachine(std::unique_ptr<Store> store, Options options,
                                          uint64_t applied)
     : store_(std::move(store)), options_(std::move(options)), applied_index_(applied) {
-  worker_ = std::thread([this] { CheckpointWorker(); });
+  worker_ = std::thread([this] {
+    NameThisThread("qbox-checkpoint");
+    CheckpointWorker();
+  });
 }
 
 MailboxStateMachine::~MailboxStateMachine() {

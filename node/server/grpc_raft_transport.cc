@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/thread_name.h"
 #include "node/server/raft_proto_convert.h"
 #include "qbox/v1/raft.grpc.pb.h"
 
@@ -31,7 +32,10 @@ class GrpcRaftTransport::PeerSender {
   PeerSender(uint64_t id, std::string address, std::shared_ptr<grpc::ChannelCredentials> creds,
              std::function<void(std::string_view)> logger)
       : id_(id), address_(std::move(address)), creds_(std::move(creds)), logger_(std::move(logger)) {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      NameThisThread(absl::StrCat("qbox-send-", id_));
+      Run();
+    });
   }
 
   ~PeerSender() { Stop(); }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "node/common/thread_name.h"
 #include "node/guard/signed_statement.h"
 #include "qbox/v1/command.pb.h"
 #include "qbox/v1/raft.grpc.pb.h"
@@ -42,7 +43,10 @@ GuardAgent::GuardAgent(Options options, RaftRuntime* runtime, mailbox::MailboxSt
 GuardAgent::~GuardAgent() { Stop(); }
 
 void GuardAgent::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("qbox-guard");
+    Loop();
+  });
 }
 
 void GuardAgent::Stop() {

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/common/thread_name.h"
 #include "node/guard/credential_directory.h"
 #include "node/guard/proposal_rules.h"
 #include "node/guard/site_trust_store.h"
@@ -242,7 +243,10 @@ absl::Status NodeServer::Start() {
   RETURN_IF_ERROR(DecideGenesis());
   RETURN_IF_ERROR(p.runtime->Start());
   p.guard->Start();
-  housekeeping_ = std::thread([this] { Housekeeping(); });
+  housekeeping_ = std::thread([this] {
+    NameThisThread("qbox-housekeep");
+    Housekeeping();
+  });
   Log(absl::StrCat("serving gRPC on ", options_.listen.empty() ? p.self.address : options_.listen,
                    " (port ", grpc_port_, ")",
                    options_.metrics_listen.empty() ? ""

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/common/thread_name.h"
 #include "node/server/snapshot_policy.h"
 
 namespace qbox::server {
@@ -68,8 +69,14 @@ absl::Status RaftRuntime::Start() {
   }
   PublishStatus(*raft_);
   started_ = true;
-  loop_thread_ = std::thread([this] { Loop(); });
-  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  loop_thread_ = std::thread([this] {
+    NameThisThread("qbox-raft");
+    Loop();
+  });
+  apply_thread_ = std::thread([this] {
+    NameThisThread("qbox-apply");
+    ApplyLoop();
+  });
   return absl::OkStatus();
 }
 
@@ -334,6 +341,7 @@ void RaftRuntime::MaybeTakeSnapshot() {
   }
   snapshot_running_ = true;
   snapshot_thread_ = std::thread([this] {
+    NameThisThread("qbox-snapshot");
     TakeSnapshot();
     snapshot_running_ = false;
   });
