@@ -5,8 +5,6 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <filesystem>
@@ -17,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "node/common/status_macros.h"
 #include "node/guard/credential_directory.h"
+#include "node/guard/pem_codec.h"
 
 namespace qbox::server {
 namespace {
@@ -36,16 +35,9 @@ std::string Bundle(const std::vector<guard::SiteCaCertificate>& sites) {
 // Whether `key_pem` is the private key of the first certificate in
 // `certificate_pem`. Both must parse.
 bool KeyMatchesCertificate(const std::string& certificate_pem, const std::string& key_pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
-      BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size())), BIO_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
-      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), BIO_free);
-  if (!cert_bio || !key_bio) return false;
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), X509_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
-  return cert && key && X509_check_private_key(cert.get(), key.get()) == 1;
+  absl::StatusOr<guard::X509Ptr> cert = guard::ParseCertificatePem(certificate_pem, "certificate");
+  absl::StatusOr<guard::EvpPkeyPtr> key = guard::ParsePrivateKeyPem(key_pem, "key");
+  return cert.ok() && key.ok() && X509_check_private_key(cert->get(), key->get()) == 1;
 }
 
 // "site-c's CA replaced; site-d added" between two site lists.
