@@ -84,8 +84,8 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
     absl::MutexLock lock(&mu_);
     auto chain = captured_chains_.find(checkpoint.index);
     if (chain != captured_chains_.end()) {
-      cp->set_chain(std::string(reinterpret_cast<const char*>(chain->second.data()),
-                                chain->second.size()));
+      cp->set_chain(
+          std::string(reinterpret_cast<const char*>(chain->second.data()), chain->second.size()));
       captured_chains_.erase(captured_chains_.begin(), std::next(chain));
     }
   }
@@ -104,9 +104,8 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
   if (own_signed_.count(checkpoint.index) != 0) return;
   own_signed_[checkpoint.index] = *signed_statement;
   while (own_signed_.size() > kOwnSignedKept) own_signed_.erase(own_signed_.begin());
-  if (queue_.size() >= kQueueLimit) queue_.pop_front();
-  queue_.push_back({absl::StrCat("cp/", checkpoint.index), v1::NodeStatement(),
-                    *std::move(signed_statement)});
+  QueueLocked(
+      {absl::StrCat("cp/", checkpoint.index), v1::NodeStatement(), *std::move(signed_statement)});
 }
 
 void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& comparison) {
@@ -204,8 +203,9 @@ void GuardAgent::ReportAlarms() {
       report.set_detail(alarm.detail.substr(0, kAlarmDetailLimit));
       // A hostile leader repeats itself at every heartbeat: one record per
       // kind of attempt, leader and term says it all.
-      unreported_.push_back({absl::StrCat("alarm/", report.kind(), "/", alarm.from, "/", alarm.term),
-                             std::move(report)});
+      unreported_.push_back(
+          {absl::StrCat("alarm/", report.kind(), "/", alarm.from, "/", alarm.term),
+           std::move(report)});
     }
     for (auto& [key, report] : unreported_) {
       if (!reported_alarms_.insert(key).second) continue;
@@ -228,8 +228,7 @@ void GuardAgent::ReportAlarms() {
       continue;
     }
     absl::MutexLock lock(&mu_);
-    if (queue_.size() >= kQueueLimit) queue_.pop_front();
-    queue_.push_back({key, v1::NodeStatement(), *std::move(signed_statement)});
+    QueueLocked({key, v1::NodeStatement(), *std::move(signed_statement)});
   }
 }
 
@@ -248,10 +247,15 @@ std::string GuardAgent::RecoveryNarrative() const {
   return recovery_;
 }
 
+void GuardAgent::QueueLocked(PendingStatement item) {
+  // Full: the oldest goes first, newer checkpoints matter more.
+  if (queue_.size() >= kQueueLimit) queue_.pop_front();
+  queue_.push_back(std::move(item));
+}
+
 void GuardAgent::Queue(std::string key, v1::NodeStatement statement) {
   absl::MutexLock lock(&mu_);
-  if (queue_.size() >= kQueueLimit) queue_.pop_front();  // oldest first: newer checkpoints matter more
-  queue_.push_back({std::move(key), std::move(statement), std::nullopt});
+  QueueLocked({std::move(key), std::move(statement), std::nullopt});
 }
 
 void GuardAgent::Loop() {
@@ -339,8 +343,9 @@ void GuardAgent::CheckRecovery() {
     last_checkpoint_request_ = absl::Now();
     v1::NodeStatement statement;
     statement.mutable_checkpoint_request()->set_reason(
-        absl::StrCat(options_.self.QualifiedName(), " rebuilt its state and asks the other sites "
-                                                    "to attest it (G4)"));
+        absl::StrCat(options_.self.QualifiedName(),
+                     " rebuilt its state and asks the other sites "
+                     "to attest it (G4)"));
     queue_.push_back({absl::StrCat("cpreq/", absl::ToUnixSeconds(absl::Now())),
                       std::move(statement), std::nullopt});
   }
@@ -461,9 +466,9 @@ absl::Status GuardAgent::SubmitToLeader(const v1::MailboxCommand& command) {
   v1::SubmitResponse response;
   grpc::Status s = stub->Submit(&ctx, request, &response);
   if (!s.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                        absl::StrCat("Raft.Submit to ", node->QualifiedName(), ": ",
-                                     s.error_message()));
+    return absl::Status(
+        static_cast<absl::StatusCode>(s.error_code()),
+        absl::StrCat("Raft.Submit to ", node->QualifiedName(), ": ", s.error_message()));
   }
   return absl::OkStatus();
 }

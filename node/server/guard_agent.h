@@ -126,6 +126,8 @@ class GuardAgent {
   // out of the consensus group (G2), one at a time.
   void RemoveWhatTheCharterRemoved();
   void Queue(std::string key, v1::NodeStatement statement);
+  // Adds `item` to the queue, dropping the oldest item when it is full.
+  void QueueLocked(PendingStatement item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushQueue();
   absl::Status SubmitToLeader(const v1::MailboxCommand& command);
   absl::StatusOr<v1::SignedNodeStatement> Sign(v1::NodeStatement statement) const;
