@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "node/common/status_macros.h"
 #include "node/common/thread_name.h"
 #include "node/server/snapshot_policy.h"
@@ -14,10 +15,12 @@
 namespace qbox::server {
 
 struct RaftRuntime::ProposalWaiter {
-  uint64_t index = 0;
+  uint64_t index = 0;  // guarded by the runtime's mu_, as are term and done
   uint64_t term = 0;
   bool done = false;
+  // Written once, before `finished` is notified; read after it.
   absl::StatusOr<std::string> result = std::string();
+  absl::Notification finished;
 };
 
 struct RaftRuntime::ReadWaiter {
@@ -92,9 +95,8 @@ void RaftRuntime::Stop() {
   // UNAVAILABLE and ends.
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
   absl::MutexLock lock(&mu_);
-  for (auto& [index, waiter] : proposals_) {
-    waiter->done = true;
-    waiter->result = absl::UnavailableError("node is shutting down");
+  while (!unfinished_.empty()) {
+    Finish(**unfinished_.begin(), absl::UnavailableError("node is shutting down"));
   }
   proposals_.clear();
   for (auto& [context, waiter] : reads_) {
@@ -107,6 +109,27 @@ void RaftRuntime::Stop() {
 void RaftRuntime::Enqueue(Task task) {
   absl::MutexLock lock(&mu_);
   tasks_.push_back(std::move(task));
+}
+
+bool RaftRuntime::EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task task) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  unfinished_.insert(std::move(waiter));
+  tasks_.push_back(std::move(task));
+  return true;
+}
+
+void RaftRuntime::Finish(ProposalWaiter& waiter, absl::StatusOr<std::string> result) {
+  // The set may hold the last reference: keep it until the end.
+  std::shared_ptr<ProposalWaiter> keep;
+  if (auto it = unfinished_.find(&waiter); it != unfinished_.end()) {
+    keep = *it;
+    unfinished_.erase(it);
+  }
+  if (waiter.done) return;
+  waiter.done = true;
+  waiter.result = std::move(result);
+  waiter.finished.Notify();
 }
 
 void RaftRuntime::Deliver(std::vector<raft::Message> messages) {
@@ -278,15 +301,14 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
   for (auto& [entry, result] : results) {
     auto it = proposals_.find(entry->index);
     if (it == proposals_.end()) continue;
-    ProposalWaiter& waiter = *it->second;
-    waiter.done = true;
-    if (waiter.term == entry->term) {
-      waiter.result = std::move(result);
-    } else {
-      waiter.result = absl::UnavailableError(
-          "leadership changed before the entry committed; retry with the same idempotency key");
-    }
+    std::shared_ptr<ProposalWaiter> waiter = std::move(it->second);
     proposals_.erase(it);
+    if (waiter->term == entry->term) {
+      Finish(*waiter, std::move(result));
+    } else {
+      Finish(*waiter, absl::UnavailableError("leadership changed before the entry committed; "
+                                             "retry with the same idempotency key"));
+    }
   }
   applied_ = entries.back().index;
   status_.applied = applied_;
@@ -317,8 +339,7 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
   // Proposals at or below the snapshot may have committed inside it; their
   // results are unknown here. The client retries with its idempotency key.
   for (auto it = proposals_.begin(); it != proposals_.end() && it->first <= meta.index;) {
-    it->second->done = true;
-    it->second->result = absl::UnavailableError("outcome unknown after a snapshot install; retry");
+    Finish(*it->second, absl::UnavailableError("outcome unknown after a snapshot install; retry"));
     it = proposals_.erase(it);
   }
   applied_ = meta.index;
@@ -397,61 +418,60 @@ void RaftRuntime::TakeSnapshot() {
 
 absl::StatusOr<std::string> RaftRuntime::Wait(std::shared_ptr<ProposalWaiter> waiter,
                                               absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
-  struct DoneOrStopping {
-    RaftRuntime* self;
-    ProposalWaiter* waiter;
-    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return waiter->done || self->stopping_;
+  if (!waiter->finished.WaitForNotificationWithDeadline(deadline)) {
+    absl::MutexLock lock(&mu_);
+    if (!waiter->done) {  // not finished in the meantime: give up on it
+      auto it = proposals_.find(waiter->index);
+      if (it != proposals_.end() && it->second == waiter) proposals_.erase(it);
+      unfinished_.erase(waiter);
+      waiter->done = true;  // a late answer finds it done and leaves it alone
+      return absl::DeadlineExceededError(
+          absl::StrCat("entry ", waiter->index, " was not applied before the deadline"));
     }
-  } ready{this, waiter.get()};
-  if (!mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
-    auto it = proposals_.find(waiter->index);
-    if (it != proposals_.end() && it->second == waiter) proposals_.erase(it);
-    return absl::DeadlineExceededError(
-        absl::StrCat("entry ", waiter->index, " was not applied before the deadline"));
   }
-  if (!waiter->done) return absl::UnavailableError("node is shutting down");
   return waiter->result;
 }
 
 absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time deadline) {
   auto waiter = std::make_shared<ProposalWaiter>();
-  Enqueue([this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
-    auto index = raft.Propose(std::move(command));
-    // The term the entry was proposed in: read from the core itself, since
-    // the published status may predate an election in this same iteration.
-    const uint64_t term = index.ok() ? raft.Term() : 0;
-    absl::MutexLock lock(&mu_);
-    ++status_.proposals;
-    if (!index.ok()) {
-      ++status_.proposals_failed;
-      waiter->done = true;
-      waiter->result = index.status();
-      return;
-    }
-    waiter->index = *index;
-    waiter->term = term;
-    proposals_[*index] = waiter;
-  });
+  const bool queued = EnqueueProposal(
+      waiter, [this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
+        auto index = raft.Propose(std::move(command));
+        // The term the entry was proposed in: read from the core itself, since
+        // the published status may predate an election in this same iteration.
+        const uint64_t term = index.ok() ? raft.Term() : 0;
+        absl::MutexLock lock(&mu_);
+        ++status_.proposals;
+        if (!index.ok()) {
+          ++status_.proposals_failed;
+          Finish(*waiter, index.status());
+          return;
+        }
+        if (waiter->done) return;  // the caller's deadline passed meanwhile
+        waiter->index = *index;
+        waiter->term = term;
+        proposals_[*index] = waiter;
+      });
+  if (!queued) return absl::UnavailableError("node is shutting down");
   return Wait(waiter, deadline);
 }
 
 absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl::Time deadline) {
   auto waiter = std::make_shared<ProposalWaiter>();
-  Enqueue([this, waiter, change](raft::Raft& raft) {
+  const bool queued = EnqueueProposal(waiter, [this, waiter, change](raft::Raft& raft) {
     auto index = raft.ProposeConfChange(change);
     const uint64_t term = index.ok() ? raft.Term() : 0;
     absl::MutexLock lock(&mu_);
     if (!index.ok()) {
-      waiter->done = true;
-      waiter->result = index.status();
+      Finish(*waiter, index.status());
       return;
     }
+    if (waiter->done) return;  // the caller's deadline passed meanwhile
     waiter->index = *index;
     waiter->term = term;
     proposals_[*index] = waiter;
   });
+  if (!queued) return absl::UnavailableError("node is shutting down");
   return Wait(waiter, deadline).status();
 }
 
@@ -501,8 +521,7 @@ absl::Status RaftRuntime::TransferLeadership(raft::NodeId to, absl::Time deadlin
   Enqueue([this, waiter, to](raft::Raft& raft) {
     absl::Status s = raft.TransferLeadership(to);
     absl::MutexLock lock(&mu_);
-    waiter->done = true;
-    waiter->result = s.ok() ? absl::StatusOr<std::string>(std::string()) : s;
+    Finish(*waiter, s.ok() ? absl::StatusOr<std::string>(std::string()) : s);
   });
   {
     absl::MutexLock lock(&mu_);

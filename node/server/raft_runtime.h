@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -160,7 +161,15 @@ class RaftRuntime {
   void PublishStatus(const raft::Raft& raft);
   void Fatal(const std::string& what, const absl::Status& status);
   void Log(const std::string& line) const;
-  // Waits for `waiter` under mu_ until done or deadline.
+  // Registers `waiter` as unfinished and queues `task` in one hold of mu_;
+  // false (nothing queued) once the runtime is stopping.
+  bool EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task task);
+  // Hands `result` to `waiter` and wakes it, once: a later call is a no-op.
+  void Finish(ProposalWaiter& waiter, absl::StatusOr<std::string> result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits on `waiter`'s own notification (not on mu_: with dozens of
+  // callers waiting, conditions on mu_ were re-checked on every release of
+  // it, by the loop and apply threads) until finished or `deadline`.
   absl::StatusOr<std::string> Wait(std::shared_ptr<ProposalWaiter> waiter, absl::Time deadline);
 
   RaftRuntimeOptions options_;
@@ -174,6 +183,9 @@ class RaftRuntime {
   std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
   std::deque<ApplyItem> apply_queue_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::shared_ptr<ProposalWaiter>> proposals_ ABSL_GUARDED_BY(mu_);
+  // Every proposal waiter not finished yet, also those whose task has not
+  // reached the core (not in proposals_): Stop() finishes them all.
+  absl::flat_hash_set<std::shared_ptr<ProposalWaiter>> unfinished_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<ReadWaiter>> reads_ ABSL_GUARDED_BY(mu_);
   RuntimeStatus status_ ABSL_GUARDED_BY(mu_);
   uint64_t next_read_id_ ABSL_GUARDED_BY(mu_) = 1;
