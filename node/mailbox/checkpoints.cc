@@ -2,16 +2,24 @@
 // signed checkpoints of every node as applied, and the callbacks that let
 // the node sign its own and compare with its peers'.
 //
-// A digest is a full pass over the replicated state (every key of every
-// digested column family): seconds on a big store. So applying only
-// captures a RocksDB snapshot right after the checkpoint entry's commit,
-// under mu_, which is exactly the state at that index, and a worker thread
-// digests it without mu_. The worker then keeps the digest and compares it
-// with the signed checkpoints that were applied at that index meanwhile (a
-// faster peer's), under mu_ exclusively; a statement applied after that
-// is compared as it is applied (apply_proposals.cc). Both happen under mu_
+// Every write keeps the state digest accumulator up to date (Store::Write),
+// so applying takes it right after the checkpoint entry's commit, under
+// mu_, which is exactly the state at that index: O(1), not a pass over the
+// store. A worker thread then keeps the digest and compares it with the
+// signed checkpoints that were applied at that index meanwhile (a faster
+// peer's), under mu_ exclusively; a statement applied after that is
+// compared as it is applied (apply_proposals.cc). Both happen under mu_
 // exclusively and each sees the other's writes, so every statement is
 // compared exactly once.
+//
+// Tamper evidence: someone who edits the RocksDB files changes the records
+// but not the stored accumulator. So at open and every kTamperCheckEvery
+// checkpoints the worker computes the accumulator of the records (a full
+// pass over a RocksDB snapshot, without mu_) and compares it with the one
+// stored in the same snapshot. The difference is a correction: the digest
+// is additive, so adding it to the live accumulator (and to checkpoints
+// taken before it was made) makes them describe what is really stored,
+// although applying went on meanwhile, and peers then see the divergence.
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -40,12 +48,23 @@ absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool reque
       return absl::OkStatus();
     }
   }
+  CapturedCheckpoint captured;
+  captured.index = log_index;
+  captured.uncorrected = store_->state_digest();
+  captured.uncorrected.Subtract(digest_corrections_);
+  if (++checkpoints_since_tamper_check_ >= kTamperCheckEvery) {
+    checkpoints_since_tamper_check_ = 0;
+    captured.snapshot = store_->db()->GetSnapshot();
+  }
   absl::MutexLock lock(&worker_mu_);
   // A digest the worker could not compute or keep is a storage failure,
   // as it was when digests were computed here: applying stops.
-  RETURN_IF_ERROR(worker_status_);
+  if (!worker_status_.ok()) {
+    if (captured.snapshot != nullptr) store_->db()->ReleaseSnapshot(captured.snapshot);
+    return worker_status_;
+  }
   ++captured_count_;
-  pending->captured.push_back({log_index, store_->db()->GetSnapshot()});
+  pending->captured.push_back(captured);
   return absl::OkStatus();
 }
 
@@ -64,12 +83,20 @@ void MailboxStateMachine::RunCallbacks(const PendingCallbacks& pending) {
   }
 }
 
+size_t MailboxStateMachine::WaitingCheckpoints() const {
+  // The open-time check is not a checkpoint: it does not count toward
+  // max_waiting_checkpoints.
+  return static_cast<size_t>(
+      std::count_if(waiting_.begin(), waiting_.end(),
+                    [](const CapturedCheckpoint& c) { return c.is_checkpoint; }));
+}
+
 void MailboxStateMachine::QueueCheckpoint(const CapturedCheckpoint& captured) {
   const size_t limit = std::max<size_t>(1, options_.max_waiting_checkpoints);
   size_t waiting = 0;
   {
     absl::MutexLock lock(&worker_mu_);
-    waiting = waiting_.size();
+    waiting = WaitingCheckpoints();
   }
   if (waiting >= limit) {
     Log(absl::StrCat("checkpoint digests are backed up: ", waiting,
@@ -78,7 +105,7 @@ void MailboxStateMachine::QueueCheckpoint(const CapturedCheckpoint& captured) {
   }
   absl::MutexLock lock(&worker_mu_);
   auto has_room = [this, limit]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
-    return waiting_.size() < limit;
+    return WaitingCheckpoints() < limit;
   };
   worker_mu_.Await(absl::Condition(&has_room));
   waiting_.push_back(captured);
@@ -96,12 +123,22 @@ void MailboxStateMachine::CheckpointWorker() {
       if (waiting_.empty()) return;  // stopping, and everything captured is done
       captured = waiting_.front();
       waiting_.pop_front();
+      if (stopping_ && !captured.is_checkpoint) {
+        // The open-time check of a node that closes again: a full pass
+        // would only delay the close; the next open checks.
+        store_->db()->ReleaseSnapshot(captured.snapshot);
+        ++finished_count_;
+        continue;
+      }
     }
-    if (options_.before_checkpoint_digest) options_.before_checkpoint_digest(captured.index);
+    if (captured.is_checkpoint && options_.before_checkpoint_digest) {
+      options_.before_checkpoint_digest(captured.index);
+    }
     PendingCallbacks pending;
     absl::Status status = FinishCheckpoint(captured, &pending);
     if (!status.ok()) {
-      Log(absl::StrCat("checkpoint at index ", captured.index, " failed: ", status.message(),
+      Log(absl::StrCat(captured.is_checkpoint ? "checkpoint" : "the check of the stored state",
+                       " at index ", captured.index, " failed: ", status.message(),
                        "; applying stops at the next checkpoint"));
       pending = PendingCallbacks();  // nothing was kept: nothing to report
     }
@@ -112,13 +149,48 @@ void MailboxStateMachine::CheckpointWorker() {
   }
 }
 
+absl::StatusOr<DigestAccumulator> MailboxStateMachine::StoredStateCorrection(
+    const CapturedCheckpoint& captured) const {
+  ASSIGN_OR_RETURN(DigestAccumulator records, ComputeStateDigest(*store_, captured.snapshot));
+  ASSIGN_OR_RETURN(std::optional<DigestAccumulator> stored,
+                   ReadStoredStateDigest(*store_, captured.snapshot));
+  if (!stored.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("mailbox store ", dir(), ": the state digest accumulator is missing"));
+  }
+  DigestAccumulator correction = records;
+  correction.Subtract(*stored);
+  if (!correction.IsEmpty()) {
+    Log(absl::StrCat("state was changed outside the log: mailbox store ", dir(),
+                     captured.is_checkpoint ? " at checkpoint index " : " at open, applied index ",
+                     captured.index, " holds records whose digest is ", DigestHex(records.Finish()),
+                     " but its state digest accumulator says ", DigestHex(stored->Finish()),
+                     "; adopting what is stored so peers can compare"));
+  }
+  return correction;
+}
+
 absl::Status MailboxStateMachine::FinishCheckpoint(const CapturedCheckpoint& captured,
                                                    PendingCallbacks* pending) {
-  absl::StatusOr<std::array<uint8_t, 32>> digest = DigestAt(captured.snapshot);
-  store_->db()->ReleaseSnapshot(captured.snapshot);
-  RETURN_IF_ERROR(digest.status());
+  absl::StatusOr<DigestAccumulator> correction;
+  if (captured.snapshot != nullptr) {
+    correction = StoredStateCorrection(captured);
+    store_->db()->ReleaseSnapshot(captured.snapshot);
+    RETURN_IF_ERROR(correction.status());
+  }
 
   absl::MutexLock lock(&mu_);
+  if (captured.snapshot != nullptr && !correction->IsEmpty()) {
+    RETURN_IF_ERROR(store_->AdjustStateDigest(*correction));
+    digest_corrections_.Combine(*correction);
+  }
+  if (!captured.is_checkpoint) return absl::OkStatus();
+  // Corrections made since the accumulator was taken apply to it too: the
+  // records it missed were already stored then.
+  DigestAccumulator at_index = captured.uncorrected;
+  at_index.Combine(digest_corrections_);
+  const std::array<uint8_t, 32> digest = at_index.Finish();
+
   StoreTxn txn(store_.get());
   // Signed checkpoints applied before the digest was kept found nothing to
   // compare with then; they are compared here. The signer was verified
@@ -153,8 +225,8 @@ absl::Status MailboxStateMachine::FinishCheckpoint(const CapturedCheckpoint& cap
         guard::PeerIdentity{node->site(), std::string(guard::kRoleNode), node->name()}.ToString();
     comparison.match =
         statement.checkpoint().state_digest() ==
-        absl::string_view(reinterpret_cast<const char*>(digest->data()), digest->size());
-    comparison.own_digest = *digest;
+        absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size());
+    comparison.own_digest = digest;
     comparison.peer = std::move(signed_statement);
     pending->comparisons.push_back(std::move(comparison));
   }
@@ -162,9 +234,9 @@ absl::Status MailboxStateMachine::FinishCheckpoint(const CapturedCheckpoint& cap
     return absl::DataLossError(absl::StrCat("mailbox store ", dir(),
                                             ": bad signed checkpoint at index ", captured.index));
   }
-  SaveOwnCheckpoint(txn, captured.index, *digest);
+  SaveOwnCheckpoint(txn, captured.index, digest);
   RETURN_IF_ERROR(txn.Commit());
-  pending->checkpoints.push_back(OwnCheckpoint{captured.index, *digest});
+  pending->checkpoints.push_back(OwnCheckpoint{captured.index, digest});
   return absl::OkStatus();
 }
 

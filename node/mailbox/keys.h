@@ -12,7 +12,9 @@
 //   idempotency  account name "\0" key -> IdempotencyRecord;
 //                "\xff" leader_time_ms(8) account name "\0" key -> "" (expiry
 //                order; 0xff never starts a UTF-8 account name)
-//   meta         "applied_index", "result/" index -> CommandResult, "restoring"
+//   meta         "applied_index", "result/" index -> CommandResult, "restoring",
+//                "state_digest" -> the state digest accumulator (256 bytes,
+//                state_digest.h)
 //   guard        "c" -> Charter;  "p" proposal_id -> ProposalRecord (no local_*);
 //                "a" seq -> AuditRecord;  "k" index node_id -> SignedNodeStatement
 //   local        "p" proposal_id -> local_submitted_ms(8) local_approved_ms(8);
@@ -61,6 +63,7 @@ std::string IdempotencyByTime(int64_t leader_time_ms, absl::string_view account,
 
 inline constexpr absl::string_view kAppliedIndex = "applied_index";
 inline constexpr absl::string_view kRestoring = "restoring";
+inline constexpr absl::string_view kStateDigest = "state_digest";
 std::string Result(uint64_t index);
 inline constexpr absl::string_view kResultPrefix = "result/";
 

@@ -7,7 +7,6 @@
 //   u8 0xff (end of records)
 //   32-byte SHA-256 of every byte before it
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/mailbox/keys.h"
+#include "node/mailbox/state_digest.h"
 #include "node/mailbox/state_machine.h"
 #include "qbox/v1/mailbox_records.pb.h"
 
@@ -27,29 +27,6 @@ constexpr absl::string_view kMagic = "QBOXSNAP";
 constexpr uint32_t kVersion = 1;
 constexpr unsigned char kEndOfRecords = 0xff;
 constexpr size_t kRestoreBatchBytes = 8 << 20;
-
-// Incremental SHA-256 (OpenSSL's EVP interface; the SHA256_* calls are
-// deprecated in OpenSSL 3).
-class Sha256Stream {
- public:
-  Sha256Stream() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
-  void Update(absl::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
-  // Length-prefixed, so that ("ab","c") and ("a","bc") hash differently.
-  void UpdateField(absl::string_view data) {
-    Update(keys::BigEndian64(data.size()));
-    Update(data);
-  }
-  std::array<uint8_t, 32> Finish() {
-    std::array<uint8_t, 32> out{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, out.data(), &len);
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 absl::Status IterateCf(
     const Store& store, const rocksdb::Snapshot* snapshot, Cf cf,
@@ -221,6 +198,7 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
   const int64_t now = options_.local_clock_ms();
   rocksdb::WriteBatch batch;
   uint64_t applied = 0;
+  std::optional<std::string> shipped_digest;  // the sender's accumulator, if it kept one
   RETURN_IF_ERROR(ReadSnapshotFile(
       path, [&](Cf cf, absl::string_view key, absl::string_view value) -> absl::Status {
         std::string stored(value);
@@ -236,6 +214,10 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
         if (cf == Cf::kMeta && key == keys::kAppliedIndex && value.size() == 8) {
           applied = keys::ReadBigEndian64(value);
         }
+        if (cf == Cf::kMeta && key == keys::kStateDigest) {
+          shipped_digest = std::string(value);
+          return absl::OkStatus();  // this node computes its own below
+        }
         batch.Put(store_->cf(cf), rocksdb::Slice(key.data(), key.size()), stored);
         if (batch.GetDataSize() >= kRestoreBatchBytes) {
           RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
@@ -246,9 +228,22 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
       }));
   RETURN_IF_ERROR(
       FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "writing restored records"));
+  // The records were written around the accumulator: one full pass gives
+  // the one they really make (a restore is O(store) anyway). It goes in
+  // before anything else commits through the store.
+  ASSIGN_OR_RETURN(DigestAccumulator restored, ComputeStateDigest(*store_, nullptr));
+  if (shipped_digest.has_value() && *shipped_digest != restored.Serialize()) {
+    Log(absl::StrCat("snapshot ", path,
+                     " carried a state digest accumulator that does not match "
+                     "its records; ",
+                     store_->dir(), " keeps the one its records give, ",
+                     DigestHex(restored.Finish())));
+  }
+  rocksdb::WriteBatch finish;
+  RETURN_IF_ERROR(store_->ReplaceStateDigest(restored, &finish, rocksdb::WriteOptions()));
   trust_.reset();
   RETURN_IF_ERROR(RestampProposalsLocked());
-  rocksdb::WriteBatch finish;
+  finish.Clear();
   finish.Delete(store_->cf(Cf::kMeta), std::string(keys::kRestoring));
   RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &finish), "finishing restore"));
   applied_index_ = applied;
@@ -269,55 +264,13 @@ absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::Digest() const {
 }
 
 // The checkpoint digests of every node and version are compared with each
-// other: any change to what is fed here, or in what order, is a change of
-// the replicated format.
+// other: any change to what ComputeStateDigest covers, or how an element
+// hashes, is a change of the replicated format. The same value as the
+// accumulator kept incrementally (Store::state_digest) for the same state.
 absl::StatusOr<std::array<uint8_t, 32>> MailboxStateMachine::DigestAt(
     const rocksdb::Snapshot* snapshot) const {
-  Sha256Stream hash;
-  auto feed = [&](absl::string_view key, absl::string_view value) {
-    hash.UpdateField(key);
-    hash.UpdateField(value);
-  };
-  auto add = [&](absl::string_view key, absl::string_view value) {
-    feed(key, value);
-    return absl::OkStatus();
-  };
-  absl::Status status = [&]() -> absl::Status {
-    for (Cf cf : {Cf::kAccounts, Cf::kMailboxes, Cf::kMessages, Cf::kChanges, Cf::kSieve,
-                  Cf::kIdempotency, Cf::kGuard}) {
-      hash.UpdateField(CfName(cf));
-      RETURN_IF_ERROR(IterateCf(*store_, snapshot, cf, add));
-    }
-    // Bodies: only those with live references, with their live count. Keys
-    // are <account><sha256><kind>, kinds sorted 'd' < 'l' < 'v', so a body
-    // is held back until its live count shows up.
-    hash.UpdateField(CfName(Cf::kBodies));
-    std::string pending_key, pending_body;
-    return IterateCf(
-        *store_, snapshot, Cf::kBodies, [&](absl::string_view key, absl::string_view value) {
-          if (key.empty()) return absl::OkStatus();
-          const absl::string_view body_id = key.substr(0, key.size() - 1);
-          switch (key.back()) {
-            case 'd':
-              pending_key = std::string(key);
-              pending_body = std::string(value);
-              break;
-            case 'l':
-              if (!pending_key.empty() &&
-                  absl::string_view(pending_key).substr(0, pending_key.size() - 1) == body_id) {
-                feed(pending_key, pending_body);
-              }
-              feed(key, value);
-              pending_key.clear();
-              break;
-            default:  // 'v': local purge timing changes it
-              break;
-          }
-          return absl::OkStatus();
-        });
-  }();
-  RETURN_IF_ERROR(status);
-  return hash.Finish();
+  ASSIGN_OR_RETURN(DigestAccumulator full, ComputeStateDigest(*store_, snapshot));
+  return full.Finish();
 }
 
 }  // namespace qbox::mailbox

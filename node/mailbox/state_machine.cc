@@ -154,6 +154,7 @@ absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
     const std::string& dir, Options options) {
   if (!options.local_clock_ms) options.local_clock_ms = SystemClockMs;
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(dir));
+  const bool rebuilt_digest = store->rebuilt_state_digest();
   StoreTxn txn(store.get());
   ASSIGN_OR_RETURN(auto restoring, txn.Get(Cf::kMeta, keys::kRestoring));
   if (restoring.has_value()) {
@@ -170,13 +171,30 @@ absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
     }
     applied_index = keys::ReadBigEndian64(*applied);
   }
-  return std::unique_ptr<MailboxStateMachine>(
-      new MailboxStateMachine(std::move(store), std::move(options), applied_index));
+  std::unique_ptr<MailboxStateMachine> machine(new MailboxStateMachine(
+      std::move(store), std::move(options), applied_index, /*check_stored_state=*/!rebuilt_digest));
+  if (rebuilt_digest) {
+    machine->Log(absl::StrCat("mailbox store ", dir,
+                              " kept no state digest accumulator (written by an older version): "
+                              "computed it from the stored records with one full pass"));
+  }
+  return machine;
 }
 
 MailboxStateMachine::MailboxStateMachine(std::unique_ptr<Store> store, Options options,
-                                         uint64_t applied)
+                                         uint64_t applied, bool check_stored_state)
     : store_(std::move(store)), options_(std::move(options)), applied_index_(applied) {
+  if (check_stored_state) {
+    // Records changed while the node was stopped left the accumulator as
+    // it was: the worker compares the two before any checkpoint.
+    absl::MutexLock lock(&worker_mu_);
+    CapturedCheckpoint check;
+    check.index = applied;
+    check.is_checkpoint = false;
+    check.snapshot = store_->db()->GetSnapshot();
+    waiting_.push_back(check);
+    ++captured_count_;
+  }
   worker_ = std::thread([this] {
     NameThisThread("qbox-checkpoint");
     CheckpointWorker();

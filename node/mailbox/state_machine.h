@@ -11,9 +11,13 @@
 // Thread-safety: all methods may be called concurrently. Apply, Restore and
 // PurgeExpired are serialised; reads see a consistent RocksDB snapshot.
 //
-// G5 checkpoint digests are computed on a worker thread that the state
-// machine owns: applying only captures a RocksDB snapshot at the checkpoint
-// index, so a digest (a full pass over the state) never stalls applying.
+// G5 checkpoint digests come from the state digest accumulator that every
+// write keeps up to date (state_digest.h): applying takes it at the
+// checkpoint index, and a worker thread that the state machine owns keeps
+// the digest and compares it with the peers'. The worker also checks that
+// the stored accumulator still matches the stored records (a full pass) at
+// open and every kTamperCheckEvery checkpoints, so records changed behind
+// the node's back show in its checkpoints.
 #ifndef QBOX_NODE_MAILBOX_STATE_MACHINE_H_
 #define QBOX_NODE_MAILBOX_STATE_MACHINE_H_
 
@@ -31,6 +35,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "node/mailbox/state_digest.h"
 #include "node/mailbox/store.h"
 #include "qbox/v1/admin.pb.h"
 #include "qbox/v1/charter.pb.h"
@@ -113,6 +118,10 @@ class MailboxStateMachine {
 
   // Opens or creates the state machine in `dir`. DATA_LOSS (naming `dir`)
   // if a snapshot restore was interrupted there: install a snapshot again.
+  // The worker then checks the stored records against the stored state
+  // digest accumulator (a full pass; WaitForCheckpoints waits for it too)
+  // and, if they differ, says so through `logger` and adopts what is
+  // stored, so this node's next checkpoints show the change to its peers.
   static absl::StatusOr<std::unique_ptr<MailboxStateMachine>> Open(const std::string& dir,
                                                                    Options options);
   static absl::StatusOr<std::unique_ptr<MailboxStateMachine>> Open(const std::string& dir);
@@ -238,8 +247,10 @@ class MailboxStateMachine {
   // whose error it returns before changing anything).
   absl::Status RestoreSnapshot(const std::string& path) ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
 
-  // SHA-256 over the canonical replicated contents, for comparing nodes at
-  // the same applied index (G5). Covers accounts, id counters, mailboxes,
+  // The state digest of the canonical replicated contents, for comparing
+  // nodes at the same applied index (G5): a full pass building the
+  // accumulator of state_digest.h, so it equals what checkpoints take from
+  // the incrementally kept one for the same state. Covers accounts, id counters, mailboxes,
   // messages, the change index, sieve scripts, idempotency results, every
   // body that a live message references with its live reference count, and
   // the charter, proposals (without their local_* stamps), audit log and
@@ -252,12 +263,26 @@ class MailboxStateMachine {
   const std::string& dir() const { return store_->dir(); }
 
  private:
-  MailboxStateMachine(std::unique_ptr<Store> store, Options options, uint64_t applied);
+  // `check_stored_state`: queue the open-time tamper check (not needed
+  // when the store has just computed its accumulator from its records).
+  MailboxStateMachine(std::unique_ptr<Store> store, Options options, uint64_t applied,
+                      bool check_stored_state);
 
-  // The state at a checkpoint index, held for the worker to digest.
+  // Every this many checkpoints the worker also checks the stored records
+  // against the stored accumulator (a full pass), so a change made behind
+  // the node's back while it runs shows too, not only one made before open.
+  static constexpr uint64_t kTamperCheckEvery = 16;
+
+  // Work for the checkpoint worker: the state at a checkpoint index, or the
+  // open-time tamper check (is_checkpoint false).
   struct CapturedCheckpoint {
     uint64_t index = 0;
-    const rocksdb::Snapshot* snapshot = nullptr;  // released by the worker
+    bool is_checkpoint = true;
+    // The accumulator at `index` minus the tamper corrections made before
+    // it was taken: the worker adds every correction made since.
+    DigestAccumulator uncorrected;
+    // For a tamper check: the state to check (released by the worker).
+    const rocksdb::Snapshot* snapshot = nullptr;
   };
   // Callbacks found while applying (or by the worker), run once mu_ is
   // released (a callback may well read the state machine). `captured` is
@@ -283,16 +308,23 @@ class MailboxStateMachine {
   // worker's storage error, if it had one, so that applying stops.
   absl::Status CheckpointIfDue(uint64_t log_index, bool requested, PendingCallbacks* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many checkpoints (not checks) wait in waiting_.
+  size_t WaitingCheckpoints() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_);
   // Queues a captured checkpoint, waiting while max_waiting_checkpoints do.
   void QueueCheckpoint(const CapturedCheckpoint& captured) ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
   // The worker thread: digests queued checkpoints until stopping_ and none
   // is left.
   void CheckpointWorker() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
-  // Digests `captured` without mu_, releases its snapshot, then under mu_
-  // keeps the digest and compares it with every signed checkpoint already
-  // applied at that index.
+  // Runs the tamper check of `captured` if it has a snapshot (without mu_;
+  // releases the snapshot), then under mu_ applies its correction, and for
+  // a checkpoint keeps the digest and compares it with every signed
+  // checkpoint already applied at that index.
   absl::Status FinishCheckpoint(const CapturedCheckpoint& captured, PendingCallbacks* pending)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // G5 tamper check: the full accumulator of the records at `snapshot`
+  // minus the accumulator stored there (empty if they agree). A non-empty
+  // one is logged. Needs no lock.
+  absl::StatusOr<DigestAccumulator> StoredStateCorrection(const CapturedCheckpoint& captured) const;
   // Digest() over a RocksDB snapshot of store_; needs no lock.
   absl::StatusOr<std::array<uint8_t, 32>> DigestAt(const rocksdb::Snapshot* snapshot) const;
   void Log(std::string_view line) const;
@@ -326,6 +358,9 @@ class MailboxStateMachine {
   // CurrentCharter's copy; empty = read it again. The inner optional is
   // empty before genesis.
   std::optional<std::optional<v1::Charter>> charter_ ABSL_GUARDED_BY(mu_);
+  // The sum of every tamper correction added to the store's accumulator.
+  DigestAccumulator digest_corrections_ ABSL_GUARDED_BY(mu_);
+  uint64_t checkpoints_since_tamper_check_ ABSL_GUARDED_BY(mu_) = 0;
 
   // The checkpoint worker's queue. Taken after mu_ when both are held; the
   // worker never holds it while it takes mu_.

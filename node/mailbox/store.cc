@@ -68,7 +68,81 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->db_.reset(raw);
   store->default_handle_ = handles[0];
   store->handles_.assign(handles.begin() + 1, handles.end());
+  RETURN_IF_ERROR(store->LoadStateDigest());
   return store;
+}
+
+absl::Status Store::LoadStateDigest() {
+  ASSIGN_OR_RETURN(std::optional<DigestAccumulator> stored, ReadStoredStateDigest(*this, nullptr));
+  if (stored.has_value()) {
+    absl::MutexLock lock(&digest_mu_);
+    state_digest_ = *stored;
+    return absl::OkStatus();
+  }
+  // A new store, or one from a version that kept no accumulator: one full
+  // pass, once. Only the latter is worth telling (rebuilt_state_digest).
+  std::string applied;
+  const rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), std::string(keys::kAppliedIndex), &applied);
+  if (!s.IsNotFound()) {
+    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("reading the applied index in ", dir_)));
+    rebuilt_state_digest_ = true;
+  }
+  ASSIGN_OR_RETURN(DigestAccumulator computed, ComputeStateDigest(*this, nullptr));
+  rocksdb::WriteBatch batch;
+  return ReplaceStateDigest(computed, &batch, rocksdb::WriteOptions());
+}
+
+std::optional<Cf> Store::CfOfId(uint32_t id) const {
+  for (int i = 0; i < kCfCount; ++i) {
+    if (handles_[i]->GetID() == id) return static_cast<Cf>(i);
+  }
+  return std::nullopt;
+}
+
+absl::Status Store::Write(rocksdb::WriteBatch* batch, const rocksdb::WriteOptions& options) const {
+  absl::MutexLock lock(&digest_mu_);
+  ASSIGN_OR_RETURN(DigestAccumulator change, StateDigestChange(*this, *batch));
+  const std::string context = absl::StrCat("writing mailbox store ", dir_);
+  if (change.IsEmpty()) return FromRocks(db_->Write(options, batch), context);
+  DigestAccumulator next = state_digest_;
+  next.Combine(change);
+  // The accumulator rides in the caller's batch (atomic with the change)
+  // and is taken out again, so the batch is as the caller left it.
+  batch->SetSavePoint();
+  rocksdb::Status s = batch->Put(cf(Cf::kMeta), std::string(keys::kStateDigest), next.Serialize());
+  if (s.ok()) s = db_->Write(options, batch);
+  const rocksdb::Status rolled_back = batch->RollbackToSavePoint();
+  RETURN_IF_ERROR(FromRocks(s, context));
+  state_digest_ = next;
+  return FromRocks(rolled_back, absl::StrCat("restoring a written batch for ", dir_));
+}
+
+DigestAccumulator Store::state_digest() const {
+  absl::MutexLock lock(&digest_mu_);
+  return state_digest_;
+}
+
+absl::Status Store::AdjustStateDigest(const DigestAccumulator& correction) const {
+  absl::MutexLock lock(&digest_mu_);
+  DigestAccumulator next = state_digest_;
+  next.Combine(correction);
+  rocksdb::WriteBatch batch;
+  batch.Put(cf(Cf::kMeta), std::string(keys::kStateDigest), next.Serialize());
+  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                            absl::StrCat("correcting the state digest in ", dir_)));
+  state_digest_ = next;
+  return absl::OkStatus();
+}
+
+absl::Status Store::ReplaceStateDigest(const DigestAccumulator& digest, rocksdb::WriteBatch* batch,
+                                       const rocksdb::WriteOptions& options) const {
+  absl::MutexLock lock(&digest_mu_);
+  batch->Put(cf(Cf::kMeta), std::string(keys::kStateDigest), digest.Serialize());
+  RETURN_IF_ERROR(
+      FromRocks(db_->Write(options, batch), absl::StrCat("writing the state digest in ", dir_)));
+  state_digest_ = digest;
+  return absl::OkStatus();
 }
 
 Store::~Store() {
@@ -169,10 +243,6 @@ absl::Status StoreTxn::RollbackToSavePoint() {
   return FromRocks(batch_.RollbackToSavePoint(), "rolling back a failed action");
 }
 
-absl::Status StoreTxn::Commit() {
-  rocksdb::WriteOptions options;
-  return FromRocks(store_->db()->Write(options, batch_.GetWriteBatch()),
-                   absl::StrCat("writing mailbox store ", store_->dir()));
-}
+absl::Status StoreTxn::Commit() { return store_->Write(batch_.GetWriteBatch()); }
 
 }  // namespace qbox::mailbox

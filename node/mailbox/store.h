@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/message_lite.h"
+#include "node/mailbox/state_digest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 
@@ -38,10 +41,19 @@ enum class Cf : int {
 inline constexpr int kCfCount = 11;
 const char* CfName(Cf cf);
 
+// The store keeps the G5 state digest accumulator (state_digest.h) of what
+// it holds in the meta column family, updated in the same atomic write as
+// every change it reflects: a batch written through Write (or
+// StoreTxn::Commit) always leaves the stored accumulator equal to the
+// accumulator of the records stored. Writing digested column families
+// directly through db() bypasses it: such a writer must put the correct
+// accumulator back with ReplaceStateDigest (snapshot restore does).
 class Store {
  public:
   // Opens (creating if missing) the database in `dir` with every column
-  // family. Errors name the directory.
+  // family. A store without a state digest accumulator (new, or written by
+  // a version that kept none) gets one computed with a full pass; see
+  // rebuilt_state_digest(). Errors name the directory.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
   ~Store();
   Store(const Store&) = delete;
@@ -49,16 +61,49 @@ class Store {
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf cf) const { return handles_[static_cast<int>(cf)]; }
+  // The Cf of a RocksDB column family id; nullopt for the default family.
+  std::optional<Cf> CfOfId(uint32_t id) const;
   const std::string& dir() const { return dir_; }
+
+  // Writes `batch` atomically, together with the state digest accumulator
+  // brought up to date for it (StateDigestChange). Writers are serialised
+  // here, so the records a batch replaces are read as they stand right
+  // before it. On error nothing is written and the accumulator is
+  // unchanged; `batch` is left as it was passed in either way.
+  absl::Status Write(rocksdb::WriteBatch* batch,
+                     const rocksdb::WriteOptions& options = rocksdb::WriteOptions()) const
+      ABSL_LOCKS_EXCLUDED(digest_mu_);
+  // The accumulator of the latest written state.
+  DigestAccumulator state_digest() const ABSL_LOCKS_EXCLUDED(digest_mu_);
+  // Adds `correction` to the accumulator and stores it: for records that
+  // changed behind the store's back (G5 tamper checks in the state machine).
+  absl::Status AdjustStateDigest(const DigestAccumulator& correction) const
+      ABSL_LOCKS_EXCLUDED(digest_mu_);
+  // Stores `digest` as the accumulator in `batch`, writes the batch and
+  // adopts it: after records were written directly (snapshot restore).
+  absl::Status ReplaceStateDigest(const DigestAccumulator& digest, rocksdb::WriteBatch* batch,
+                                  const rocksdb::WriteOptions& options) const
+      ABSL_LOCKS_EXCLUDED(digest_mu_);
+  // True if Open found an applied state without an accumulator (written by
+  // an older version) and computed it.
+  bool rebuilt_state_digest() const { return rebuilt_state_digest_; }
 
  private:
   // The tuning every column family gets (filters, shared block cache).
   static rocksdb::ColumnFamilyOptions TunedColumnFamilyOptions();
+  // Loads the stored accumulator, computing and storing it if missing.
+  absl::Status LoadStateDigest();
   Store() = default;
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+  bool rebuilt_state_digest_ = false;
+  // Serialises writes that keep the accumulator, so each one's old records
+  // are read right before it. A handle's writes are logically not changes
+  // of the handle, hence mutable.
+  mutable absl::Mutex digest_mu_;
+  mutable DigestAccumulator state_digest_ ABSL_GUARDED_BY(digest_mu_);
 };
 
 // Reads see the database (at `snapshot`, or the latest state if null) with
@@ -97,8 +142,11 @@ class StoreTxn {
   absl::Status RollbackToSavePoint();
 
   // Writes everything atomically (WAL, not synced: the raft log is the
-  // durable record, and the applied index travels in the same batch).
+  // durable record, and the applied index travels in the same batch), with
+  // the state digest accumulator updated for it (Store::Write).
   absl::Status Commit();
+  // Writes here are not seen by this transaction's reads, but they are
+  // committed and digested like the others.
   rocksdb::WriteBatch* raw_batch() { return batch_.GetWriteBatch(); }
   const Store* store() const { return store_; }
 
