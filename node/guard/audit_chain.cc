@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "node/common/sha256.h"
 
 namespace qbox::guard {
 namespace {
@@ -42,7 +43,7 @@ std::string AuditRecordHash(const v1::AuditRecord& record) {
   unsigned int length = 0;
   // EVP_Digest only fails when the process is out of memory; a hash of all
   // zeros then can never match a sealed record, so tampering is still seen.
-  if (EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(input.data(), input.size(), digest, &length, qbox::Sha256Md(), nullptr) != 1) {
     return std::string(kHashBytes, '\0');
   }
   return std::string(reinterpret_cast<const char*>(digest), length);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "node/common/sha256.h"
 #include "node/common/status_macros.h"
 #include "node/guard/charter.h"
 #include "node/guard/identity_names.h"
@@ -94,7 +95,7 @@ bool IsValidProposalId(absl::string_view id) {
 std::string ProposalDigest(const v1::SignedProposal& proposal) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(proposal.body().data(), proposal.body().size(), digest, &length, EVP_sha256(),
+  if (EVP_Digest(proposal.body().data(), proposal.body().size(), digest, &length, qbox::Sha256Md(),
                  nullptr) != 1) {
     return std::string();  // out of memory: matches no endorsement's 32 bytes
   }

@@ -1,8 +1,10 @@
 #include "node/mailbox/records.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/sha256.h"
 #include "node/common/status_macros.h"
 #include "node/mailbox/flags.h"
 #include "node/mailbox/keys.h"
@@ -144,7 +146,9 @@ v1::MessageInfo ToMessageInfo(const v1::MessageRecord& message) {
 
 std::string Sha256(absl::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  unsigned int length = 0;
+  // Never fails with the default provider's SHA-256 and memory for 32 bytes.
+  EVP_Digest(data.data(), data.size(), digest, &length, qbox::Sha256Md(), nullptr);
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 

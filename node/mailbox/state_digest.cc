@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "node/common/sha256.h"
 #include "node/common/status_macros.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/store.h"
@@ -17,7 +18,7 @@ namespace qbox::mailbox {
 // ---- Sha256Stream
 
 Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_, qbox::Sha256Md(), nullptr);
 }
 
 Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
@@ -35,7 +36,7 @@ std::array<uint8_t, 32> Sha256Stream::Finish() {
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_, out.data(), &len);
-  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_, qbox::Sha256Md(), nullptr);
   return out;
 }
 

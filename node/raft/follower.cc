@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/sha256.h"
 #include "node/raft/raft_impl.h"
 
 namespace qbox::raft {
@@ -311,7 +312,7 @@ absl::Status Raft::Impl::HandleSnapshotChunk(const Message& m) {
     incoming_snapshot_ = std::make_unique<IncomingSnapshot>();
     incoming_snapshot_->meta = meta;
     incoming_snapshot_->digest = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(incoming_snapshot_->digest, EVP_sha256(), nullptr);
+    EVP_DigestInit_ex(incoming_snapshot_->digest, qbox::Sha256Md(), nullptr);
     Log(absl::StrCat("receiving snapshot at index ", meta.index, " (", meta.data_size,
                      " bytes) from leader ", m.from));
   }

@@ -7,13 +7,14 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/sha256.h"
 
 namespace qbox::raft {
 
 ChainHash Sha256(std::string_view data) {
   ChainHash out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), out.data(), &len, qbox::Sha256Md(), nullptr);
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "node/common/sha256.h"
+
 namespace qbox::raft {
 namespace {
 
@@ -142,7 +144,7 @@ ChainHash ComputeChain(const ChainHash& prev, uint64_t term, uint64_t index, Ent
   PutBigEndian64(data.size(), &header);
   ChainHash out{};
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx, qbox::Sha256Md(), nullptr);
   EVP_DigestUpdate(ctx, prev.data(), prev.size());
   EVP_DigestUpdate(ctx, header.data(), header.size());
   EVP_DigestUpdate(ctx, data.data(), data.size());

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/sha256.h"
 #include "node/common/status_macros.h"
 
 namespace qbox::server {
@@ -58,7 +59,7 @@ absl::StatusOr<StateDigest> DigestOfFile(const std::string& path) {
 // Incremental SHA-256 (OpenSSL EVP; the SHA256_* calls are deprecated).
 class Sha256Stream {
  public:
-  Sha256Stream() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  Sha256Stream() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, qbox::Sha256Md(), nullptr); }
   ~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
   Sha256Stream(const Sha256Stream&) = delete;
   Sha256Stream& operator=(const Sha256Stream&) = delete;

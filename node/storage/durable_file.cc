@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/sha256.h"
 
 namespace qbox::storage {
 namespace {
@@ -132,7 +133,7 @@ absl::StatusOr<raft::ChainHash> FileSha256(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.ok()) return ErrnoError("open", path);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), qbox::Sha256Md(), nullptr) != 1) {
     return absl::InternalError("cannot initialise SHA-256");
   }
   std::string buffer(1 << 20, '\0');
