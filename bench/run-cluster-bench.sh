@@ -36,7 +36,10 @@
 #     certificate-less TLS before measuring), runs qbox-load --target etcd
 #     with the same payload size and clients (Puts to the leader), and
 #     stops it;
-#  3. prints one line per system and case with qbox's ratio against each
+#  3. prints, per quorumbox case, each node's CPU by thread kind (apply, raft
+#     loop, senders, gRPC, RocksDB, ...) in % of a core and microseconds per
+#     request (also in build/bench-cluster/out/threads-<case>.txt); then
+#     one line per system and case with qbox's ratio against each
 #     etcd mode (and against the ceiling), and PASS/MISS per etcd mode
 #     against the target: 4 KiB x 64 clients, qbox >= 2x etcd's ops/s with
 #     p99 <= etcd's.
@@ -171,8 +174,10 @@ measure() {
   local load_before cpu_before cpu_after line
   load_before=$(load_now)
   cpu_before=$(server_cpu_ticks)
-  line=$("$LOAD" --target "$target" --label "$label" --json "$@" | tee -a "$OUT/$label.txt" |
-    grep '^{') || true
+  # `times` in the subshell reports its children's CPU: the generator's own,
+  # which shares these two cores with the servers.
+  line=$( ("$LOAD" --target "$target" --label "$label" --json "$@"; times >"$OUT/.load-times") |
+    tee -a "$OUT/$label.txt" | grep '^{') || true
   cpu_after=$(server_cpu_ticks)
   if [ -z "$line" ]; then
     # Recorded as a failed case so the other system and cases still run.
@@ -188,8 +193,71 @@ r["server_cpu_s"] = ticks / int(sys.argv[5])
 # Over every request of the run (warm-up and the first one included), as the
 # CPU time covers them all.
 r["server_cpu_ms_per_op"] = 1000 * r["server_cpu_s"] / max(1, r["all_requests"])
+# times: "0m0.01s 0m0.00s" (the shell), then the same for its children.
+try:
+    lines = open(sys.argv[6]).read().split("\n")
+    seconds = 0.0
+    for part in lines[1].split():
+        minutes, secs = part.rstrip("s").split("m")
+        seconds += 60 * float(minutes) + float(secs)
+    r["load_cpu_ms_per_op"] = 1000 * seconds / max(1, r["all_requests"])
+except (OSError, IndexError, ValueError):
+    pass
 print(json.dumps(r))
-' "$line" "$cpu_before" "$cpu_after" "$load_before" "$(getconf CLK_TCK)" >>"$OUT/results.jsonl"
+' "$line" "$cpu_before" "$cpu_after" "$load_before" "$(getconf CLK_TCK)" "$OUT/.load-times" \
+    >>"$OUT/results.jsonl"
+  rm -f "$OUT/.load-times"
+}
+
+# Every thread of every server process with its CPU so far: "node tid name
+# ticks" (node = position in PIDS, so 0-2 are site-a..site-c for quorumbox).
+thread_ticks() {
+  local i pid task stat name rest
+  for i in "${!PIDS[@]}"; do
+    pid=${PIDS[$i]}
+    for task in /proc/"$pid"/task/*; do
+      stat=$(cat "$task/stat" 2>/dev/null) || continue
+      name=${stat#*(}
+      name=${name%)*}
+      rest=${stat##*) }
+      # shellcheck disable=SC2086
+      set -- $rest
+      echo "$i ${task##*/} ${name// /_} $((${12} + ${13}))"
+    done
+  done
+}
+
+# thread_table BEFORE AFTER SECONDS REQUESTS: per node, CPU by thread kind
+# (qbox-send-1 and qbox-send-2 count as qbox-send, and so on) in % of one
+# core over the run and in microseconds per request.
+thread_table() {
+  python3 - "$@" "$(getconf CLK_TCK)" <<'PYEOF'
+import collections, re, sys
+before_file, after_file, seconds, requests, hz = sys.argv[1:6]
+seconds, requests, hz = float(seconds), max(1, int(requests)), int(hz)
+def read(path):
+    out = {}
+    for line in open(path):
+        node, tid, name, ticks = line.split()
+        out[(node, tid)] = (name, int(ticks))
+    return out
+before, after = read(before_file), read(after_file)
+by = collections.defaultdict(float)
+for key, (name, ticks) in after.items():
+    used = ticks - before.get(key, (name, 0))[1]
+    kind = re.sub(r"[-_]?\d+$", "", name)
+    by[(key[0], kind)] += used / hz
+nodes = sorted({n for n, _ in by})
+kinds = sorted({k for _, k in by}, key=lambda k: -sum(by[(n, k)] for n in nodes))
+print(f'{"thread kind":<18}' + "".join(f'{"node " + n + " %core":>14}{"us/req":>8}' for n in nodes))
+for k in kinds:
+    if sum(by[(n, k)] for n in nodes) * 100 / seconds < 0.5:
+        continue
+    print(f'{k:<18}' + "".join(f'{100 * by[(n, k)] / seconds:>14.1f}{1e6 * by[(n, k)] / requests:>8.0f}' for n in nodes))
+print(f'{"total":<18}' + "".join(
+    f'{100 * sum(v for (m, _), v in by.items() if m == n) / seconds:>14.1f}'
+    f'{1e6 * sum(v for (m, _), v in by.items() if m == n) / requests:>8.0f}' for n in nodes))
+PYEOF
 }
 
 # --- quorumbox ---------------------------------------------------------------
@@ -248,6 +316,8 @@ run_qbox_case() {
   local size=$1 clients=$2
   local dir="$WORK/qbox"
   say "quorumbox: ${size} B x ${clients} clients (load average $(load_now))"
+  local threads_before="$OUT/.threads-before" started=$SECONDS
+  thread_ticks >"$threads_before"
   measure qbox qbox \
     --endpoints "127.0.0.1:${QBOX_PORTS[0]},127.0.0.1:${QBOX_PORTS[1]},127.0.0.1:${QBOX_PORTS[2]}" \
     --cacert "$dir/ca-bundle.crt" \
@@ -255,6 +325,15 @@ run_qbox_case() {
     --admin-cert "$dir/site-a/admins/ops.crt" --admin-key "$dir/site-a/admins/ops.key" \
     --account "bench${size}x${clients}" \
     --size "$size" --clients "$clients" --duration "$DURATION" --warmup "$WARMUP"
+  thread_ticks >"$OUT/.threads-after"
+  local requests
+  requests=$(tail -1 "$OUT/results.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("all_requests", 0))')
+  {
+    echo "quorumbox ${size} B x ${clients}: CPU by thread over the whole run (warm-up included)"
+    echo "(node 0-2 = site-a..site-c; the leader is the one with the busiest gRPC server threads)"
+    thread_table "$threads_before" "$OUT/.threads-after" "$((SECONDS - started))" "$requests"
+  } >"$OUT/threads-${size}x${clients}.txt"
+  rm -f "$threads_before" "$OUT/.threads-after"
   for i in 0 1 2; do
     curl -fs "http://127.0.0.1:${QBOX_METRICS[$i]}/metrics" \
       >"$OUT/metrics-${size}x${clients}-${SITES[$i]}.txt" 2>/dev/null || true
@@ -465,7 +544,7 @@ names = {"qbox": "quorumbox: 3 sites, mutual TLS",
 labels = ["qbox"] + [f"etcd-{m}" for m in modes] + ["ceiling"]
 nan = float("nan")
 print(f'{"case":>12} | {"ops/s":>8} {"MiB/s":>7} {"p50":>7} {"p99":>7} {"p999":>7} {"err":>4}'
-      f' {"cpu ms/op":>9} | {"qbox ops/x":>10} {"qbox p99/x":>10} | run')
+      f' {"cpu ms/op":>9} {"gen ms/op":>9} | {"qbox ops/x":>10} {"qbox p99/x":>10} | run')
 verdicts = {m: "MISS (not measured)" for m in modes}
 for size, clients in cases:
     q = by.get(("qbox", size, clients))
@@ -477,9 +556,10 @@ for size, clients in cases:
         name = names[label]
         if r.get("failed"):
             print(f'{str(size) + " B x " + str(clients):>12} | {"FAILED":>8} {"-":>7} {"-":>7}'
-                  f' {"-":>7} {"-":>7} {"-":>4} {"-":>9} | {"-":>10} {"-":>10} | {name}')
+                  f' {"-":>7} {"-":>7} {"-":>4} {"-":>9} {"-":>9} | {"-":>10} {"-":>10} | {name}')
             continue
         cpu = f'{r["server_cpu_ms_per_op"]:.2f}' if "server_cpu_ms_per_op" in r else "-"
+        gen = f'{r["load_cpu_ms_per_op"]:.2f}' if "load_cpu_ms_per_op" in r else "-"
         if label == "qbox":
             ratios = f'{"":>10} {"":>10}'
         else:
@@ -488,7 +568,7 @@ for size, clients in cases:
             ratios = f'{ratio:>9.2f}x {p99r:>9.2f}x'
         print(f'{str(size) + " B x " + str(clients):>12} | {r["ops_per_sec"]:>8.0f}'
               f' {r["mib_per_sec"]:>7.1f} {r["p50_ms"]:>7.2f} {r["p99_ms"]:>7.2f}'
-              f' {r["p999_ms"]:>7.2f} {r["errors"]:>4} {cpu:>9} | {ratios} | {name}')
+              f' {r["p999_ms"]:>7.2f} {r["errors"]:>4} {cpu:>9} {gen:>9} | {ratios} | {name}')
         if label.startswith("etcd-") and (size, clients) == target and q:
             ratio = q["ops_per_sec"] / r["ops_per_sec"] if r["ops_per_sec"] else nan
             ok_tput = ratio >= 2.0
@@ -501,7 +581,8 @@ for size, clients in cases:
 print("latencies in ms; qbox ops/x = qbox ops/s / that line's ops/s (target >= 2 against etcd);")
 print("qbox p99/x = qbox p99 / that line's p99 (target <= 1 against etcd); against the ceiling,")
 print("qbox ops/x is the share of the RPC layer's ceiling that quorumbox reaches.")
-print("cpu ms/op = CPU time of that line's server processes per request (etcd, qbox: all three)")
+print("cpu ms/op = CPU time of that line's server processes per request (etcd, qbox: all three);")
+print("gen ms/op = the load generator's own CPU per request, on the same two cores")
 for r in rows:
     print(f'  {r["label"]} {r["size"]} B x {r["clients"]}: load average before {r.get("load_before", "?")}')
 if not modes:
@@ -551,4 +632,7 @@ echo
 grep -E '^(date|nproc|Model name|disk|etcd)' "$OUT/machine.txt"
 echo "load average at the end: $(load_now)"
 echo
+for f in "$OUT"/threads-*.txt; do
+  [ -f "$f" ] && { cat "$f"; echo; }
+done
 report
