@@ -330,16 +330,13 @@ absl::StatusOr<DigestAccumulator> StateDigestChange(const Store& store,
   DigestAccumulator change;
   if (writes.records.empty() && writes.bodies.empty()) return change;
 
-  // Every record the batch replaces, and every touched body's live count
-  // (and data, when the batch writes it), in one read.
+  // Every record the batch replaces and every touched body's live count,
+  // in one read.
   std::vector<std::pair<Cf, std::string>> reads;
-  reads.reserve(writes.records.size() + 2 * writes.bodies.size());
+  reads.reserve(writes.records.size() + writes.bodies.size());
   for (const auto& [cf_key, value] : writes.records) reads.push_back(cf_key);
   for (const auto& [body_id, body] : writes.bodies) {
     reads.emplace_back(Cf::kBodies, absl::StrCat(body_id, std::string(1, kBodyLive)));
-    if (body.data.has_value()) {
-      reads.emplace_back(Cf::kBodies, absl::StrCat(body_id, std::string(1, kBodyData)));
-    }
   }
   ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> old, ReadLatest(store, reads));
 
@@ -351,16 +348,20 @@ absl::StatusOr<DigestAccumulator> StateDigestChange(const Store& store,
     if (value.has_value()) change.Add(cf_key.first, cf_key.second, *value);
   }
 
-  // Bodies whose live count appears or disappears while the batch leaves
-  // their data alone: the data element comes or goes with it.
-  struct DataFollowsLive {
+  // A body's data element exists while its live count does. The stored
+  // data is read only where the element changes and the batch does not
+  // say what it was or becomes: a body's bytes are not read when a new body
+  // comes (the batch has them) or when one that no message references is
+  // purged, only when its last live reference goes (or the first returns).
+  struct DataChange {
     std::string data_key;
-    bool now_live;
+    bool was_counted;
+    bool now_counted;
+    const std::optional<Written>* written;  // the batch's write of the data, if any
   };
-  std::vector<DataFollowsLive> follow;
+  std::vector<DataChange> data_changes;
   for (const auto& [body_id, body] : writes.bodies) {
     const std::string live_key = absl::StrCat(body_id, std::string(1, kBodyLive));
-    const std::string data_key = absl::StrCat(body_id, std::string(1, kBodyData));
     const std::optional<std::string>& live_before = old[next++];
     const bool was_live = live_before.has_value();
     bool now_live = was_live;
@@ -372,29 +373,37 @@ absl::StatusOr<DigestAccumulator> StateDigestChange(const Store& store,
         if (now_live) change.Add(Cf::kBodies, live_key, *live_after);
       }
     }
-    if (!body.data.has_value()) {
-      if (was_live != now_live) follow.push_back({data_key, now_live});
-      continue;
-    }
-    const std::optional<std::string>& data_before = old[next++];
-    const Written& data_after = *body.data;
-    if (was_live == now_live && (!was_live || Same(data_before, data_after))) continue;
-    if (was_live && data_before.has_value()) change.Remove(Cf::kBodies, data_key, *data_before);
-    if (now_live && data_after.has_value()) change.Add(Cf::kBodies, data_key, *data_after);
+    if (was_live == now_live && (!was_live || !body.data.has_value())) continue;
+    data_changes.push_back(
+        {absl::StrCat(body_id, std::string(1, kBodyData)), was_live, now_live, &body.data});
   }
-  if (follow.empty()) return change;
+  if (data_changes.empty()) return change;
 
+  // The stored data is needed for the element that goes, and for the one
+  // that comes when the batch does not write the data.
   std::vector<std::pair<Cf, std::string>> data_reads;
-  data_reads.reserve(follow.size());
-  for (const DataFollowsLive& f : follow) data_reads.emplace_back(Cf::kBodies, f.data_key);
-  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> data, ReadLatest(store, data_reads));
-  for (size_t i = 0; i < follow.size(); ++i) {
-    if (!data[i].has_value()) continue;
-    if (follow[i].now_live) {
-      change.Add(Cf::kBodies, follow[i].data_key, *data[i]);
-    } else {
-      change.Remove(Cf::kBodies, follow[i].data_key, *data[i]);
+  std::vector<size_t> read_of(data_changes.size(), SIZE_MAX);
+  for (size_t i = 0; i < data_changes.size(); ++i) {
+    const DataChange& d = data_changes[i];
+    if (d.was_counted || !d.written->has_value()) {
+      read_of[i] = data_reads.size();
+      data_reads.emplace_back(Cf::kBodies, d.data_key);
     }
+  }
+  ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored, ReadLatest(store, data_reads));
+  for (size_t i = 0; i < data_changes.size(); ++i) {
+    const DataChange& d = data_changes[i];
+    const std::optional<std::string> none;
+    const std::optional<std::string>& before = read_of[i] == SIZE_MAX ? none : stored[read_of[i]];
+    Written after;
+    if (d.written->has_value()) {
+      after = **d.written;
+    } else if (before.has_value()) {
+      after = absl::string_view(*before);
+    }
+    if (d.was_counted && d.now_counted && Same(before, after)) continue;
+    if (d.was_counted && before.has_value()) change.Remove(Cf::kBodies, d.data_key, *before);
+    if (d.now_counted && after.has_value()) change.Add(Cf::kBodies, d.data_key, *after);
   }
   return change;
 }

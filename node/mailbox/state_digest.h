@@ -110,9 +110,11 @@ absl::StatusOr<std::optional<DigestAccumulator>> ReadStoredStateDigest(
 // How writing `batch` on top of `store`'s latest state changes the
 // accumulator: for every record of a digested column family the batch
 // writes, minus the element it replaces plus the element it leaves (bodies'
-// data records follow their live counts). Reads the records it replaces
-// with one MultiGet (two when a body's live count appears or disappears
-// without its data being written). The caller must keep other writers out
+// data records follow their live counts). Reads the records it replaces,
+// and the live counts of the bodies it touches, with one MultiGet; a
+// second reads stored body data only where a data element must go or come
+// that the batch does not hold (a body's last live reference goes, or the
+// first comes back). The caller must keep other writers out
 // until the batch is written. INTERNAL if the batch range-deletes or
 // merges in a digested column family (its old records cannot be known);
 // read errors name the store.

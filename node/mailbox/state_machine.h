@@ -105,14 +105,16 @@ class MailboxStateMachine {
     std::function<void(const CheckpointComparison&)> on_checkpoint_compared;
     // How many captured checkpoints (at least 1) may wait for the worker.
     // When that many wait, applying the next checkpoint entry blocks until
-    // one is done (and says so through `logger`) instead of pinning ever
-    // more RocksDB snapshots.
+    // one is done (and says so through `logger`) instead of queueing ever
+    // more work (and RocksDB snapshots, for the tamper checks). The worker
+    // is slow only while a tamper check's full pass runs.
     size_t max_waiting_checkpoints = 4;
     // Where the state machine reports what nobody asked for (digests backed
     // up, a digest that could not be kept). May be empty.
     std::function<void(std::string_view)> logger;
-    // Tests only: called on the worker thread before it computes the digest
-    // at `index`, so a test can hold the worker there.
+    // Tests only: called on the worker thread before it keeps the digest
+    // at checkpoint `index` (and before that checkpoint's tamper check, if
+    // it has one), so a test can hold the worker there.
     std::function<void(uint64_t index)> before_checkpoint_digest;
   };
 
