@@ -52,16 +52,19 @@ absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool reque
   captured.index = log_index;
   captured.uncorrected = store_->state_digest();
   captured.uncorrected.Subtract(digest_corrections_);
-  if (++checkpoints_since_tamper_check_ >= kTamperCheckEvery) {
-    checkpoints_since_tamper_check_ = 0;
-    captured.snapshot = store_->db()->GetSnapshot();
-  }
+  const bool check_due = ++checkpoints_since_tamper_check_ >= kTamperCheckEvery;
+  if (check_due) checkpoints_since_tamper_check_ = 0;
   absl::MutexLock lock(&worker_mu_);
   // A digest the worker could not compute or keep is a storage failure,
   // as it was when digests were computed here: applying stops.
-  if (!worker_status_.ok()) {
-    if (captured.snapshot != nullptr) store_->db()->ReleaseSnapshot(captured.snapshot);
-    return worker_status_;
+  if (!worker_status_.ok()) return worker_status_;
+  if (check_due && !periodic_check_.has_value() && !periodic_check_running_) {
+    CapturedCheckpoint check;
+    check.index = log_index;
+    check.is_checkpoint = false;
+    check.snapshot = store_->db()->GetSnapshot();
+    periodic_check_ = check;
+    ++checks_queued_;
   }
   ++captured_count_;
   pending->captured.push_back(captured);
@@ -149,6 +152,50 @@ void MailboxStateMachine::CheckpointWorker() {
   }
 }
 
+void MailboxStateMachine::PeriodicChecker() {
+  while (true) {
+    CapturedCheckpoint check;
+    {
+      absl::MutexLock lock(&worker_mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
+        return periodic_check_.has_value() || stopping_;
+      };
+      worker_mu_.Await(absl::Condition(&has_work));
+      if (!periodic_check_.has_value()) return;  // stopping
+      check = *periodic_check_;
+      periodic_check_.reset();
+      if (stopping_) {
+        // A full pass would only delay the close; the next open checks.
+        store_->db()->ReleaseSnapshot(check.snapshot);
+        ++checks_finished_;
+        return;
+      }
+      periodic_check_running_ = true;
+    }
+    if (options_.before_periodic_check) options_.before_periodic_check(check.index);
+    absl::Status status = RunStoredStateCheck(check);
+    if (!status.ok()) {
+      Log(absl::StrCat("the check of the stored state at index ", check.index,
+                       " failed: ", status.message(), "; applying stops at the next checkpoint"));
+    }
+    absl::MutexLock lock(&worker_mu_);
+    periodic_check_running_ = false;
+    if (!status.ok() && worker_status_.ok()) worker_status_ = std::move(status);
+    ++checks_finished_;
+  }
+}
+
+absl::Status MailboxStateMachine::RunStoredStateCheck(const CapturedCheckpoint& check) {
+  absl::StatusOr<DigestAccumulator> correction = StoredStateCorrection(check);
+  store_->db()->ReleaseSnapshot(check.snapshot);
+  RETURN_IF_ERROR(correction.status());
+  if (correction->IsEmpty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(store_->AdjustStateDigest(*correction));
+  digest_corrections_.Combine(*correction);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DigestAccumulator> MailboxStateMachine::StoredStateCorrection(
     const CapturedCheckpoint& captured) const {
   ASSIGN_OR_RETURN(DigestAccumulator records, ComputeStateDigest(*store_, captured.snapshot));
@@ -162,7 +209,7 @@ absl::StatusOr<DigestAccumulator> MailboxStateMachine::StoredStateCorrection(
   correction.Subtract(*stored);
   if (!correction.IsEmpty()) {
     Log(absl::StrCat("state was changed outside the log: mailbox store ", dir(),
-                     captured.is_checkpoint ? " at checkpoint index " : " at open, applied index ",
+                     captured.at_open ? " at open, applied index " : " at checkpoint index ",
                      captured.index, " holds records whose digest is ", DigestHex(records.Finish()),
                      " but its state digest accumulator says ", DigestHex(stored->Finish()),
                      "; adopting what is stored so peers can compare"));
@@ -172,19 +219,10 @@ absl::StatusOr<DigestAccumulator> MailboxStateMachine::StoredStateCorrection(
 
 absl::Status MailboxStateMachine::FinishCheckpoint(const CapturedCheckpoint& captured,
                                                    PendingCallbacks* pending) {
-  absl::StatusOr<DigestAccumulator> correction;
-  if (captured.snapshot != nullptr) {
-    correction = StoredStateCorrection(captured);
-    store_->db()->ReleaseSnapshot(captured.snapshot);
-    RETURN_IF_ERROR(correction.status());
-  }
+  if (captured.snapshot != nullptr) RETURN_IF_ERROR(RunStoredStateCheck(captured));
+  if (!captured.is_checkpoint) return absl::OkStatus();
 
   absl::MutexLock lock(&mu_);
-  if (captured.snapshot != nullptr && !correction->IsEmpty()) {
-    RETURN_IF_ERROR(store_->AdjustStateDigest(*correction));
-    digest_corrections_.Combine(*correction);
-  }
-  if (!captured.is_checkpoint) return absl::OkStatus();
   // Corrections made since the accumulator was taken apply to it too: the
   // records it missed were already stored then.
   DigestAccumulator at_index = captured.uncorrected;
@@ -247,8 +285,9 @@ absl::Status MailboxStateMachine::WaitForCheckpoints() {
   }
   absl::MutexLock lock(&worker_mu_);
   const uint64_t target = captured_count_;
-  auto done = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
-    return finished_count_ >= target;
+  const uint64_t checks_target = checks_queued_;
+  auto done = [this, target, checks_target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(worker_mu_) {
+    return finished_count_ >= target && checks_finished_ >= checks_target;
   };
   worker_mu_.Await(absl::Condition(&done));
   return worker_status_;

@@ -165,7 +165,7 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
   while (true) {
     {
       absl::MutexLock worker_lock(&worker_mu_);
-      if (finished_count_ == captured_count_) break;
+      if (finished_count_ == captured_count_ && checks_finished_ == checks_queued_) break;
     }
     mu_.Unlock();
     absl::Status waited = WaitForCheckpoints();

@@ -191,6 +191,7 @@ MailboxStateMachine::MailboxStateMachine(std::unique_ptr<Store> store, Options o
     CapturedCheckpoint check;
     check.index = applied;
     check.is_checkpoint = false;
+    check.at_open = true;
     check.snapshot = store_->db()->GetSnapshot();
     waiting_.push_back(check);
     ++captured_count_;
@@ -198,6 +199,10 @@ MailboxStateMachine::MailboxStateMachine(std::unique_ptr<Store> store, Options o
   worker_ = std::thread([this] {
     NameThisThread("qbox-checkpoint");
     CheckpointWorker();
+  });
+  checker_ = std::thread([this] {
+    NameThisThread("qbox-digestchk");
+    PeriodicChecker();
   });
 }
 
@@ -207,6 +212,7 @@ MailboxStateMachine::~MailboxStateMachine() {
     stopping_ = true;
   }
   worker_.join();  // it finishes what was captured first; the store closes after
+  checker_.join();
 }
 
 uint64_t MailboxStateMachine::applied_index() const {

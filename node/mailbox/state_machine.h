@@ -14,10 +14,11 @@
 // G5 checkpoint digests come from the state digest accumulator that every
 // write keeps up to date (state_digest.h): applying takes it at the
 // checkpoint index, and a worker thread that the state machine owns keeps
-// the digest and compares it with the peers'. The worker also checks that
-// the stored accumulator still matches the stored records (a full pass) at
-// open and every kTamperCheckEvery checkpoints, so records changed behind
-// the node's back show in its checkpoints.
+// the digest and compares it with the peers'. The stored accumulator is
+// checked against the stored records (a full pass) at open, by the worker
+// before any checkpoint, and every kTamperCheckEvery checkpoints by a
+// checker thread beside it, so records changed behind the node's back show
+// in its checkpoints without a pass over a big store holding up applying.
 #ifndef QBOX_NODE_MAILBOX_STATE_MACHINE_H_
 #define QBOX_NODE_MAILBOX_STATE_MACHINE_H_
 
@@ -113,9 +114,12 @@ class MailboxStateMachine {
     // up, a digest that could not be kept). May be empty.
     std::function<void(std::string_view)> logger;
     // Tests only: called on the worker thread before it keeps the digest
-    // at checkpoint `index` (and before that checkpoint's tamper check, if
-    // it has one), so a test can hold the worker there.
+    // at checkpoint `index`, so a test can hold the worker there.
     std::function<void(uint64_t index)> before_checkpoint_digest;
+    // Tests only: called on the checker thread before the full pass of the
+    // periodic tamper check taken at checkpoint `index`, so a test can hold
+    // it there.
+    std::function<void(uint64_t index)> before_periodic_check;
   };
 
   // Opens or creates the state machine in `dir`. DATA_LOSS (naming `dir`)
@@ -270,16 +274,23 @@ class MailboxStateMachine {
   MailboxStateMachine(std::unique_ptr<Store> store, Options options, uint64_t applied,
                       bool check_stored_state);
 
-  // Every this many checkpoints the worker also checks the stored records
-  // against the stored accumulator (a full pass), so a change made behind
-  // the node's back while it runs shows too, not only one made before open.
+  // Every this many checkpoints the checker thread also checks the stored
+  // records against the stored accumulator (a full pass), so a change made
+  // behind the node's back while it runs shows too, not only one made before
+  // open. It runs beside the worker, not in its queue: on a store of many
+  // GB the pass takes minutes, and checkpoints queued behind it would have
+  // held up applying (max_waiting_checkpoints). Only the open-time check
+  // runs on the worker, ahead of every checkpoint, so no checkpoint after a
+  // restart can show the state as it was before someone edited the files.
   static constexpr uint64_t kTamperCheckEvery = 16;
 
-  // Work for the checkpoint worker: the state at a checkpoint index, or the
-  // open-time tamper check (is_checkpoint false).
+  // Work for the checkpoint worker, the state at a checkpoint index, or a
+  // tamper check (is_checkpoint false): the open-time one, on the worker,
+  // or a periodic one, on the checker thread.
   struct CapturedCheckpoint {
     uint64_t index = 0;
     bool is_checkpoint = true;
+    bool at_open = false;  // the open-time tamper check
     // The accumulator at `index` minus the tamper corrections made before
     // it was taken: the worker adds every correction made since.
     DigestAccumulator uncorrected;
@@ -317,6 +328,12 @@ class MailboxStateMachine {
   // The worker thread: digests queued checkpoints until stopping_ and none
   // is left.
   void CheckpointWorker() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
+  // The checker thread: runs the periodic tamper check (periodic_check_)
+  // whenever one is queued, until stopping_.
+  void PeriodicChecker() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
+  // A tamper check (without mu_; releases its snapshot), then under mu_ the
+  // correction, if any: the live accumulator and digest_corrections_.
+  absl::Status RunStoredStateCheck(const CapturedCheckpoint& check) ABSL_LOCKS_EXCLUDED(mu_);
   // Runs the tamper check of `captured` if it has a snapshot (without mu_;
   // releases the snapshot), then under mu_ applies its correction, and for
   // a checkpoint keeps the digest and compares it with every signed
@@ -372,7 +389,15 @@ class MailboxStateMachine {
   uint64_t finished_count_ ABSL_GUARDED_BY(worker_mu_) = 0;  // done by the worker, in order
   absl::Status worker_status_ ABSL_GUARDED_BY(worker_mu_);   // its first storage error
   bool stopping_ ABSL_GUARDED_BY(worker_mu_) = false;
-  std::thread worker_;  // last: started once everything above exists
+  // The periodic tamper check waiting for the checker thread (at most one:
+  // while one waits or runs, a due one is skipped), and how many were
+  // queued and finished (WaitForCheckpoints waits for those too).
+  std::optional<CapturedCheckpoint> periodic_check_ ABSL_GUARDED_BY(worker_mu_);
+  bool periodic_check_running_ ABSL_GUARDED_BY(worker_mu_) = false;
+  uint64_t checks_queued_ ABSL_GUARDED_BY(worker_mu_) = 0;
+  uint64_t checks_finished_ ABSL_GUARDED_BY(worker_mu_) = 0;
+  std::thread worker_;   // last: started once everything above exists
+  std::thread checker_;
 };
 
 }  // namespace qbox::mailbox

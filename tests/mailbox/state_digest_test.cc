@@ -9,8 +9,11 @@
 #include <map>
 #include <random>
 #include <string_view>
+#include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/records.h"
 #include "node/mailbox/store.h"
@@ -606,6 +609,66 @@ TEST_F(StateDigestMachineTest, ARestoredSnapshotKeepsTheSameDigest) {
   EXPECT_EQ(LastCheckpoint(other.get()), LastCheckpoint());
   EXPECT_EQ(LastCheckpoint(other.get()), FullDigest(other.get()));
   EXPECT_EQ(Logged(kTamperLine), 0);
+}
+
+// The periodic tamper check is a full pass: on a store of many GB it takes
+// minutes. It runs beside the checkpoint worker, so checkpoints go on being
+// kept meanwhile and applying never waits for it (max_waiting_checkpoints
+// would have stopped applying after four).
+TEST_F(StateDigestMachineTest, APeriodicCheckHoldsUpNoCheckpoint) {
+  absl::Notification check_started;
+  absl::Notification release_check;
+  sm_.reset();
+  // However the test ends, the held check is let go before the state
+  // machine closes (its destructor joins the checker thread).
+  auto release = absl::MakeCleanup([&] {
+    if (!release_check.HasBeenNotified()) release_check.Notify();
+    sm_.reset();
+  });
+  sm_ = OpenMachine("sm", &local_now_ms_, [&](MailboxStateMachine::Options& options) {
+    options.logger = [this](std::string_view line) {
+      absl::MutexLock lock(&logs_mu_);
+      logs_.emplace_back(line);
+    };
+    options.max_waiting_checkpoints = 2;
+    options.before_periodic_check = [&](uint64_t) {
+      if (!check_started.HasBeenNotified()) check_started.Notify();
+      release_check.WaitForNotification();
+    };
+  });
+  ASSERT_NE(sm_, nullptr);
+  index_ = sm_->applied_index();
+  StartCheckpointingEveryEntry();
+  MustApply(CreateAccountCmd("alice"));
+  // Enough checkpoints for one periodic check, then many more while it is
+  // held: none of them may wait for it. Applied on a thread of their own,
+  // so that if they did wait this test fails at its deadline instead of
+  // hanging.
+  const uint64_t last_index = index_ + 40;
+  std::thread appender([&] {
+    for (int i = 0; i < 40; ++i) MustAppend("INBOX", absl::StrCat("Subject: ", i, "\r\n\r\nbody"));
+  });
+  auto join = absl::MakeCleanup([&] {
+    if (!release_check.HasBeenNotified()) release_check.Notify();
+    appender.join();
+  });
+  ASSERT_TRUE(check_started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // Every checkpoint up to the last entry is kept while the check is still
+  // held (GetOwnCheckpoint answers from what the worker kept).
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::StatusOr<std::array<uint8_t, 32>> last = sm_->GetOwnCheckpoint(last_index);
+  while (!last.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+    last = sm_->GetOwnCheckpoint(last_index);
+  }
+  ASSERT_TRUE(last.ok()) << "the checkpoint at " << last_index
+                         << " was not kept while a periodic check ran: " << last.status();
+  EXPECT_EQ(*last, FullDigest());
+  EXPECT_FALSE(release_check.HasBeenNotified());  // the check was held all along
+  release_check.Notify();
+  std::move(join).Invoke();
+  ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
+  EXPECT_EQ(Logged(kTamperLine), 0);  // nothing was changed behind its back
 }
 
 }  // namespace
