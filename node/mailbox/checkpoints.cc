@@ -197,7 +197,7 @@ absl::Status MailboxStateMachine::RunStoredStateCheck(const CapturedCheckpoint& 
 }
 
 absl::StatusOr<DigestAccumulator> MailboxStateMachine::StoredStateCorrection(
-    const CapturedCheckpoint& captured) const {
+    const CapturedCheckpoint& captured) {
   ASSIGN_OR_RETURN(DigestAccumulator records, ComputeStateDigest(*store_, captured.snapshot));
   ASSIGN_OR_RETURN(std::optional<DigestAccumulator> stored,
                    ReadStoredStateDigest(*store_, captured.snapshot));
@@ -208,6 +208,13 @@ absl::StatusOr<DigestAccumulator> MailboxStateMachine::StoredStateCorrection(
   DigestAccumulator correction = records;
   correction.Subtract(*stored);
   if (!correction.IsEmpty()) {
+    {
+      absl::MutexLock lock(&worker_mu_);
+      stored_changes_.push_back({captured.index, captured.at_open, records.Finish(),
+                                 stored->Finish()});
+      if (stored_changes_.size() > 100) stored_changes_.pop_front();
+      ++stored_changes_total_;
+    }
     Log(absl::StrCat("state was changed outside the log: mailbox store ", dir(),
                      captured.at_open ? " at open, applied index " : " at checkpoint index ",
                      captured.index, " holds records whose digest is ", DigestHex(records.Finish()),
@@ -291,6 +298,11 @@ absl::Status MailboxStateMachine::WaitForCheckpoints() {
   };
   worker_mu_.Await(absl::Condition(&done));
   return worker_status_;
+}
+
+MailboxStateMachine::StoredStateChanges MailboxStateMachine::FoundStoredStateChanges() const {
+  absl::MutexLock lock(&worker_mu_);
+  return {stored_changes_total_, {stored_changes_.begin(), stored_changes_.end()}};
 }
 
 void MailboxStateMachine::Log(std::string_view line) const {

@@ -65,6 +65,18 @@ struct OwnCheckpoint {
   std::array<uint8_t, 32> digest{};
 };
 
+// G5: what a tamper check found: the records this node stores do not digest
+// to what the state digest accumulator beside them says, so they were
+// changed outside the log (the files edited, or storage failing). The node
+// adopted what is stored; its next checkpoints show the difference to the
+// other sites.
+struct StoredStateChange {
+  uint64_t index = 0;    // the applied index the check saw
+  bool at_open = false;  // the open-time check (else a periodic one)
+  std::array<uint8_t, 32> records_digest{};      // what the records digest to
+  std::array<uint8_t, 32> accumulator_digest{};  // what the accumulator said
+};
+
 // A peer's applied signed checkpoint compared with this node's own digest
 // at the same index (G4, G5). Local, not replicated.
 struct CheckpointComparison {
@@ -207,6 +219,15 @@ class MailboxStateMachine {
   // callback on the worker thread (it would wait for itself).
   absl::Status WaitForCheckpoints() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
 
+  // G5: what the tamper checks found since open: how many differences in
+  // all, and the last 100 of them, oldest first. Thread-safe; the guard
+  // agent turns each into an alarm.
+  struct StoredStateChanges {
+    uint64_t total = 0;
+    std::vector<StoredStateChange> last;
+  };
+  StoredStateChanges FoundStoredStateChanges() const ABSL_LOCKS_EXCLUDED(worker_mu_);
+
   // Reads. Unknown account or mailbox: NOT_FOUND naming the field; bad
   // names or UID sets: INVALID_ARGUMENT naming the field.
   absl::StatusOr<v1::ListMailboxesResponse> ListMailboxes(
@@ -343,7 +364,9 @@ class MailboxStateMachine {
   // G5 tamper check: the full accumulator of the records at `snapshot`
   // minus the accumulator stored there (empty if they agree). A non-empty
   // one is logged. Needs no lock.
-  absl::StatusOr<DigestAccumulator> StoredStateCorrection(const CapturedCheckpoint& captured) const;
+  // A difference is also kept for FoundStoredStateChanges.
+  absl::StatusOr<DigestAccumulator> StoredStateCorrection(const CapturedCheckpoint& captured)
+      ABSL_LOCKS_EXCLUDED(worker_mu_);
   // Digest() over a RocksDB snapshot of store_; needs no lock.
   absl::StatusOr<std::array<uint8_t, 32>> DigestAt(const rocksdb::Snapshot* snapshot) const;
   void Log(std::string_view line) const;
@@ -396,6 +419,8 @@ class MailboxStateMachine {
   bool periodic_check_running_ ABSL_GUARDED_BY(worker_mu_) = false;
   uint64_t checks_queued_ ABSL_GUARDED_BY(worker_mu_) = 0;
   uint64_t checks_finished_ ABSL_GUARDED_BY(worker_mu_) = 0;
+  std::deque<StoredStateChange> stored_changes_ ABSL_GUARDED_BY(worker_mu_);  // the last 100
+  uint64_t stored_changes_total_ ABSL_GUARDED_BY(worker_mu_) = 0;
   std::thread worker_;   // last: started once everything above exists
   std::thread checker_;
 };

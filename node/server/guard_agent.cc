@@ -184,12 +184,46 @@ void GuardAgent::ReportRefusal(std::string what) {
        std::move(report)});
 }
 
+void GuardAgent::NoteStoredStateChangesLocked(
+    const mailbox::MailboxStateMachine::StoredStateChanges& found) {
+  const uint64_t fresh = found.total - std::min(found.total, stored_changes_seen_);
+  stored_changes_seen_ = found.total;
+  const size_t from = found.last.size() - std::min<size_t>(found.last.size(), fresh);
+  for (size_t i = from; i < found.last.size(); ++i) {
+    const mailbox::StoredStateChange& change = found.last[i];
+    const std::string where = change.at_open
+                                  ? absl::StrCat("at start (applied index ", change.index, ")")
+                                  : absl::StrCat("at checkpoint index ", change.index);
+    const std::string what = absl::StrCat(
+        "this node's mailbox store holds records that digest to ",
+        Hex(DigestBytes(change.records_digest)), " but the state digest kept with them says ",
+        Hex(DigestBytes(change.accumulator_digest)),
+        ": they were changed outside the log (files edited, or the storage failing); the node "
+        "now checkpoints what is stored, so the other sites' comparison shows the difference");
+    std::string alarm = absl::StrCat("STORED_STATE_CHANGED: ", where, " ", what);
+    Log(alarm);
+    if (alarms_.size() < 100) alarms_.push_back(std::move(alarm));
+    ++stored_state_changes_;
+    v1::AlarmReport report;
+    report.set_kind("stored-state-changed");
+    report.set_offender(options_.self.id);
+    report.set_index(change.index);
+    report.set_detail(absl::StrCat(where, ": ", what).substr(0, kAlarmDetailLimit));
+    unreported_.push_back({absl::StrCat("alarm/stored-state-changed/", change.index, "/",
+                                        change.at_open ? "start" : "checkpoint"),
+                           std::move(report)});
+  }
+}
+
 void GuardAgent::ReportAlarms() {
   // The core's alarms since the last tick (its status keeps the last 1000).
   const RuntimeStatus st = runtime_->Status();
+  const mailbox::MailboxStateMachine::StoredStateChanges stored_changes =
+      machine_->FoundStoredStateChanges();
   std::vector<std::pair<std::string, v1::AlarmReport>> reports;
   {
     absl::MutexLock lock(&mu_);
+    NoteStoredStateChangesLocked(stored_changes);
     const uint64_t fresh = st.alarms_raised - std::min(st.alarms_raised, alarms_seen_);
     alarms_seen_ = st.alarms_raised;
     const size_t from = st.alarms.size() - std::min<size_t>(st.alarms.size(), fresh);
@@ -240,6 +274,11 @@ std::vector<std::string> GuardAgent::Alarms() const {
 uint64_t GuardAgent::mismatches() const {
   absl::MutexLock lock(&mu_);
   return mismatches_;
+}
+
+uint64_t GuardAgent::stored_state_changes() const {
+  absl::MutexLock lock(&mu_);
+  return stored_state_changes_;
 }
 
 std::string GuardAgent::RecoveryNarrative() const {

@@ -99,9 +99,13 @@ class GuardAgent {
   // it was refused (cut at 1024 bytes).
   void ReportRefusal(std::string what);
 
-  // Active guard alarms as narrative (checkpoint mismatches with evidence).
+  // Active guard alarms as narrative (checkpoint mismatches with evidence,
+  // this node's own stored state found changed outside the log).
   std::vector<std::string> Alarms() const;
   uint64_t mismatches() const;
+  // How often this node found its own stored records changed outside the
+  // log (G5 tamper checks).
+  uint64_t stored_state_changes() const;
   // Where a rebuild (G4) stands, empty when not recovering.
   std::string RecoveryNarrative() const;
 
@@ -118,8 +122,14 @@ class GuardAgent {
   void Loop();
   void Tick();
   // G1/G5/G7 visible to every site: signs a report of each new alarm (the
-  // core's, and checkpoint mismatches) and queues it for the audit log.
+  // core's, checkpoint mismatches, and what the state machine's tamper
+  // checks found) and queues it for the audit log.
   void ReportAlarms();
+  // G5: raises an alarm for each difference between this node's stored
+  // records and its state digest that the state machine found since the
+  // last tick (MailboxStateMachine::FoundStoredStateChanges).
+  void NoteStoredStateChangesLocked(const mailbox::MailboxStateMachine::StoredStateChanges& found)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StateDueClocks();
   void CheckRecovery();
   // On the leader: takes nodes an executed proposal removed from the charter
@@ -153,6 +163,8 @@ class GuardAgent {
   uint64_t alarms_seen_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t refusals_ ABSL_GUARDED_BY(mu_) = 0;  // numbers each refusal's report
   uint64_t mismatches_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t stored_state_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t stored_changes_seen_ ABSL_GUARDED_BY(mu_) = 0;  // of the state machine's total
   // G4: the checkpoint index that proved this node's rebuilt state, once seen.
   uint64_t attested_index_ ABSL_GUARDED_BY(mu_) = 0;
   std::string attested_by_ ABSL_GUARDED_BY(mu_);

@@ -149,10 +149,12 @@ void NodeMetrics::Refresh(const RuntimeStatus& status, uint64_t raft_bytes,
   impl_->disk_.Add({{"db", "mailbox"}}).Set(static_cast<double>(mailbox_bytes));
 }
 
-void NodeMetrics::RefreshGuard(uint64_t checkpoint_mismatches,
+void NodeMetrics::RefreshGuard(uint64_t checkpoint_mismatches, uint64_t stored_state_changes,
                                const std::map<std::string, int>& proposals_by_state) {
   impl_->alarms_.Add({{"kind", "checkpoint-mismatch"}})
       .Set(static_cast<double>(checkpoint_mismatches));
+  impl_->alarms_.Add({{"kind", "stored-state-changed"}})
+      .Set(static_cast<double>(stored_state_changes));
   for (const char* state : {"PENDING", "APPROVED", "EXECUTED", "VETOED", "EXPIRED", "FAILED"}) {
     auto it = proposals_by_state.find(state);
     impl_->proposals_.Add({{"state", state}})

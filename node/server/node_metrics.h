@@ -36,10 +36,12 @@ class NodeMetrics {
   void Refresh(const RuntimeStatus& status, uint64_t raft_bytes, uint64_t mailbox_bytes);
 
   // The guard's figures (G2, G5): checkpoint mismatches this node found
-  // (also counted under qbox_alarms{kind="checkpoint-mismatch"}) and the
-  // charter's proposals by state ("PENDING", "APPROVED", ...), so an alert
-  // can fire on any new proposal or veto.
-  void RefreshGuard(uint64_t checkpoint_mismatches,
+  // (qbox_alarms{kind="checkpoint-mismatch"}), how often it found its own
+  // stored records changed outside the log
+  // (qbox_alarms{kind="stored-state-changed"}), and the charter's proposals
+  // by state ("PENDING", "APPROVED", ...), so an alert can fire on any new
+  // proposal or veto.
+  void RefreshGuard(uint64_t checkpoint_mismatches, uint64_t stored_state_changes,
                     const std::map<std::string, int>& proposals_by_state);
 
   // Serves /metrics, /healthz and /readyz on `address` ("host:port").

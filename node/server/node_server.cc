@@ -479,7 +479,8 @@ void NodeServer::Housekeeping() {
         ++proposals[std::string(guard::ProposalStateName(r.state()))];
       }
     }
-    p.metrics->RefreshGuard(p.guard ? p.guard->mismatches() : 0, proposals);
+    p.metrics->RefreshGuard(p.guard ? p.guard->mismatches() : 0,
+                            p.guard ? p.guard->stored_state_changes() : 0, proposals);
     if (now >= next_purge) {
       // G3: each node purges its vault by its own clock.
       auto purged = p.mailbox->PurgeExpired(absl::ToUnixMillis(now));

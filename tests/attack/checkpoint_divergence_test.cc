@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "node/mailbox/store.h"
+#include "rocksdb/db.h"
 #include "qbox/v1/charter.pb.h"
 #include "tests/attack/attack_support.h"
 
@@ -95,6 +96,74 @@ TEST(CheckpointDivergenceTest, ATamperedReplicaIsCaughtWithSignedEvidence) {
   auto mail_b = ReadAllMail(cluster, 1, {"alice", "bob"});
   ASSERT_TRUE(mail_a.ok() && mail_b.ok());
   EXPECT_EQ(*mail_a, *mail_b);
+}
+
+// The same root, but editing the RocksDB files directly, as a tool other
+// than qbox-node would: the record changes, the state digest kept beside the
+// records does not. site-c itself notices at start that its records no
+// longer digest to what it kept, raises an alarm (in its status, its
+// metrics and, signed, in every site's audit log) and checkpoints what is
+// stored, so the other sites catch it too.
+TEST(CheckpointDivergenceTest, FilesEditedBehindTheNodesBackAreReportedByTheNodeItself) {
+  auto started = StartCluster(AttackClusterOptions());  // a checkpoint every 20 entries
+  ASSERT_TRUE(started.ok()) << started.status();
+  LocalCluster& cluster = **started;
+  auto seeded = SeedMail(cluster, {"alice"}, 2);
+  ASSERT_TRUE(seeded.ok()) << seeded.status();
+  ASSERT_TRUE(cluster.WaitCaughtUp(absl::Seconds(30)).ok());
+
+  ASSERT_TRUE(cluster.Stop(2).ok());
+  {
+    auto store = mailbox::Store::Open(cluster.data_dir(2) + "/mailbox");
+    ASSERT_TRUE(store.ok()) << store.status();
+    rocksdb::DB* db = (*store)->db();
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), (*store)->cf(mailbox::Cf::kChanges),
+                        "\xff\xfftampered", "by root on site-c, with a RocksDB tool")
+                    .ok());
+  }
+  ASSERT_TRUE(cluster.Start(2).ok());
+
+  // site-c's own alarm, in its status and its metrics.
+  absl::Status noticed = WaitFor(absl::Seconds(30), [&]() -> absl::Status {
+    for (const std::string& a : AlarmsOf(cluster, 2)) {
+      if (a.find("STORED_STATE_CHANGED") != std::string::npos) return absl::OkStatus();
+    }
+    return absl::UnavailableError("site-c reports no STORED_STATE_CHANGED alarm yet");
+  });
+  ASSERT_TRUE(noticed.ok()) << noticed << AllLogTails(cluster);
+  auto metrics = cluster.HttpGet(2, "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_NE(metrics->second.find("qbox_alarms{kind=\"stored-state-changed\"} 1"), std::string::npos)
+      << metrics->second;
+
+  // Enough entries to pass the next checkpoint index: the honest sites see
+  // the difference as well.
+  auto more = SeedMail(cluster, {"bob"}, 3);
+  ASSERT_TRUE(more.ok()) << more.status();
+  absl::Status caught = WaitFor(absl::Seconds(30), [&]() -> absl::Status {
+    for (const std::string& a : AlarmsOf(cluster, 0)) {
+      if (a.find("CHECKPOINT_MISMATCH") != std::string::npos && a.find("site-c") != std::string::npos) {
+        return absl::OkStatus();
+      }
+    }
+    return absl::UnavailableError("no checkpoint alarm on site-a yet");
+  });
+  ASSERT_TRUE(caught.ok()) << caught << AllLogTails(cluster);
+
+  // site-c's signed report is in the honest sites' audit log.
+  absl::Status audited = WaitFor(absl::Seconds(30), [&]() -> absl::Status {
+    auto records = AuditLogOn(cluster, 0);
+    if (!records.ok()) return records.status();
+    for (const v1::AuditRecord& r : *records) {
+      if (r.kind() == "node.alarm" &&
+          r.detail().find("site-c/node/n1 raised an alarm: stored-state-changed") !=
+              std::string::npos) {
+        return VerifyAuditChain(*records);
+      }
+    }
+    return absl::NotFoundError("site-a's audit log has no stored-state-changed report by site-c");
+  });
+  EXPECT_TRUE(audited.ok()) << audited;
 }
 
 }  // namespace
