@@ -67,6 +67,10 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   app.add_option("--election-ticks", o.election_ticks, "Election timeout in ticks (randomised up to 2x)")
       ->check(CLI::Range(3, 1000));
+  app.add_option("--batch-delay-us", o.batch_delay_us,
+                 "Group commit under concurrent writes: wait up to this many microseconds for "
+                 "more proposals before persisting and replicating (0 = never wait)")
+      ->check(CLI::Range(0, 100000));
   app.add_option("--snapshot-every", o.snapshot_every,
                  "Snapshot the state machine after this many applied entries (0 = never)");
   app.add_option("--snapshot-log-ratio", o.snapshot_log_ratio,

@@ -21,6 +21,7 @@ struct NodeOptions {
   std::string metrics_listen;  // --metrics-listen: plaintext /metrics /healthz /readyz
   uint32_t tick_ms = 100;      // --tick-ms: consensus clock tick
   uint32_t election_ticks = 10;
+  uint32_t batch_delay_us = 2000;  // --batch-delay-us: group commit wait under load
   uint64_t snapshot_every = 10000;
   // ...once the log since the last snapshot holds this fraction of its bytes.
   double snapshot_log_ratio = 1.0;

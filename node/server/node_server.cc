@@ -180,6 +180,7 @@ absl::Status NodeServer::Start() {
   };
   ro.raft.random_seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ p.self.id;
   ro.tick = absl::Milliseconds(options_.tick_ms);
+  ro.batch_delay = absl::Microseconds(options_.batch_delay_us);
   ro.scratch_dir = options_.data_dir;
   ro.snapshot_every = options_.snapshot_every;
   ro.snapshot_log_ratio = options_.snapshot_log_ratio;

@@ -116,6 +116,7 @@ bool RaftRuntime::EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task t
   if (stopping_) return false;
   unfinished_.insert(std::move(waiter));
   tasks_.push_back(std::move(task));
+  ++queued_proposals_;
   return true;
 }
 
@@ -161,6 +162,17 @@ void RaftRuntime::Loop() {
       };
       mu_.AwaitWithDeadline(absl::Condition(+has_work, this), next_tick);
       if (stopping_) break;
+      if (options_.batch_delay > absl::ZeroDuration() && last_round_proposals_ > 1 &&
+          queued_proposals_ > 0 && queued_proposals_ < options_.batch_proposals) {
+        auto enough = [](RaftRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+          return self->stopping_ || self->queued_proposals_ >= self->options_.batch_proposals;
+        };
+        mu_.AwaitWithDeadline(absl::Condition(+enough, this),
+                              std::min(next_tick, absl::Now() + options_.batch_delay));
+        if (stopping_) break;
+      }
+      last_round_proposals_ = queued_proposals_;
+      queued_proposals_ = 0;
       tasks.swap(tasks_);
     }
     for (Task& task : tasks) task(*raft_);

@@ -348,6 +348,10 @@ TEST(NodeFlags, BadFlagsExitNonZeroNamingTheFlag) {
                             "--cert /etc/hostname --key /etc/hostname --snapshot-log-ratio -1");
   EXPECT_NE(code, 0);
   EXPECT_NE(out.find("--snapshot-log-ratio"), std::string::npos) << out;
+  std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/x "
+                            "--cert /etc/hostname --key /etc/hostname --batch-delay-us 200000");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--batch-delay-us"), std::string::npos) << out;
   // A configuration file that is not the cluster's JSON names the file.
   std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/qbox-x "
                             "--cert /etc/hostname --key /etc/hostname");
