@@ -120,6 +120,18 @@ bool RaftRuntime::EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task t
   return true;
 }
 
+void RaftRuntime::Track(const std::shared_ptr<ProposalWaiter>& waiter,
+                        const absl::StatusOr<uint64_t>& index, uint64_t term) {
+  if (!index.ok()) {
+    Finish(*waiter, index.status());
+    return;
+  }
+  if (waiter->done) return;  // the caller's deadline passed meanwhile
+  waiter->index = *index;
+  waiter->term = term;
+  proposals_[*index] = waiter;
+}
+
 void RaftRuntime::Finish(ProposalWaiter& waiter, absl::StatusOr<std::string> result) {
   // The set may hold the last reference: keep it until the end.
   std::shared_ptr<ProposalWaiter> keep;
@@ -454,15 +466,8 @@ absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time
         const uint64_t term = index.ok() ? raft.Term() : 0;
         absl::MutexLock lock(&mu_);
         ++status_.proposals;
-        if (!index.ok()) {
-          ++status_.proposals_failed;
-          Finish(*waiter, index.status());
-          return;
-        }
-        if (waiter->done) return;  // the caller's deadline passed meanwhile
-        waiter->index = *index;
-        waiter->term = term;
-        proposals_[*index] = waiter;
+        if (!index.ok()) ++status_.proposals_failed;
+        Track(waiter, index, term);
       });
   if (!queued) return absl::UnavailableError("node is shutting down");
   return Wait(waiter, deadline);
@@ -474,14 +479,7 @@ absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl:
     auto index = raft.ProposeConfChange(change);
     const uint64_t term = index.ok() ? raft.Term() : 0;
     absl::MutexLock lock(&mu_);
-    if (!index.ok()) {
-      Finish(*waiter, index.status());
-      return;
-    }
-    if (waiter->done) return;  // the caller's deadline passed meanwhile
-    waiter->index = *index;
-    waiter->term = term;
-    proposals_[*index] = waiter;
+    Track(waiter, index, term);
   });
   if (!queued) return absl::UnavailableError("node is shutting down");
   return Wait(waiter, deadline).status();

@@ -173,6 +173,11 @@ class RaftRuntime {
   // Registers `waiter` as unfinished and queues `task` in one hold of mu_;
   // false (nothing queued) once the runtime is stopping.
   bool EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task task);
+  // On the loop thread, once the core answered a proposal: a refusal
+  // finishes `waiter` with it; an index makes the entry's result go to
+  // `waiter` when applied (unless its caller gave up meanwhile).
+  void Track(const std::shared_ptr<ProposalWaiter>& waiter, const absl::StatusOr<uint64_t>& index,
+             uint64_t term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands `result` to `waiter` and wakes it, once: a later call is a no-op.
   void Finish(ProposalWaiter& waiter, absl::StatusOr<std::string> result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
