@@ -26,13 +26,35 @@ std::vector<std::string> AlarmsOf(const LocalCluster& cluster, int i) {
   return {};
 }
 
+// Three sites with a checkpoint every 20 entries and some of alice's mail,
+// every node caught up.
+absl::StatusOr<std::unique_ptr<LocalCluster>> StartSeededCluster() {
+  auto started = StartCluster(AttackClusterOptions());
+  if (!started.ok()) return started.status();
+  auto seeded = SeedMail(**started, {"alice"}, 2);
+  if (!seeded.ok()) return seeded.status();
+  if (absl::Status s = (*started)->WaitCaughtUp(absl::Seconds(30)); !s.ok()) return s;
+  return started;
+}
+
+// Waits for site-a's CHECKPOINT_MISMATCH alarm naming site-c; `alarm` gets
+// its text.
+absl::Status WaitForMismatchAboutSiteC(const LocalCluster& cluster, std::string* alarm) {
+  return WaitFor(absl::Seconds(30), [&]() -> absl::Status {
+    for (const std::string& a : AlarmsOf(cluster, 0)) {
+      if (a.find("CHECKPOINT_MISMATCH") != std::string::npos && a.find("site-c") != std::string::npos) {
+        *alarm = a;
+        return absl::OkStatus();
+      }
+    }
+    return absl::UnavailableError("no checkpoint alarm on site-a yet");
+  });
+}
+
 TEST(CheckpointDivergenceTest, ATamperedReplicaIsCaughtWithSignedEvidence) {
-  auto started = StartCluster(AttackClusterOptions());  // a checkpoint every 20 entries
+  auto started = StartSeededCluster();
   ASSERT_TRUE(started.ok()) << started.status();
   LocalCluster& cluster = **started;
-  auto seeded = SeedMail(cluster, {"alice"}, 2);
-  ASSERT_TRUE(seeded.ok()) << seeded.status();
-  ASSERT_TRUE(cluster.WaitCaughtUp(absl::Seconds(30)).ok());
 
   // Root on site-c slips a record into the node's mailbox database.
   ASSERT_TRUE(cluster.Stop(2).ok());
@@ -49,15 +71,7 @@ TEST(CheckpointDivergenceTest, ATamperedReplicaIsCaughtWithSignedEvidence) {
   ASSERT_TRUE(more.ok()) << more.status();
 
   std::string alarm;
-  absl::Status caught = WaitFor(absl::Seconds(30), [&]() -> absl::Status {
-    for (const std::string& a : AlarmsOf(cluster, 0)) {
-      if (a.find("CHECKPOINT_MISMATCH") != std::string::npos && a.find("site-c") != std::string::npos) {
-        alarm = a;
-        return absl::OkStatus();
-      }
-    }
-    return absl::UnavailableError("no checkpoint alarm on site-a yet");
-  });
+  absl::Status caught = WaitForMismatchAboutSiteC(cluster, &alarm);
   ASSERT_TRUE(caught.ok()) << caught << AllLogTails(cluster);
 
   // The evidence is both signed checkpoints: site-a's own and site-c's.
@@ -105,12 +119,9 @@ TEST(CheckpointDivergenceTest, ATamperedReplicaIsCaughtWithSignedEvidence) {
 // metrics and, signed, in every site's audit log) and checkpoints what is
 // stored, so the other sites catch it too.
 TEST(CheckpointDivergenceTest, FilesEditedBehindTheNodesBackAreReportedByTheNodeItself) {
-  auto started = StartCluster(AttackClusterOptions());  // a checkpoint every 20 entries
+  auto started = StartSeededCluster();
   ASSERT_TRUE(started.ok()) << started.status();
   LocalCluster& cluster = **started;
-  auto seeded = SeedMail(cluster, {"alice"}, 2);
-  ASSERT_TRUE(seeded.ok()) << seeded.status();
-  ASSERT_TRUE(cluster.WaitCaughtUp(absl::Seconds(30)).ok());
 
   ASSERT_TRUE(cluster.Stop(2).ok());
   {
@@ -140,14 +151,8 @@ TEST(CheckpointDivergenceTest, FilesEditedBehindTheNodesBackAreReportedByTheNode
   // the difference as well.
   auto more = SeedMail(cluster, {"bob"}, 3);
   ASSERT_TRUE(more.ok()) << more.status();
-  absl::Status caught = WaitFor(absl::Seconds(30), [&]() -> absl::Status {
-    for (const std::string& a : AlarmsOf(cluster, 0)) {
-      if (a.find("CHECKPOINT_MISMATCH") != std::string::npos && a.find("site-c") != std::string::npos) {
-        return absl::OkStatus();
-      }
-    }
-    return absl::UnavailableError("no checkpoint alarm on site-a yet");
-  });
+  std::string alarm;
+  absl::Status caught = WaitForMismatchAboutSiteC(cluster, &alarm);
   ASSERT_TRUE(caught.ok()) << caught << AllLogTails(cluster);
 
   // site-c's signed report is in the honest sites' audit log.
