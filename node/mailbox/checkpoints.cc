@@ -36,17 +36,20 @@
 
 namespace qbox::mailbox {
 
+absl::StatusOr<bool> MailboxStateMachine::CheckpointDue(uint64_t log_index) {
+  // The charter as of after this entry: the genesis entry itself, or one
+  // that changed checkpoint_every, counts with its own setting.
+  StoreTxn txn(store_.get());
+  ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
+  return charter != nullptr && charter->checkpoint_every() != 0 &&
+         log_index % charter->checkpoint_every() == 0;
+}
+
 absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool requested,
                                                   PendingCallbacks* pending) {
   if (!requested) {
-    // The charter as of after this entry: the genesis entry itself, or one
-    // that changed checkpoint_every, counts with its own setting.
-    StoreTxn txn(store_.get());
-    ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
-    if (charter == nullptr || charter->checkpoint_every() == 0 ||
-        log_index % charter->checkpoint_every() != 0) {
-      return absl::OkStatus();
-    }
+    ASSIGN_OR_RETURN(bool due, CheckpointDue(log_index));
+    if (!due) return absl::OkStatus();
   }
   CapturedCheckpoint captured;
   captured.index = log_index;

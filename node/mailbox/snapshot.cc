@@ -152,6 +152,9 @@ absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& p
   }();
   store_->db()->ReleaseSnapshot(snapshot);
   RETURN_IF_ERROR(status);
+  // The caller compacts the raft log up to the snapshot next; the store must
+  // not need those entries again after a crash (store.h, durability).
+  RETURN_IF_ERROR(store_->MakeDurable());
   return applied;
 }
 
@@ -177,12 +180,13 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
   RETURN_IF_ERROR(ReadSnapshotFile(
       path, [](Cf, absl::string_view, absl::string_view) { return absl::OkStatus(); }));
 
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  // The marker makes Open refuse a half-restored store after a crash.
-  RETURN_IF_ERROR(
-      FromRocks(store_->db()->Put(sync, store_->cf(Cf::kMeta), std::string(keys::kRestoring), "1"),
-                "marking restore"));
+  const rocksdb::WriteOptions& unlogged = store_->write_options();
+  // The marker makes Open refuse a half-restored store after a crash: it is
+  // durable before any record changes (a flush may come at any time).
+  RETURN_IF_ERROR(FromRocks(
+      store_->db()->Put(unlogged, store_->cf(Cf::kMeta), std::string(keys::kRestoring), "1"),
+      "marking restore"));
+  RETURN_IF_ERROR(store_->MakeDurable());
   rocksdb::WriteBatch clear;
   for (int i = 0; i < kCfCount; ++i) {
     std::unique_ptr<rocksdb::Iterator> it(
@@ -193,7 +197,7 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
     clear.DeleteRange(store_->cf(static_cast<Cf>(i)), "", last);
     clear.Delete(store_->cf(static_cast<Cf>(i)), last);
   }
-  RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &clear), "clearing for restore"));
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(unlogged, &clear), "clearing for restore"));
 
   const int64_t now = options_.local_clock_ms();
   rocksdb::WriteBatch batch;
@@ -220,14 +224,13 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
         }
         batch.Put(store_->cf(cf), rocksdb::Slice(key.data(), key.size()), stored);
         if (batch.GetDataSize() >= kRestoreBatchBytes) {
-          RETURN_IF_ERROR(FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch),
-                                    "writing restored records"));
+          RETURN_IF_ERROR(
+              FromRocks(store_->db()->Write(unlogged, &batch), "writing restored records"));
           batch.Clear();
         }
         return absl::OkStatus();
       }));
-  RETURN_IF_ERROR(
-      FromRocks(store_->db()->Write(rocksdb::WriteOptions(), &batch), "writing restored records"));
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(unlogged, &batch), "writing restored records"));
   // The records were written around the accumulator: one full pass gives
   // the one they really make (a restore is O(store) anyway). It goes in
   // before anything else commits through the store.
@@ -240,12 +243,15 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
                      DigestHex(restored.Finish())));
   }
   rocksdb::WriteBatch finish;
-  RETURN_IF_ERROR(store_->ReplaceStateDigest(restored, &finish, rocksdb::WriteOptions()));
+  RETURN_IF_ERROR(store_->ReplaceStateDigest(restored, &finish));
   trust_.reset();
   RETURN_IF_ERROR(RestampProposalsLocked());
   finish.Clear();
   finish.Delete(store_->cf(Cf::kMeta), std::string(keys::kRestoring));
-  RETURN_IF_ERROR(FromRocks(store_->db()->Write(sync, &finish), "finishing restore"));
+  RETURN_IF_ERROR(FromRocks(store_->db()->Write(unlogged, &finish), "finishing restore"));
+  // The raft log was compacted up to the snapshot already: from here on a
+  // crash must find the restored state, not the marker.
+  RETURN_IF_ERROR(store_->MakeDurable());
   applied_index_ = applied;
   return absl::OkStatus();
 }

@@ -1,5 +1,6 @@
 #include "node/mailbox/state_machine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -213,6 +214,12 @@ MailboxStateMachine::~MailboxStateMachine() {
   }
   worker_.join();  // it finishes what was captured first; the store closes after
   checker_.join();
+  // Closing flushes the unlogged writes too (store.h), but says nothing if
+  // that fails; the restart would then apply them again from the raft log.
+  const absl::Status durable = store_->MakeDurable();
+  if (!durable.ok()) {
+    Log(absl::StrCat("could not flush the mailbox store at close: ", durable.ToString()));
+  }
 }
 
 uint64_t MailboxStateMachine::applied_index() const {
@@ -222,66 +229,130 @@ uint64_t MailboxStateMachine::applied_index() const {
 
 absl::StatusOr<v1::CommandResult> MailboxStateMachine::Apply(uint64_t log_index,
                                                              const v1::MailboxCommand& command) {
+  const BatchCommand one{log_index, &command};
+  ASSIGN_OR_RETURN(std::vector<absl::StatusOr<v1::CommandResult>> results,
+                   ApplyBatch(absl::MakeConstSpan(&one, 1)));
+  return std::move(results.front());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<v1::CommandResult>>> MailboxStateMachine::ApplyBatch(
+    absl::Span<const BatchCommand> commands) {
   PendingCallbacks pending;
-  absl::StatusOr<v1::CommandResult> result;
+  std::vector<absl::StatusOr<v1::CommandResult>> results;
+  results.reserve(commands.size());
+  absl::Status status;
   {
     absl::MutexLock lock(&mu_);
-    result = ApplyLocked(log_index, command, &pending);
+    status = ApplyBatchLocked(commands, &results, &pending);
   }
+  // Checkpoints captured before a failure are kept all the same.
   RunCallbacks(pending);
+  RETURN_IF_ERROR(status);
+  return results;
+}
+
+absl::Status MailboxStateMachine::ApplyBatchLocked(
+    absl::Span<const BatchCommand> commands,
+    std::vector<absl::StatusOr<v1::CommandResult>>* results, PendingCallbacks* pending) {
+  // Mail commands go into one transaction, each reading what the ones
+  // before it wrote; it is committed, with the applied index, where the
+  // state must be in the store: before a re-applied index is looked up,
+  // before a guard command, at a checkpoint index and at the end.
+  std::optional<StoreTxn> open;
+  uint64_t last_written = 0;  // the last index in `open`
+  auto commit = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    if (!open.has_value()) return absl::OkStatus();
+    open->Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(last_written));
+    RETURN_IF_ERROR(open->Commit());
+    applied_index_ = last_written;
+    open.reset();
+    return absl::OkStatus();
+  };
+  for (const BatchCommand& c : commands) {
+    if (c.log_index == 0) return absl::InvalidArgumentError("log_index: must be at least 1");
+    if (c.command == nullptr) return absl::InvalidArgumentError("command: missing");
+    if (c.log_index <= std::max(applied_index_, last_written)) {
+      RETURN_IF_ERROR(commit());
+      absl::StatusOr<v1::CommandResult> stored = StoredResultLocked(c.log_index, *c.command);
+      if (IsStorageFailure(stored.status())) return stored.status();
+      results->push_back(std::move(stored));
+      continue;
+    }
+    if (IsGuardCommand(*c.command)) {
+      RETURN_IF_ERROR(commit());
+      ASSIGN_OR_RETURN(v1::CommandResult result,
+                       ApplyGuardLocked(c.log_index, *c.command, pending));
+      results->push_back(std::move(result));
+      continue;
+    }
+    if (!open.has_value()) open.emplace(store_.get());
+    ASSIGN_OR_RETURN(v1::CommandResult result, ApplyMailLocked(*open, c.log_index, *c.command));
+    last_written = c.log_index;
+    results->push_back(AsStatusOr(std::move(result)));
+    ASSIGN_OR_RETURN(bool checkpoint_due, CheckpointDue(c.log_index));
+    if (checkpoint_due) {
+      RETURN_IF_ERROR(commit());
+      RETURN_IF_ERROR(CheckpointIfDue(c.log_index, /*requested=*/true, pending));
+    }
+  }
+  return commit();
+}
+
+absl::StatusOr<v1::CommandResult> MailboxStateMachine::StoredResultLocked(
+    uint64_t log_index, const v1::MailboxCommand& command) {
+  StoreTxn txn(store_.get());
+  v1::CommandResult stored;
+  ASSIGN_OR_RETURN(bool found, txn.GetProto(Cf::kMeta, keys::Result(log_index), &stored));
+  if (!found) {
+    return absl::OutOfRangeError(absl::StrCat("log_index: ", log_index,
+                                              " was applied long ago (applied index ",
+                                              applied_index_, "); its result is not kept"));
+  }
+  // Guard commands answer refusals inside the result, as on first apply.
+  if (IsGuardCommand(command)) return stored;
+  return AsStatusOr(std::move(stored));
+}
+
+absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyGuardLocked(
+    uint64_t log_index, const v1::MailboxCommand& command, PendingCallbacks* pending) {
+  StoreTxn txn(store_.get());
+  // A copy: the command may replace the charter while it reads this one.
+  ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
+  const guard::SiteTrustStore* trust = nullptr;
+  absl::Status trust_status;
+  if (charter.has_value()) {
+    absl::StatusOr<const guard::SiteTrustStore*> built = TrustStoreFor(*charter);
+    if (built.ok()) {
+      trust = *built;
+    } else {
+      trust_status = built.status();
+    }
+  }
+  GuardApplyContext gctx{txn,          log_index, options_.local_clock_ms(),
+                         command,      charter,   trust,
+                         trust_status, false,     {}};
+  // Whatever the outcome, the command may have rewritten the charter.
+  ForgetCharter();
+  ASSIGN_OR_RETURN(v1::CommandResult result, ApplyGuardCommand(gctx));
+  RETURN_IF_ERROR(FinishEntry(txn, log_index, result));
+  ForgetCharter();
+  for (CheckpointComparison& c : gctx.comparisons) {
+    pending->comparisons.push_back(std::move(c));
+  }
+  RETURN_IF_ERROR(CheckpointIfDue(log_index, gctx.checkpoint_requested, pending));
   return result;
 }
 
-absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
-    uint64_t log_index, const v1::MailboxCommand& command, PendingCallbacks* pending) {
-  if (log_index == 0) return absl::InvalidArgumentError("log_index: must be at least 1");
-  if (log_index <= applied_index_) {
-    StoreTxn txn(store_.get());
-    v1::CommandResult stored;
-    ASSIGN_OR_RETURN(bool found, txn.GetProto(Cf::kMeta, keys::Result(log_index), &stored));
-    if (!found) {
-      return absl::OutOfRangeError(absl::StrCat("log_index: ", log_index,
-                                                " was applied long ago (applied index ",
-                                                applied_index_, "); its result is not kept"));
-    }
-    // Guard commands answer refusals inside the result, as on first apply.
-    if (IsGuardCommand(command)) return stored;
-    return AsStatusOr(std::move(stored));
-  }
-
-  StoreTxn txn(store_.get());
-  if (IsGuardCommand(command)) {
-    // A copy: the command may replace the charter while it reads this one.
-    ASSIGN_OR_RETURN(std::optional<v1::Charter> charter, CurrentCharter(txn));
-    const guard::SiteTrustStore* trust = nullptr;
-    absl::Status trust_status;
-    if (charter.has_value()) {
-      absl::StatusOr<const guard::SiteTrustStore*> built = TrustStoreFor(*charter);
-      if (built.ok()) {
-        trust = *built;
-      } else {
-        trust_status = built.status();
-      }
-    }
-    GuardApplyContext gctx{txn,          log_index, options_.local_clock_ms(),
-                           command,      charter,   trust,
-                           trust_status, false,     {}};
-    // Whatever the outcome, the command may have rewritten the charter.
-    ForgetCharter();
-    ASSIGN_OR_RETURN(v1::CommandResult result, ApplyGuardCommand(gctx));
-    RETURN_IF_ERROR(FinishEntry(txn, log_index, result));
-    ForgetCharter();
-    for (CheckpointComparison& c : gctx.comparisons) {
-      pending->comparisons.push_back(std::move(c));
-    }
-    RETURN_IF_ERROR(CheckpointIfDue(log_index, gctx.checkpoint_requested, pending));
-    return result;
-  }
-
+absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyMailLocked(
+    StoreTxn& txn, uint64_t log_index, const v1::MailboxCommand& command) {
   // Every mail command passes here: read the charter in place, no copy.
   ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
   ApplyContext ctx{txn, log_index, command.leader_time_ms(), options_.local_clock_ms(),
                    charter != nullptr ? charter->retention_ms() : 0};
+  // A failed command keeps none of its writes: only its result and (for an
+  // admin command) the audit record of the attempt. The commands before it
+  // in `txn` stay.
+  txn.SetSavePoint();
   v1::CommandResult result;
   absl::Status status;
   bool replayed = false;
@@ -306,25 +377,24 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyLocked(
   if (status.ok() && !replayed) status = Dispatch(ctx, command, &result);
   if (IsStorageFailure(status)) return status;
 
-  // A failed command keeps none of its writes: only the index, the result
-  // and (for an admin command) the audit record of the attempt.
-  StoreTxn failed_txn(store_.get());
-  StoreTxn& out = status.ok() ? txn : failed_txn;
   if (!status.ok()) {
+    RETURN_IF_ERROR(txn.RollbackToSavePoint());
     result.Clear();
     result.set_status_code(static_cast<int>(status.code()));
     result.set_status_message(std::string(status.message()));
-  } else if (idempotency.has_value() && !replayed) {
-    RememberIdempotentResult(out, idempotency->account, idempotency->key, fingerprint,
-                             command.leader_time_ms(), result);
+  } else {
+    RETURN_IF_ERROR(txn.PopSavePoint());
+    if (idempotency.has_value() && !replayed) {
+      RememberIdempotentResult(txn, idempotency->account, idempotency->key, fingerprint,
+                               command.leader_time_ms(), result);
+    }
   }
   if (log_index % kIdempotencyForgetEvery == 0) {
-    RETURN_IF_ERROR(ForgetExpiredIdempotencyKeys(out, command.leader_time_ms()).status());
+    RETURN_IF_ERROR(ForgetExpiredIdempotencyKeys(txn, command.leader_time_ms()).status());
   }
-  RETURN_IF_ERROR(AuditAdminCommand(out, log_index, command, status, replayed));
-  RETURN_IF_ERROR(FinishEntry(out, log_index, result));
-  RETURN_IF_ERROR(CheckpointIfDue(log_index, /*requested=*/false, pending));
-  return AsStatusOr(std::move(result));
+  RETURN_IF_ERROR(AuditAdminCommand(txn, log_index, command, status, replayed));
+  KeepResult(txn, log_index, result);
+  return result;
 }
 
 absl::StatusOr<std::optional<v1::Charter>> MailboxStateMachine::CurrentCharter(
@@ -342,9 +412,8 @@ absl::StatusOr<const v1::Charter*> MailboxStateMachine::CharterInForce(const Sto
   return charter_->has_value() ? &**charter_ : nullptr;
 }
 
-absl::Status MailboxStateMachine::FinishEntry(StoreTxn& txn, uint64_t log_index,
-                                              const v1::CommandResult& result) {
-  txn.Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(log_index));
+void MailboxStateMachine::KeepResult(StoreTxn& txn, uint64_t log_index,
+                                     const v1::CommandResult& result) {
   txn.PutProto(Cf::kMeta, keys::Result(log_index), result);
   if (log_index > options_.retained_results) {
     // Exactly one result falls out of the window per applied index. A point
@@ -353,6 +422,12 @@ absl::Status MailboxStateMachine::FinishEntry(StoreTxn& txn, uint64_t log_index,
     txn.raw_batch()->Delete(store_->cf(Cf::kMeta),
                             keys::Result(log_index - options_.retained_results));
   }
+}
+
+absl::Status MailboxStateMachine::FinishEntry(StoreTxn& txn, uint64_t log_index,
+                                              const v1::CommandResult& result) {
+  KeepResult(txn, log_index, result);
+  txn.Put(Cf::kMeta, keys::kAppliedIndex, keys::BigEndian64(log_index));
   RETURN_IF_ERROR(txn.Commit());
   applied_index_ = log_index;
   return absl::OkStatus();

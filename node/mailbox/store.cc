@@ -50,12 +50,16 @@ rocksdb::ColumnFamilyOptions Store::TunedColumnFamilyOptions() {
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
+  store->write_options_.disableWAL = true;
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   // Flushes and compactions of eleven column families share the node's two
   // cores with serving; one flush and one compaction at a time is enough.
   options.max_background_jobs = 2;
+  // Writes skip the write-ahead log (store.h): only a flush of every
+  // family at once keeps what survives a crash one consistent state.
+  options.atomic_flush = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kCfCount; ++i) {
@@ -90,7 +94,7 @@ absl::Status Store::LoadStateDigest() {
   }
   ASSIGN_OR_RETURN(DigestAccumulator computed, ComputeStateDigest(*this, nullptr));
   rocksdb::WriteBatch batch;
-  return ReplaceStateDigest(computed, &batch, rocksdb::WriteOptions());
+  return ReplaceStateDigest(computed, &batch);
 }
 
 std::optional<Cf> Store::CfOfId(uint32_t id) const {
@@ -100,18 +104,18 @@ std::optional<Cf> Store::CfOfId(uint32_t id) const {
   return std::nullopt;
 }
 
-absl::Status Store::Write(rocksdb::WriteBatch* batch, const rocksdb::WriteOptions& options) const {
+absl::Status Store::Write(rocksdb::WriteBatch* batch) const {
   absl::MutexLock lock(&digest_mu_);
   ASSIGN_OR_RETURN(DigestAccumulator change, StateDigestChange(*this, *batch));
   const std::string context = absl::StrCat("writing mailbox store ", dir_);
-  if (change.IsEmpty()) return FromRocks(db_->Write(options, batch), context);
+  if (change.IsEmpty()) return FromRocks(db_->Write(write_options_, batch), context);
   DigestAccumulator next = state_digest_;
   next.Combine(change);
   // The accumulator rides in the caller's batch (atomic with the change)
   // and is taken out again, so the batch is as the caller left it.
   batch->SetSavePoint();
   rocksdb::Status s = batch->Put(cf(Cf::kMeta), std::string(keys::kStateDigest), next.Serialize());
-  if (s.ok()) s = db_->Write(options, batch);
+  if (s.ok()) s = db_->Write(write_options_, batch);
   const rocksdb::Status rolled_back = batch->RollbackToSavePoint();
   RETURN_IF_ERROR(FromRocks(s, context));
   state_digest_ = next;
@@ -129,20 +133,29 @@ absl::Status Store::AdjustStateDigest(const DigestAccumulator& correction) const
   next.Combine(correction);
   rocksdb::WriteBatch batch;
   batch.Put(cf(Cf::kMeta), std::string(keys::kStateDigest), next.Serialize());
-  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+  RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, &batch),
                             absl::StrCat("correcting the state digest in ", dir_)));
   state_digest_ = next;
   return absl::OkStatus();
 }
 
-absl::Status Store::ReplaceStateDigest(const DigestAccumulator& digest, rocksdb::WriteBatch* batch,
-                                       const rocksdb::WriteOptions& options) const {
+absl::Status Store::ReplaceStateDigest(const DigestAccumulator& digest,
+                                       rocksdb::WriteBatch* batch) const {
   absl::MutexLock lock(&digest_mu_);
   batch->Put(cf(Cf::kMeta), std::string(keys::kStateDigest), digest.Serialize());
-  RETURN_IF_ERROR(
-      FromRocks(db_->Write(options, batch), absl::StrCat("writing the state digest in ", dir_)));
+  RETURN_IF_ERROR(FromRocks(db_->Write(write_options_, batch),
+                            absl::StrCat("writing the state digest in ", dir_)));
   state_digest_ = digest;
   return absl::OkStatus();
+}
+
+absl::Status Store::MakeDurable() const {
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  options.allow_write_stall = true;  // waiting is the point
+  std::vector<rocksdb::ColumnFamilyHandle*> all(handles_);
+  all.push_back(default_handle_);
+  return FromRocks(db_->Flush(options, all), absl::StrCat("flushing mailbox store ", dir_));
 }
 
 Store::~Store() {
@@ -241,6 +254,10 @@ void StoreTxn::SetSavePoint() { batch_.SetSavePoint(); }
 
 absl::Status StoreTxn::RollbackToSavePoint() {
   return FromRocks(batch_.RollbackToSavePoint(), "rolling back a failed action");
+}
+
+absl::Status StoreTxn::PopSavePoint() {
+  return FromRocks(batch_.PopSavePoint(), "keeping an applied action");
 }
 
 absl::Status StoreTxn::Commit() { return store_->Write(batch_.GetWriteBatch()); }

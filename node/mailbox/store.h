@@ -41,6 +41,16 @@ enum class Cf : int {
 inline constexpr int kCfCount = 11;
 const char* CfName(Cf cf);
 
+// Durability: the store writes without RocksDB's write-ahead log. The raft
+// log is the durable record of every change (the state machine's writes
+// were never synced), so a second log here only cost CPU and disk: about a
+// fifth of applying an append. Written records become durable when the
+// memtables are flushed, every column family in the same atomic flush, so a
+// crash leaves the store as it stood after some earlier write: an applied
+// prefix of the raft log, which the runtime applies again from there (its
+// log keeps every entry after the last snapshot, and a snapshot makes the
+// store durable first; see MakeDurable). A clean close flushes.
+//
 // The store keeps the G5 state digest accumulator (state_digest.h) of what
 // it holds in the meta column family, updated in the same atomic write as
 // every change it reflects: a batch written through Write (or
@@ -70,9 +80,7 @@ class Store {
   // here, so the records a batch replaces are read as they stand right
   // before it. On error nothing is written and the accumulator is
   // unchanged; `batch` is left as it was passed in either way.
-  absl::Status Write(rocksdb::WriteBatch* batch,
-                     const rocksdb::WriteOptions& options = rocksdb::WriteOptions()) const
-      ABSL_LOCKS_EXCLUDED(digest_mu_);
+  absl::Status Write(rocksdb::WriteBatch* batch) const ABSL_LOCKS_EXCLUDED(digest_mu_);
   // The accumulator of the latest written state.
   DigestAccumulator state_digest() const ABSL_LOCKS_EXCLUDED(digest_mu_);
   // Adds `correction` to the accumulator and stores it: for records that
@@ -81,9 +89,16 @@ class Store {
       ABSL_LOCKS_EXCLUDED(digest_mu_);
   // Stores `digest` as the accumulator in `batch`, writes the batch and
   // adopts it: after records were written directly (snapshot restore).
-  absl::Status ReplaceStateDigest(const DigestAccumulator& digest, rocksdb::WriteBatch* batch,
-                                  const rocksdb::WriteOptions& options) const
+  absl::Status ReplaceStateDigest(const DigestAccumulator& digest, rocksdb::WriteBatch* batch) const
       ABSL_LOCKS_EXCLUDED(digest_mu_);
+  // The options every write to this store uses (no write-ahead log; see
+  // above). Whoever writes through db() directly must use them too: a
+  // logged write after unlogged ones would survive a crash that they do
+  // not, and leave a state that no prefix of the raft log gives.
+  const rocksdb::WriteOptions& write_options() const { return write_options_; }
+  // Flushes every column family's memtable in one atomic flush and waits:
+  // afterwards everything written so far survives a crash.
+  absl::Status MakeDurable() const;
   // True if Open found an applied state without an accumulator (written by
   // an older version) and computed it.
   bool rebuilt_state_digest() const { return rebuilt_state_digest_; }
@@ -99,6 +114,7 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
   bool rebuilt_state_digest_ = false;
+  rocksdb::WriteOptions write_options_;
   // Serialises writes that keep the accumulator, so each one's old records
   // are read right before it. A handle's writes are logically not changes
   // of the handle, hence mutable.
@@ -140,10 +156,13 @@ class StoreTxn {
   // while the audit record of the attempt stays).
   void SetSavePoint();
   absl::Status RollbackToSavePoint();
+  // Drops the latest mark and keeps the writes made since.
+  absl::Status PopSavePoint();
 
-  // Writes everything atomically (WAL, not synced: the raft log is the
-  // durable record, and the applied index travels in the same batch), with
-  // the state digest accumulator updated for it (Store::Write).
+  // Writes everything atomically (durable at the store's next flush: the
+  // raft log is the durable record, and the applied index travels in the
+  // same batch), with the state digest accumulator updated for it
+  // (Store::Write).
   absl::Status Commit();
   // Writes here are not seen by this transaction's reads, but they are
   // committed and digested like the others.

@@ -59,12 +59,12 @@ void GuardAgent::Log(const std::string& line) const {
 }
 
 void GuardAgent::OnCheckpointCaptured(uint64_t index) {
-  // The hook runs inside the apply of this very entry, so the replica's
-  // current entry is the one the digest will belong to.
-  const MailboxReplica::CurrentEntry& current = replica_->current();
-  if (current.index != index) return;
+  // The hook runs inside the apply of this very entry, so the replica
+  // knows the chain value the digest will belong to.
+  const std::optional<raft::ChainHash> chain = replica_->ChainOf(index);
+  if (!chain.has_value()) return;
   absl::MutexLock lock(&mu_);
-  captured_chains_[index] = current.chain;
+  captured_chains_[index] = *chain;
   // Digests are signed in order, soon after: only a stuck worker leaves
   // more than a few here.
   while (captured_chains_.size() > kOwnSignedKept) captured_chains_.erase(captured_chains_.begin());

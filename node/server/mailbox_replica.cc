@@ -1,6 +1,7 @@
 #include "node/server/mailbox_replica.h"
 
 #include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
 
 namespace qbox::server {
 namespace {
@@ -19,50 +20,88 @@ mailbox::MembershipChange::Kind KindOf(raft::ConfChange::Kind kind) {
   return mailbox::MembershipChange::Kind::kGenesis;
 }
 
+// Storage failures stop the node; a command's own deterministic error is
+// part of its result.
+bool IsStorageFailure(const absl::Status& status) {
+  return absl::IsDataLoss(status) || absl::IsUnavailable(status) || absl::IsInternal(status);
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> MailboxReplica::Apply(const raft::Entry& entry) {
-  current_ = {entry.index, entry.chain};
-  v1::MailboxCommand parsed;
-  v1::CommandResult result;
-  if (!parsed.ParseFromArray(entry.data.data(), static_cast<int>(entry.data.size()))) {
-    // Only a leader's bug (or a hostile one) gets here; every node refuses it
-    // the same way, so the replicas stay identical.
-    auto applied = machine_->Apply(entry.index, v1::MailboxCommand());
-    if (!applied.ok()) return applied.status();
-    result.set_status_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
-    result.set_status_message(absl::StrCat("entry ", entry.index, " is not a valid MailboxCommand"));
-    return result.SerializeAsString();
-  }
-  auto applied = machine_->Apply(entry.index, parsed);
-  if (!applied.ok()) {
-    // Deterministic command errors come back as a result with a status; an
-    // error here is the storage failing.
-    if (applied.status().code() == absl::StatusCode::kDataLoss ||
-        applied.status().code() == absl::StatusCode::kUnavailable ||
-        applied.status().code() == absl::StatusCode::kInternal) {
-      return applied.status();
+  const raft::Entry* one = &entry;
+  std::vector<std::string> results;
+  RETURN_IF_ERROR(ApplyBatch(absl::MakeConstSpan(&one, 1), &results));
+  return std::move(results.front());
+}
+
+absl::Status MailboxReplica::ApplyBatch(absl::Span<const raft::Entry* const> entries,
+                                        std::vector<std::string>* results) {
+  applying_.clear();
+  std::vector<v1::MailboxCommand> parsed(entries.size());
+  std::vector<mailbox::MailboxStateMachine::BatchCommand> commands;
+  commands.reserve(entries.size());
+  std::vector<bool> unparsed(entries.size(), false);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const raft::Entry& entry = *entries[i];
+    applying_.emplace_back(entry.index, entry.chain);
+    // Only a leader's bug (or a hostile one) sends what does not parse;
+    // every node applies it as a command without an operation and answers
+    // it the same way, so the replicas stay identical.
+    if (!parsed[i].ParseFromArray(entry.data.data(), static_cast<int>(entry.data.size()))) {
+      parsed[i].Clear();
+      unparsed[i] = true;
     }
-    result.set_status_code(static_cast<int>(applied.status().code()));
-    result.set_status_message(std::string(applied.status().message()));
-    return result.SerializeAsString();
+    commands.push_back({entry.index, &parsed[i]});
   }
-  return applied->SerializeAsString();
+  absl::StatusOr<std::vector<absl::StatusOr<v1::CommandResult>>> applied =
+      machine_->ApplyBatch(commands);
+  applying_.clear();
+  if (!applied.ok()) return applied.status();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    absl::StatusOr<v1::CommandResult>& outcome = (*applied)[i];
+    v1::CommandResult result;
+    if (unparsed[i]) {
+      result.set_status_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
+      result.set_status_message(
+          absl::StrCat("entry ", entries[i]->index, " is not a valid MailboxCommand"));
+    } else if (outcome.ok()) {
+      result = *std::move(outcome);
+    } else if (IsStorageFailure(outcome.status())) {
+      return outcome.status();
+    } else {
+      result.set_status_code(static_cast<int>(outcome.status().code()));
+      result.set_status_message(std::string(outcome.status().message()));
+    }
+    results->push_back(result.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+std::optional<raft::ChainHash> MailboxReplica::ChainOf(uint64_t index) const {
+  for (const auto& [applied, chain] : applying_) {
+    if (applied == index) return chain;
+  }
+  return std::nullopt;
 }
 
 absl::Status MailboxReplica::ApplyConfChange(const raft::Entry& entry,
                                              const raft::ConfChange& change) {
-  current_ = {entry.index, entry.chain};
+  applying_.assign(1, {entry.index, entry.chain});
   mailbox::MembershipChange membership;
   membership.kind = KindOf(change.kind);
   membership.node = change.node;
   membership.context = change.context;
-  return machine_->ApplyMembership(entry.index, membership);
+  absl::Status status = machine_->ApplyMembership(entry.index, membership);
+  applying_.clear();
+  return status;
 }
 
 absl::Status MailboxReplica::ApplyEmpty(const raft::Entry& entry) {
-  current_ = {entry.index, entry.chain};
-  return machine_->ApplyNoop(entry.index);
+  applying_.assign(1, {entry.index, entry.chain});
+  absl::Status status = machine_->ApplyNoop(entry.index);
+  applying_.clear();
+  return status;
 }
 
 }  // namespace qbox::server

@@ -4,6 +4,12 @@
 #ifndef QBOX_NODE_SERVER_MAILBOX_REPLICA_H_
 #define QBOX_NODE_SERVER_MAILBOX_REPLICA_H_
 
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "node/mailbox/state_machine.h"
 #include "node/server/replicated_state_machine.h"
 
@@ -15,6 +21,8 @@ class MailboxReplica : public ReplicatedStateMachine {
 
   uint64_t applied_index() const override { return machine_->applied_index(); }
   absl::StatusOr<std::string> Apply(const raft::Entry& entry) override;
+  absl::Status ApplyBatch(absl::Span<const raft::Entry* const> entries,
+                          std::vector<std::string>* results) override;
   absl::Status ApplyConfChange(const raft::Entry& entry, const raft::ConfChange& change) override;
   absl::Status ApplyEmpty(const raft::Entry& entry) override;
   absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) override {
@@ -24,18 +32,15 @@ class MailboxReplica : public ReplicatedStateMachine {
     return machine_->RestoreSnapshot(path);
   }
 
-  // The entry being applied (on the apply thread): lets the state
-  // machine's checkpoint callback, which runs inside an apply, sign the
-  // entry's chain value with its digest (G5).
-  struct CurrentEntry {
-    uint64_t index = 0;
-    raft::ChainHash chain{};
-  };
-  const CurrentEntry& current() const { return current_; }
+  // The chain value of the entry at `index` if it is being applied now (on
+  // the apply thread): lets the state machine's checkpoint callback, which
+  // runs inside an apply, sign the entry's chain value with its digest (G5).
+  std::optional<raft::ChainHash> ChainOf(uint64_t index) const;
 
  private:
   mailbox::MailboxStateMachine* machine_;
-  CurrentEntry current_;
+  // The entries of the apply in progress: index and chain value.
+  std::vector<std::pair<uint64_t, raft::ChainHash>> applying_;
 };
 
 }  // namespace qbox::server

@@ -301,26 +301,45 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
   if (entries.empty()) return;
   std::vector<std::pair<const raft::Entry*, absl::StatusOr<std::string>>> results;
   results.reserve(entries.size());
+  // Runs of normal entries go to the state machine together, which may
+  // write each run at once; membership entries and no-ops one by one.
+  std::vector<const raft::Entry*> run;
+  std::vector<std::string> run_results;
+  auto apply_run = [&] {
+    if (run.empty()) return;
+    run_results.clear();
+    absl::Status s = state_machine_->ApplyBatch(run, &run_results);
+    if (!s.ok()) {
+      Fatal(absl::StrCat("applying entries ", run.front()->index, " to ", run.back()->index), s);
+    }
+    for (size_t i = 0; i < run.size(); ++i) {
+      results.emplace_back(run[i], std::move(run_results[i]));
+    }
+    run.clear();
+  };
+  const uint64_t applied_before = state_machine_->applied_index();
   for (const raft::Entry& e : entries) {
-    absl::StatusOr<std::string> result = std::string();
     std::optional<raft::ConfChange> change;
     if (e.type == raft::EntryType::kConfChange) change = raft::ConfChange::Decode(e.data);
-    if (e.index > state_machine_->applied_index()) {
-      absl::Status s;
-      if (e.type == raft::EntryType::kNormal) {
-        result = state_machine_->Apply(e);
-        s = result.status();
-      } else if (change) {
-        s = state_machine_->ApplyConfChange(e, *change);
-      } else {
-        s = state_machine_->ApplyEmpty(e);
-      }
-      if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
-    }
-    if (change) change->ApplyTo(&applied_conf_);
     applied_bytes_since_snapshot_ += e.data.size();
-    results.emplace_back(&e, std::move(result));
+    if (e.index <= applied_before) {
+      // Applied before a restart: nothing to do but follow membership.
+      if (change) change->ApplyTo(&applied_conf_);
+      results.emplace_back(&e, std::string());
+      continue;
+    }
+    if (e.type == raft::EntryType::kNormal) {
+      run.push_back(&e);
+      continue;
+    }
+    apply_run();
+    absl::Status s = change ? state_machine_->ApplyConfChange(e, *change)
+                            : state_machine_->ApplyEmpty(e);
+    if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
+    if (change) change->ApplyTo(&applied_conf_);
+    results.emplace_back(&e, std::string());
   }
+  apply_run();
   absl::MutexLock lock(&mu_);
   for (auto& [entry, result] : results) {
     auto it = proposals_.find(entry->index);

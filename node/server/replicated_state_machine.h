@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "node/raft/types.h"
 
 namespace qbox::server {
@@ -16,7 +18,9 @@ class ReplicatedStateMachine {
  public:
   virtual ~ReplicatedStateMachine() = default;
 
-  // Index of the last entry applied (durable: survives a restart).
+  // Index of the last entry applied. It survives a restart, but after a
+  // crash it may be lower than it was (never below the last snapshot's):
+  // the runtime applies the raft log again from there.
   virtual uint64_t applied_index() const = 0;
 
   // Applies the command committed in `entry` (a normal entry) and returns
@@ -24,6 +28,20 @@ class ReplicatedStateMachine {
   // must stop applying; a command's own deterministic error is part of the
   // result. The entry's index and chain value are there for checkpoints (G5).
   virtual absl::StatusOr<std::string> Apply(const raft::Entry& entry) = 0;
+
+  // Applies normal entries at ascending indexes as Apply would one by one,
+  // appending each one's serialized result to `results`; a state machine
+  // may write them together. A non-OK status means storage failed, as for
+  // Apply. By default, Apply for each.
+  virtual absl::Status ApplyBatch(absl::Span<const raft::Entry* const> entries,
+                                  std::vector<std::string>* results) {
+    for (const raft::Entry* entry : entries) {
+      absl::StatusOr<std::string> result = Apply(*entry);
+      if (!result.ok()) return result.status();
+      results->push_back(*std::move(result));
+    }
+    return absl::OkStatus();
+  }
 
   // Applies a membership entry (its decoded change), e.g. the genesis entry
   // that carries the charter.
