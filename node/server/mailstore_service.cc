@@ -151,7 +151,7 @@ absl::Status ValidateScriptName(const std::string& account, const std::string& n
 
 // ---- the three steps every call shares ----
 
-grpc::Status MailStoreService::Admit(const grpc::ServerContext& call,
+grpc::Status MailStoreService::Admit(const grpc::ServerContextBase& call,
                                      const absl::Status& validation) const {
   if (grpc::Status s = AuthorizeCall(*ctx_, call, kRole); !s.ok()) return s;
   return ToGrpcStatus(validation);
@@ -221,20 +221,30 @@ grpc::Status MailStoreService::DeleteMailbox(grpc::ServerContext* call,
 
 // ---- messages ----
 
-grpc::Status MailStoreService::AppendMessage(grpc::ServerContext* call,
-                                             const v1::AppendMessageRequest* req,
-                                             v1::AppendMessageResponse* resp) {
-  if (grpc::Status s = Admit(*call, Validate(*req, ctx_->max_message_bytes)); !s.ok()) return s;
+grpc::ServerUnaryReactor* MailStoreService::AppendMessage(grpc::CallbackServerContext* call,
+                                                          const v1::AppendMessageRequest* req,
+                                                          v1::AppendMessageResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  if (grpc::Status s = Admit(*call, Validate(*req, ctx_->max_message_bytes)); !s.ok()) {
+    reactor->Finish(s);
+    return reactor;
+  }
   v1::MailboxCommand command;
   v1::AppendMessageCommand* append = command.mutable_append_message();
   *append->mutable_request() = *req;
   // The date is fixed here, once, so that every replica stores the same one.
   append->set_internal_date_ms(req->has_internal_date_ms() ? req->internal_date_ms()
                                                            : ProposerClockMs());
-  Result result;
-  grpc::Status s = Write(*call, std::move(command), Result::kAppendMessage, &result);
-  if (s.ok()) *resp = std::move(*result.mutable_append_message());
-  return s;
+  // `resp` stays valid until Finish; the runtime calls back exactly once
+  // (at the latest at the deadline, or when it stops), even if the client
+  // went away meanwhile.
+  ProposeCommandAsync(*ctx_, std::move(command), CallDeadline(*ctx_, *call),
+                      Result::kAppendMessage,
+                      [reactor, resp](grpc::Status status, Result result) {
+                        if (status.ok()) *resp = std::move(*result.mutable_append_message());
+                        reactor->Finish(status);
+                      });
+  return reactor;
 }
 
 grpc::Status MailStoreService::FetchMessages(

@@ -28,7 +28,12 @@
 
 namespace qbox::server {
 
-class MailStoreService final : public v1::MailStore::Service {
+// AppendMessage, the write a mail platform makes most (every delivery), is
+// served by gRPC's callback API: no thread waits while the entry is
+// replicated and applied, and the answer goes out from the runtime's reply
+// thread. The other methods are synchronous.
+class MailStoreService final
+    : public v1::MailStore::WithCallbackMethod_AppendMessage<v1::MailStore::Service> {
  public:
   // `context` (and everything it points to) must outlive the service.
   explicit MailStoreService(const ServiceContext* context) : ctx_(context) {}
@@ -41,8 +46,9 @@ class MailStoreService final : public v1::MailStore::Service {
                              v1::RenameMailboxResponse* resp) override;
   grpc::Status DeleteMailbox(grpc::ServerContext* call, const v1::DeleteMailboxRequest* req,
                              v1::DeleteMailboxResponse* resp) override;
-  grpc::Status AppendMessage(grpc::ServerContext* call, const v1::AppendMessageRequest* req,
-                             v1::AppendMessageResponse* resp) override;
+  grpc::ServerUnaryReactor* AppendMessage(grpc::CallbackServerContext* call,
+                                          const v1::AppendMessageRequest* req,
+                                          v1::AppendMessageResponse* resp) override;
   // Streams one response per message in UID order; stops early (CANCELLED)
   // when the client goes away.
   grpc::Status FetchMessages(grpc::ServerContext* call, const v1::FetchMessagesRequest* req,
@@ -80,7 +86,7 @@ class MailStoreService final : public v1::MailStore::Service {
  private:
   // Authorizes the caller, then checks `validation` (the request's
   // argument check); the first error wins.
-  grpc::Status Admit(const grpc::ServerContext& call, const absl::Status& validation) const;
+  grpc::Status Admit(const grpc::ServerContextBase& call, const absl::Status& validation) const;
   // Proposes `command` and leaves the state machine's result in `*result`.
   grpc::Status Write(const grpc::ServerContext& call, v1::MailboxCommand command,
                      v1::CommandResult::ResultCase expected, v1::CommandResult* result) const;

@@ -21,6 +21,10 @@ struct RaftRuntime::ProposalWaiter {
   // Written once, before `finished` is notified; read after it.
   absl::StatusOr<std::string> result = std::string();
   absl::Notification finished;
+  // ProposeAsync's: called with `result` on the reply thread instead of
+  // notifying, and finished with DEADLINE_EXCEEDED by the loop at `deadline`.
+  ProposeDone on_done;
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 struct RaftRuntime::ReadWaiter {
@@ -68,6 +72,7 @@ absl::Status RaftRuntime::Start() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
+    replies_stopping_ = false;
     status_.applied = applied_;
   }
   PublishStatus(*raft_);
@@ -79,6 +84,10 @@ absl::Status RaftRuntime::Start() {
   apply_thread_ = std::thread([this] {
     NameThisThread("qbox-apply");
     ApplyLoop();
+  });
+  reply_thread_ = std::thread([this] {
+    NameThisThread("qbox-reply");
+    ReplyLoop();
   });
   return absl::OkStatus();
 }
@@ -94,16 +103,20 @@ void RaftRuntime::Stop() {
   // After the loop: a snapshot waiting for the core's answer gets
   // UNAVAILABLE and ends.
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
-  absl::MutexLock lock(&mu_);
-  while (!unfinished_.empty()) {
-    Finish(**unfinished_.begin(), absl::UnavailableError("node is shutting down"));
+  {
+    absl::MutexLock lock(&mu_);
+    while (!unfinished_.empty()) {
+      Finish(**unfinished_.begin(), absl::UnavailableError("node is shutting down"));
+    }
+    proposals_.clear();
+    for (auto& [context, waiter] : reads_) {
+      waiter->done = true;
+      waiter->status = absl::UnavailableError("node is shutting down");
+    }
+    reads_.clear();
+    replies_stopping_ = true;  // after the last reply was queued above
   }
-  proposals_.clear();
-  for (auto& [context, waiter] : reads_) {
-    waiter->done = true;
-    waiter->status = absl::UnavailableError("node is shutting down");
-  }
-  reads_.clear();
+  if (reply_thread_.joinable()) reply_thread_.join();
 }
 
 void RaftRuntime::Enqueue(Task task) {
@@ -142,7 +155,44 @@ void RaftRuntime::Finish(ProposalWaiter& waiter, absl::StatusOr<std::string> res
   if (waiter.done) return;
   waiter.done = true;
   waiter.result = std::move(result);
+  if (waiter.on_done && keep != nullptr) {
+    replies_.push_back(std::move(keep));
+    return;
+  }
   waiter.finished.Notify();
+}
+
+void RaftRuntime::ExpireAsyncProposals(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<ProposalWaiter>> expired;
+  for (const std::shared_ptr<ProposalWaiter>& waiter : unfinished_) {
+    if (waiter->on_done && !waiter->done && now >= waiter->deadline) expired.push_back(waiter);
+  }
+  for (const std::shared_ptr<ProposalWaiter>& waiter : expired) {
+    auto it = proposals_.find(waiter->index);
+    if (it != proposals_.end() && it->second == waiter) proposals_.erase(it);
+    Finish(*waiter, absl::DeadlineExceededError(absl::StrCat(
+                        "entry ", waiter->index, " was not applied before the deadline")));
+  }
+}
+
+void RaftRuntime::ReplyLoop() {
+  while (true) {
+    std::deque<std::shared_ptr<ProposalWaiter>> ready;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [](RaftRuntime* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return self->replies_stopping_ || !self->replies_.empty();
+      };
+      mu_.Await(absl::Condition(+has_work, this));
+      if (replies_.empty()) break;  // stopping, and every reply went out
+      ready.swap(replies_);
+    }
+    // `result` was written once, under mu_, before the waiter was queued.
+    for (const std::shared_ptr<ProposalWaiter>& waiter : ready) {
+      waiter->on_done(std::move(waiter->result));
+    }
+  }
 }
 
 void RaftRuntime::Deliver(std::vector<raft::Message> messages) {
@@ -191,6 +241,7 @@ void RaftRuntime::Loop() {
     absl::Time now = absl::Now();
     if (now >= next_tick) {
       AskAgainForLostReads(*raft_, now);
+      ExpireAsyncProposals(now);
       raft_->Tick();
       next_tick += options_.tick;
       if (next_tick < now) next_tick = now + options_.tick;
@@ -475,9 +526,8 @@ absl::StatusOr<std::string> RaftRuntime::Wait(std::shared_ptr<ProposalWaiter> wa
   return waiter->result;
 }
 
-absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time deadline) {
-  auto waiter = std::make_shared<ProposalWaiter>();
-  const bool queued = EnqueueProposal(
+bool RaftRuntime::QueueProposal(std::shared_ptr<ProposalWaiter> waiter, std::string command) {
+  return EnqueueProposal(
       waiter, [this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
         auto index = raft.Propose(std::move(command));
         // The term the entry was proposed in: read from the core itself, since
@@ -488,8 +538,23 @@ absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time
         if (!index.ok()) ++status_.proposals_failed;
         Track(waiter, index, term);
       });
-  if (!queued) return absl::UnavailableError("node is shutting down");
+}
+
+absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time deadline) {
+  auto waiter = std::make_shared<ProposalWaiter>();
+  if (!QueueProposal(waiter, std::move(command))) {
+    return absl::UnavailableError("node is shutting down");
+  }
   return Wait(waiter, deadline);
+}
+
+void RaftRuntime::ProposeAsync(std::string command, absl::Time deadline, ProposeDone done) {
+  auto waiter = std::make_shared<ProposalWaiter>();
+  waiter->on_done = std::move(done);
+  waiter->deadline = deadline;
+  if (!QueueProposal(waiter, std::move(command))) {
+    waiter->on_done(absl::UnavailableError("node is shutting down"));
+  }
 }
 
 absl::Status RaftRuntime::ChangeMembership(const raft::ConfChange& change, absl::Time deadline) {

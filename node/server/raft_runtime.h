@@ -109,6 +109,14 @@ class RaftRuntime {
   // entry committed; DEADLINE_EXCEEDED at `deadline`.
   absl::StatusOr<std::string> Propose(std::string command, absl::Time deadline);
 
+  // Propose without a waiting thread: `done` gets what Propose would return,
+  // exactly once, on the runtime's reply thread (never on the caller's, so
+  // it may take locks the caller holds). A deadline is enforced by the loop
+  // within about a tick; at Stop() every pending `done` gets UNAVAILABLE.
+  // For a server that must not hold a thread per write in flight.
+  using ProposeDone = std::function<void(absl::StatusOr<std::string>)>;
+  void ProposeAsync(std::string command, absl::Time deadline, ProposeDone done);
+
   // Waits until a read on this node's state machine would be linearizable
   // (ReadIndex confirmed by a quorum, then applied up to it).
   absl::Status ReadBarrier(absl::Time deadline);
@@ -178,9 +186,18 @@ class RaftRuntime {
   // `waiter` when applied (unless its caller gave up meanwhile).
   void Track(const std::shared_ptr<ProposalWaiter>& waiter, const absl::StatusOr<uint64_t>& index,
              uint64_t term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Hands `result` to `waiter` and wakes it, once: a later call is a no-op.
+  // Queues the proposal of `command` for `waiter` (EnqueueProposal); false
+  // if the runtime is stopping.
+  bool QueueProposal(std::shared_ptr<ProposalWaiter> waiter, std::string command);
+  // Hands `result` to `waiter` and wakes it (or queues its callback for
+  // the reply thread), once: a later call is a no-op.
   void Finish(ProposalWaiter& waiter, absl::StatusOr<std::string> result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finishes asynchronous proposals whose deadline passed (loop thread).
+  void ExpireAsyncProposals(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // The reply thread: runs finished asynchronous proposals' callbacks until
+  // the runtime stops and none is left.
+  void ReplyLoop();
   // Waits on `waiter`'s own notification (not on mu_: with dozens of
   // callers waiting, conditions on mu_ were re-checked on every release of
   // it, by the loop and apply threads) until finished or `deadline`.
@@ -204,6 +221,9 @@ class RaftRuntime {
   // Every proposal waiter not finished yet, also those whose task has not
   // reached the core (not in proposals_): Stop() finishes them all.
   absl::flat_hash_set<std::shared_ptr<ProposalWaiter>> unfinished_ ABSL_GUARDED_BY(mu_);
+  // Finished asynchronous proposals whose callbacks the reply thread runs.
+  std::deque<std::shared_ptr<ProposalWaiter>> replies_ ABSL_GUARDED_BY(mu_);
+  bool replies_stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, std::shared_ptr<ReadWaiter>> reads_ ABSL_GUARDED_BY(mu_);
   RuntimeStatus status_ ABSL_GUARDED_BY(mu_);
   uint64_t next_read_id_ ABSL_GUARDED_BY(mu_) = 1;
@@ -224,6 +244,9 @@ class RaftRuntime {
 
   std::thread loop_thread_;
   std::thread apply_thread_;
+  // Runs ProposeAsync's callbacks, so that neither the apply thread nor the
+  // loop spends its time answering clients.
+  std::thread reply_thread_;
   // Writing a snapshot takes seconds on a big store: it runs here, so that
   // applying (and every client waiting for its append) goes on meanwhile.
   // Started and joined by the apply thread; joined last by Stop().

@@ -11,13 +11,13 @@
 
 namespace qbox::server {
 
-grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContextBase& call,
                            absl::string_view role) {
   guard::PeerIdentity ignored;
   return AuthorizeCall(ctx, call, role, &ignored);
 }
 
-grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContextBase& call,
                            absl::string_view role, guard::PeerIdentity* caller) {
   std::shared_ptr<const grpc::AuthContext> auth = call.auth_context();
   if (auth == nullptr) {
@@ -40,7 +40,7 @@ grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext&
   return grpc::Status::OK;
 }
 
-absl::Time CallDeadline(const ServiceContext& ctx, const grpc::ServerContext& call) {
+absl::Time CallDeadline(const ServiceContext& ctx, const grpc::ServerContextBase& call) {
   const std::chrono::system_clock::time_point deadline = call.deadline();
   // gRPC reports "no deadline" as the largest time point.
   if (deadline == std::chrono::system_clock::time_point::max()) {
@@ -94,14 +94,17 @@ grpc::Status RuntimeErrorToGrpc(const ServiceContext& ctx, const absl::Status& s
                       absl::StrCat(status.message(), " (", where, ")"), hint.SerializeAsString());
 }
 
-grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand command,
-                            absl::Time deadline, v1::CommandResult::ResultCase expected,
-                            v1::CommandResult* result) {
-  command.set_leader_time_ms(ProposerClockMs());
-  const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> applied = ctx.runtime->Propose(command.SerializeAsString(), deadline);
+namespace {
+
+// What ProposeCommand(Async) answer for the runtime's outcome `applied` of
+// a command proposed at `start`.
+grpc::Status DecodeApplied(const ServiceContext& ctx, const absl::StatusOr<std::string>& applied,
+                           absl::Time start, v1::CommandResult::ResultCase expected,
+                           v1::CommandResult* result) {
   if (!applied.ok()) return RuntimeErrorToGrpc(ctx, applied.status());
-  if (ctx.metrics != nullptr) ctx.metrics->RecordAppendLatency(absl::ToDoubleSeconds(absl::Now() - start));
+  if (ctx.metrics != nullptr) {
+    ctx.metrics->RecordAppendLatency(absl::ToDoubleSeconds(absl::Now() - start));
+  }
   if (!result->ParseFromString(*applied)) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "the state machine's result does not decode as a CommandResult");
@@ -117,6 +120,31 @@ grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand comman
                                      result->result_case(), " where ", expected, " was expected"));
   }
   return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand command,
+                            absl::Time deadline, v1::CommandResult::ResultCase expected,
+                            v1::CommandResult* result) {
+  command.set_leader_time_ms(ProposerClockMs());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> applied = ctx.runtime->Propose(command.SerializeAsString(), deadline);
+  return DecodeApplied(ctx, applied, start, expected, result);
+}
+
+void ProposeCommandAsync(const ServiceContext& ctx, v1::MailboxCommand command,
+                         absl::Time deadline, v1::CommandResult::ResultCase expected,
+                         ProposeCommandDone done) {
+  command.set_leader_time_ms(ProposerClockMs());
+  const absl::Time start = absl::Now();
+  ctx.runtime->ProposeAsync(
+      command.SerializeAsString(), deadline,
+      [&ctx, start, expected, done = std::move(done)](absl::StatusOr<std::string> applied) {
+        v1::CommandResult result;
+        grpc::Status status = DecodeApplied(ctx, applied, start, expected, &result);
+        done(std::move(status), std::move(result));
+      });
 }
 
 grpc::Status ReadBarrierUnlessStale(const ServiceContext& ctx, absl::Time deadline,

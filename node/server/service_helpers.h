@@ -9,6 +9,7 @@
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -25,15 +26,16 @@ namespace qbox::server {
 // holds `role` ("frontend", "admin"). UNAUTHENTICATED when the channel
 // carries no verified certificate; PERMISSION_DENIED naming the caller's
 // identity and the role required; OK otherwise.
-grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+// Synchronous and callback calls alike.
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContextBase& call,
                            absl::string_view role);
 // The same, also returning who the caller is (for the audit log's actor).
-grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContext& call,
+grpc::Status AuthorizeCall(const ServiceContext& ctx, const grpc::ServerContextBase& call,
                            absl::string_view role, guard::PeerIdentity* caller);
 
 // The time by which the call must be answered: the client's deadline, or
 // now + ctx.default_deadline when the client sent none.
-absl::Time CallDeadline(const ServiceContext& ctx, const grpc::ServerContext& call);
+absl::Time CallDeadline(const ServiceContext& ctx, const grpc::ServerContextBase& call);
 
 // This node's wall clock in ms since the epoch: the "leader's clock" that
 // proposals carry (command.proto). Only ever read while proposing, never
@@ -74,6 +76,14 @@ grpc::Status RuntimeErrorToGrpc(const ServiceContext& ctx, const absl::Status& s
 grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand command,
                             absl::Time deadline, v1::CommandResult::ResultCase expected,
                             v1::CommandResult* result);
+
+// ProposeCommand without holding the caller's thread: `done` gets the same
+// status and result once the command was applied here (or failed), on the
+// runtime's reply thread (RaftRuntime::ProposeAsync).
+using ProposeCommandDone = std::function<void(grpc::Status, v1::CommandResult)>;
+void ProposeCommandAsync(const ServiceContext& ctx, v1::MailboxCommand command,
+                         absl::Time deadline, v1::CommandResult::ResultCase expected,
+                         ProposeCommandDone done);
 
 // Makes a following local read linearizable (ReadIndex through the leader,
 // then waiting until this node applied up to it), unless the caller opted
