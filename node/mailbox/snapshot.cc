@@ -103,6 +103,12 @@ absl::Status FsyncPath(const std::string& path, int flags) {
 }  // namespace
 
 absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& path) const {
+  std::array<uint8_t, 32> ignored;
+  return WriteSnapshot(path, &ignored);
+}
+
+absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(
+    const std::string& path, std::array<uint8_t, 32>* file_sha256) const {
   // The RocksDB snapshot and the applied index are taken together under the
   // lock; writing the file needs only the RocksDB snapshot, so appliers and
   // readers are not held up while it is written.
@@ -137,8 +143,12 @@ absl::StatusOr<uint64_t> MailboxStateMachine::WriteSnapshot(const std::string& p
                                 }));
     }
     write(std::string(1, static_cast<char>(kEndOfRecords)));
-    const std::array<uint8_t, 32> digest = hash.Finish();
-    out.write(reinterpret_cast<const char*>(digest.data()), digest.size());
+    // The trailer hashes what precedes it; the same stream, carried on over
+    // the trailer, gives the hash of the whole file.
+    const std::array<uint8_t, 32> digest = hash.SoFar();
+    const absl::string_view trailer(reinterpret_cast<const char*>(digest.data()), digest.size());
+    write(trailer);
+    *file_sha256 = hash.Finish();
     out.close();
     if (!out) return absl::UnavailableError(absl::StrCat("snapshot ", tmp, ": write failed"));
     RETURN_IF_ERROR(FsyncPath(tmp, O_RDONLY));

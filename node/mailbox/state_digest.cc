@@ -40,6 +40,16 @@ std::array<uint8_t, 32> Sha256Stream::Finish() {
   return out;
 }
 
+std::array<uint8_t, 32> Sha256Stream::SoFar() const {
+  std::array<uint8_t, 32> out{};
+  EVP_MD_CTX* copy = EVP_MD_CTX_new();
+  unsigned int len = 0;
+  EVP_MD_CTX_copy_ex(copy, ctx_);
+  EVP_DigestFinal_ex(copy, out.data(), &len);
+  EVP_MD_CTX_free(copy);
+  return out;
+}
+
 // ---- DigestAccumulator
 
 namespace {

@@ -52,6 +52,8 @@ class Sha256Stream {
   // The hash of everything since construction or the last Finish; starts
   // over, so one stream can hash many inputs.
   std::array<uint8_t, 32> Finish();
+  // The hash of everything so far, without finishing: more may follow.
+  std::array<uint8_t, 32> SoFar() const;
 
  private:
   EVP_MD_CTX* ctx_;

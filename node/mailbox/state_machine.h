@@ -287,6 +287,11 @@ class MailboxStateMachine {
   // a SHA-256 of its contents. The store is flushed too, so that it no
   // longer needs the raft log up to that index after a crash.
   absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) const;
+  // The same, also giving the SHA-256 of the whole file as written (trailer
+  // included), computed in the same pass, so that whoever keeps the file
+  // need not read and hash it again.
+  absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path,
+                                         std::array<uint8_t, 32>* file_sha256) const;
   // Replaces the whole state with the snapshot at `path`. The file is
   // verified before anything changes (DATA_LOSS naming the path if it is
   // damaged). Vault records and open proposals are re-stamped with this

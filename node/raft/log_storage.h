@@ -98,6 +98,15 @@ class LogStorage {
   // name `path` is gone); on failure it stays where it is and nothing
   // changed. Writers (Persist above all) are not held up while it is hashed.
   virtual absl::Status SaveSnapshotFile(const SnapshotMeta& meta, const std::string& path) = 0;
+  // The same for a file whose SHA-256 the caller computed over exactly the
+  // bytes it wrote and made durable (the state machine does, in the pass
+  // that writes it): a storage may take it instead of reading and hashing
+  // a file of many GB again. By default the file is hashed anyway.
+  virtual absl::Status SaveSnapshotFileHashed(const SnapshotMeta& meta, const std::string& path,
+                                              const ChainHash& file_sha256) {
+    (void)file_sha256;
+    return SaveSnapshotFile(meta, path);
+  }
 
   // Discards log entries at or below `up_to`, which must not exceed the
   // snapshot index (the snapshot stands in for them). Log compaction.

@@ -25,8 +25,12 @@ class MailboxReplica : public ReplicatedStateMachine {
                           std::vector<std::string>* results) override;
   absl::Status ApplyConfChange(const raft::Entry& entry, const raft::ConfChange& change) override;
   absl::Status ApplyEmpty(const raft::Entry& entry) override;
-  absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) override {
-    return machine_->WriteSnapshot(path);
+  absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path,
+                                         std::optional<raft::ChainHash>* file_sha256) override {
+    raft::ChainHash hashed;
+    absl::StatusOr<uint64_t> index = machine_->WriteSnapshot(path, &hashed);
+    if (index.ok()) *file_sha256 = hashed;
+    return index;
   }
   absl::Status RestoreSnapshot(const std::string& path) override {
     return machine_->RestoreSnapshot(path);

@@ -468,7 +468,8 @@ void RaftRuntime::TakeSnapshot() {
   // writes it without holding up its appliers; the index it reports is the
   // one the snapshot includes, which may be past the one that triggered it.
   const std::string path = absl::StrCat(options_.scratch_dir, "/local-snapshot.tmp");
-  auto index = state_machine_->WriteSnapshot(path);
+  std::optional<raft::ChainHash> file_sha256;
+  auto index = state_machine_->WriteSnapshot(path, &file_sha256);
   if (!index.ok()) {
     Log(absl::StrCat("could not write a state machine snapshot: ", index.status().ToString()));
     return;
@@ -489,7 +490,9 @@ void RaftRuntime::TakeSnapshot() {
   meta.term = *term;
   meta.chain = *chain;
   meta.conf = *std::move(conf);
-  absl::Status s = storage_->SaveSnapshotFile(meta, path);
+  absl::Status s = file_sha256.has_value()
+                       ? storage_->SaveSnapshotFileHashed(meta, path, *file_sha256)
+                       : storage_->SaveSnapshotFile(meta, path);
   if (!s.ok()) return discard(s.ToString());
   last_snapshot_bytes_ = storage_->Snapshot().data_size;
   // An installed snapshot may have moved it further meanwhile: only raise it.

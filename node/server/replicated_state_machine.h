@@ -4,6 +4,7 @@
 #define QBOX_NODE_SERVER_REPLICATED_STATE_MACHINE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,8 +52,11 @@ class ReplicatedStateMachine {
   virtual absl::Status ApplyEmpty(const raft::Entry& entry) = 0;
 
   // Writes a consistent snapshot to `path`; returns the applied index it
-  // includes.
-  virtual absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path) = 0;
+  // includes. If the state machine hashed the file as it wrote it, it sets
+  // `*file_sha256` (SHA-256 of the whole file), so the log storage need not
+  // read it again; otherwise it leaves it empty.
+  virtual absl::StatusOr<uint64_t> WriteSnapshot(const std::string& path,
+                                                 std::optional<raft::ChainHash>* file_sha256) = 0;
 
   // Replaces the whole state from a snapshot file.
   virtual absl::Status RestoreSnapshot(const std::string& path) = 0;

@@ -107,6 +107,9 @@ class RocksDbLogStorage : public raft::LogStorage {
   // Same checks as SaveSnapshot; NOT_FOUND / UNAVAILABLE naming `path` if it
   // cannot be read or moved (another file system: the name is in the error).
   absl::Status SaveSnapshotFile(const raft::SnapshotMeta& meta, const std::string& path) override;
+  // Takes `file_sha256` as the file's digest without reading the file.
+  absl::Status SaveSnapshotFileHashed(const raft::SnapshotMeta& meta, const std::string& path,
+                                      const raft::ChainHash& file_sha256) override;
   // FAILED_PRECONDITION if up_to exceeds the snapshot index. Compacting
   // below FirstIndex() is a no-op.
   absl::Status Compact(uint64_t up_to) override;

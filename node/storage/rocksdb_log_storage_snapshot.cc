@@ -151,9 +151,16 @@ absl::Status RocksDbLogStorage::SaveSnapshotFile(const raft::SnapshotMeta& meta,
   // Size and digest describe the data actually stored, whatever the caller
   // filled in, so that a follower can verify what it receives. Hashing a
   // large file takes seconds: it happens before write_mu_ is taken.
+  ASSIGN_OR_RETURN(raft::ChainHash digest, FileSha256(path));
+  return SaveSnapshotFileHashed(meta, path, digest);
+}
+
+absl::Status RocksDbLogStorage::SaveSnapshotFileHashed(const raft::SnapshotMeta& meta,
+                                                       const std::string& path,
+                                                       const raft::ChainHash& file_sha256) {
   raft::SnapshotMeta stored = meta;
   ASSIGN_OR_RETURN(stored.data_size, FileSize(path));
-  ASSIGN_OR_RETURN(stored.data_digest, FileSha256(path));
+  stored.data_digest = file_sha256;
 
   absl::MutexLock write_lock(&write_mu_);
   RETURN_IF_ERROR(CheckLocalSnapshot(meta));

@@ -1,5 +1,6 @@
 // Snapshots for the consensus core, restart and the replicated digest.
 #include <fstream>
+#include <iterator>
 
 #include "tests/mailbox/mailbox_test_util.h"
 
@@ -26,9 +27,24 @@ class SnapshotTest : public MailboxTest {
 TEST_F(SnapshotTest, RestoredNodeHasTheSameStateDigestAndUidCounters) {
   Populate();
   const std::string path = dir_ + "/snap";
-  auto index = sm_->WriteSnapshot(path);
+  std::array<uint8_t, 32> file_sha256{};
+  auto index = sm_->WriteSnapshot(path, &file_sha256);
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(*index, index_);
+  {
+    // The hash computed while writing is the file's, trailer included.
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 32u);
+    Sha256Stream whole;
+    whole.Update(bytes);
+    EXPECT_EQ(file_sha256, whole.Finish());
+    Sha256Stream body;
+    body.Update(absl::string_view(bytes).substr(0, bytes.size() - 32));
+    const std::array<uint8_t, 32> trailer = body.Finish();
+    EXPECT_EQ(bytes.substr(bytes.size() - 32),
+              std::string(reinterpret_cast<const char*>(trailer.data()), trailer.size()));
+  }
   const std::string digest = DigestHex();
   const uint64_t applied = index_;
 

@@ -53,7 +53,8 @@ class GatedStateMachine : public ReplicatedStateMachine {
     applied_ = entry.index;
     return absl::OkStatus();
   }
-  absl::StatusOr<uint64_t> WriteSnapshot(const std::string&) override {
+  absl::StatusOr<uint64_t> WriteSnapshot(const std::string&,
+                                         std::optional<raft::ChainHash>*) override {
     return absl::UnimplementedError("no snapshots in this test");
   }
   absl::Status RestoreSnapshot(const std::string&) override {

@@ -438,6 +438,36 @@ TYPED_TEST(LogStorageConformanceTest, SavesSnapshotFromAFileAndTakesTheFile) {
   EXPECT_EQ(this->log_->FirstIndex(), 1u);  // kept until Compact
 }
 
+TYPED_TEST(LogStorageConformanceTest, SavesAHashedSnapshotFileUnderTheDigestItsWriterComputed) {
+  auto entries = MakeEntries(1, 10, 2);
+  this->Append(entries);
+  SnapshotMeta meta;
+  meta.index = 7;
+  meta.term = 2;
+  meta.chain = entries[6].chain;
+  const std::string data(100000, 'h');
+  const std::string path = this->WriteScratchFile("local-snapshot.tmp", data);
+  ASSERT_TRUE(this->log_->SaveSnapshotFileHashed(meta, path, raft::Sha256(data)).ok());
+
+  EXPECT_FALSE(std::filesystem::exists(path)) << "the storage took the file over";
+  SnapshotMeta saved = this->log_->Snapshot();
+  EXPECT_EQ(saved.index, 7u);
+  EXPECT_EQ(saved.data_size, data.size());
+  EXPECT_EQ(saved.data_digest, raft::Sha256(data));
+  auto read = this->log_->ReadSnapshotChunk(0, data.size());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, data);
+
+  // The same checks as for any snapshot: a bad index is refused and the
+  // file stays.
+  meta.index = 40;
+  const std::string refused = this->WriteScratchFile("refused.tmp", data);
+  EXPECT_EQ(this->log_->SaveSnapshotFileHashed(meta, refused, raft::Sha256(data)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(std::filesystem::exists(refused));
+  EXPECT_EQ(this->log_->Snapshot().index, 7u);
+}
+
 TYPED_TEST(LogStorageConformanceTest, RefusedSnapshotFileStaysAndChangesNothing) {
   this->Append(MakeEntries(1, 3, 1));
   SnapshotMeta meta;
