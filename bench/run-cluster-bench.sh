@@ -38,7 +38,8 @@
 #     stops it;
 #  3. prints, per quorumbox case, each node's CPU by thread kind (apply, raft
 #     loop, senders, gRPC, RocksDB, ...) in % of a core and microseconds per
-#     request (also in build/bench-cluster/out/threads-<case>.txt); then
+#     request (also in build/bench-cluster/out/threads-<case>.txt; threads
+#     that ended during the run, such as a snapshot's, in one row); then
 #     one line per system and case with qbox's ratio against each
 #     etcd mode (and against the ceiling), and PASS/MISS per etcd mode
 #     against the target: 4 KiB x 64 clients, qbox >= 2x etcd's ops/s with
@@ -210,11 +211,18 @@ print(json.dumps(r))
 }
 
 # Every thread of every server process with its CPU so far: "node tid name
-# ticks" (node = position in PIDS, so 0-2 are site-a..site-c for quorumbox).
+# ticks" (node = position in PIDS, so 0-2 are site-a..site-c for quorumbox),
+# and each process's own total as tid 0, name _process_: it also counts
+# threads that have exited since (a snapshot's, say), which no task lists.
 thread_ticks() {
   local i pid task stat name rest
   for i in "${!PIDS[@]}"; do
     pid=${PIDS[$i]}
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    rest=${stat##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    echo "$i 0 _process_ $((${12} + ${13}))"
     for task in /proc/"$pid"/task/*; do
       stat=$(cat "$task/stat" 2>/dev/null) || continue
       name=${stat#*(}
@@ -243,10 +251,18 @@ def read(path):
     return out
 before, after = read(before_file), read(after_file)
 by = collections.defaultdict(float)
+process = collections.defaultdict(float)
 for key, (name, ticks) in after.items():
     used = ticks - before.get(key, (name, 0))[1]
+    if name == "_process_":
+        process[key[0]] = used / hz
+        continue
     kind = re.sub(r"[-_]?\d+$", "", name)
     by[(key[0], kind)] += used / hz
+# Threads that ended during the run are in the process's total only.
+for n in process:
+    live = sum(v for (m, _), v in by.items() if m == n)
+    by[(n, "(threads ended)")] = max(0.0, process[n] - live)
 nodes = sorted({n for n, _ in by})
 kinds = sorted({k for _, k in by}, key=lambda k: -sum(by[(n, k)] for n in nodes))
 print(f'{"thread kind":<18}' + "".join(f'{"node " + n + " %core":>14}{"us/req":>8}' for n in nodes))
