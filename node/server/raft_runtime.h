@@ -110,10 +110,11 @@ class RaftRuntime {
   absl::StatusOr<std::string> Propose(std::string command, absl::Time deadline);
 
   // Propose without a waiting thread: `done` gets what Propose would return,
-  // exactly once, on the runtime's reply thread (never on the caller's, so
-  // it may take locks the caller holds). A deadline is enforced by the loop
-  // within about a tick; at Stop() every pending `done` gets UNAVAILABLE.
-  // For a server that must not hold a thread per write in flight.
+  // exactly once, on the runtime's reply thread. A deadline is enforced by
+  // the loop within about a tick; Stop() answers every pending `done` with
+  // UNAVAILABLE before it returns, and a proposal made once the runtime is
+  // stopping is refused at once, on the caller's thread. For a server that
+  // must not hold a thread per write in flight.
   using ProposeDone = std::function<void(absl::StatusOr<std::string>)>;
   void ProposeAsync(std::string command, absl::Time deadline, ProposeDone done);
 
