@@ -177,9 +177,10 @@ class MailboxStateMachine {
   // where the state must be in the store (at a checkpoint index, whose
   // digest is taken there, and around guard commands, which may change the
   // charter). Under load a write per entry was a large part of applying
-  // (bench/RESULTS.md). A non-OK status is a storage failure, as for Apply:
-  // the node must stop applying; the commands committed before the failed
-  // write stay, and applied_index() tells how far that is.
+  // (bench/RESULTS.md). INVALID_ARGUMENT for an index of 0 or a missing
+  // command (a caller's bug); any other non-OK status is a storage failure,
+  // as for Apply: the node must stop applying. Either way the commands
+  // committed before stay, and applied_index() tells how far that is.
   absl::StatusOr<std::vector<absl::StatusOr<v1::CommandResult>>> ApplyBatch(
       absl::Span<const BatchCommand> commands);
 
