@@ -36,10 +36,9 @@
 
 namespace qbox::mailbox {
 
-absl::StatusOr<bool> MailboxStateMachine::CheckpointDue(uint64_t log_index) {
+absl::StatusOr<bool> MailboxStateMachine::CheckpointDue(const StoreTxn& txn, uint64_t log_index) {
   // The charter as of after this entry: the genesis entry itself, or one
   // that changed checkpoint_every, counts with its own setting.
-  StoreTxn txn(store_.get());
   ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
   return charter != nullptr && charter->checkpoint_every() != 0 &&
          log_index % charter->checkpoint_every() == 0;
@@ -48,7 +47,8 @@ absl::StatusOr<bool> MailboxStateMachine::CheckpointDue(uint64_t log_index) {
 absl::Status MailboxStateMachine::CheckpointIfDue(uint64_t log_index, bool requested,
                                                   PendingCallbacks* pending) {
   if (!requested) {
-    ASSIGN_OR_RETURN(bool due, CheckpointDue(log_index));
+    StoreTxn txn(store_.get());
+    ASSIGN_OR_RETURN(bool due, CheckpointDue(txn, log_index));
     if (!due) return absl::OkStatus();
   }
   CapturedCheckpoint captured;

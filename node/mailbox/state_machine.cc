@@ -289,7 +289,9 @@ absl::Status MailboxStateMachine::ApplyBatchLocked(
     ASSIGN_OR_RETURN(v1::CommandResult result, ApplyMailLocked(*open, c.log_index, *c.command));
     last_written = c.log_index;
     results->push_back(AsStatusOr(std::move(result)));
-    ASSIGN_OR_RETURN(bool checkpoint_due, CheckpointDue(c.log_index));
+    // The charter is read through the open transaction (only guard commands,
+    // which are never in it, change it): no second one per command.
+    ASSIGN_OR_RETURN(bool checkpoint_due, CheckpointDue(*open, c.log_index));
     if (checkpoint_due) {
       RETURN_IF_ERROR(commit());
       RETURN_IF_ERROR(CheckpointIfDue(c.log_index, /*requested=*/true, pending));

@@ -385,8 +385,10 @@ class MailboxStateMachine {
   // and advances applied_index_.
   absl::Status FinishEntry(StoreTxn& txn, uint64_t log_index, const v1::CommandResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // G5: whether `log_index` is a checkpoint index under the charter in force.
-  absl::StatusOr<bool> CheckpointDue(uint64_t log_index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // G5: whether `log_index` is a checkpoint index under the charter in force
+  // (read through `txn` if it is not cached).
+  absl::StatusOr<bool> CheckpointDue(const StoreTxn& txn, uint64_t log_index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // G5: after the entry at `log_index` was committed, captures the state
   // there for the worker if the index is a checkpoint index (or if
   // `requested`: by a guard command, or known due already). Returns the
