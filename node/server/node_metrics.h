@@ -3,8 +3,9 @@
 // (its gRPC probes cannot present a client certificate):
 //   GET /metrics  Prometheus text format
 //   GET /healthz  200 while the process serves (liveness)
-//   GET /readyz   200 when caught up with the leader, 503 otherwise
-//                 (readiness; the body says why)
+//   GET /readyz   200 when ready (caught up with the leader, to within
+//                 --ready-max-lag entries once caught up: readiness.h),
+//                 503 otherwise (readiness; the body says why)
 #ifndef QBOX_NODE_SERVER_NODE_METRICS_H_
 #define QBOX_NODE_SERVER_NODE_METRICS_H_
 

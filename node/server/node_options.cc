@@ -79,6 +79,10 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1000.0));
   app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message a node accepts")
       ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 30));
+  app.add_option("--ready-max-lag", o.ready_max_lag,
+                 "Once caught up, stay ready (health SERVING, /readyz 200) while trailing the "
+                 "commit index by at most this many entries (0 = only while fully applied)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
   app.add_option("--leader-stall-timeout", o.leader_stall_timeout,
                  "Replace a leader that commits nothing for this long (e.g. 10s; 0 = off)");
 #ifdef QBOX_HOSTILE_HOOKS

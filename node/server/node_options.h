@@ -26,6 +26,10 @@ struct NodeOptions {
   // ...once the log since the last snapshot holds this fraction of its bytes.
   double snapshot_log_ratio = 1.0;
   uint64_t max_message_bytes = 64ull << 20;
+  // --ready-max-lag: once caught up, a node stays ready (health SERVING,
+  // /readyz 200) while it trails the commit index by at most this many
+  // entries (readiness.h).
+  uint64_t ready_max_lag = 1000;
   // --leader-stall-timeout (G7): a leader whose followers see no commit for
   // this long is replaced. Parsed from a duration ("10s", "1500ms", "0" =
   // off) and converted to consensus ticks (raft::RaftConfig::stall_ticks).

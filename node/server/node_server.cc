@@ -187,6 +187,7 @@ absl::Status NodeServer::Start() {
   ro.scratch_dir = options_.data_dir;
   ro.snapshot_every = options_.snapshot_every;
   ro.snapshot_log_ratio = options_.snapshot_log_ratio;
+  ro.ready_max_lag = options_.ready_max_lag;
   ro.logger = logger;
   ro.raft.stall_ticks = options_.leader_stall_ticks;  // G7
   RaftTransport* raft_transport = p.transport.get();
@@ -230,19 +231,8 @@ absl::Status NodeServer::Start() {
   RETURN_IF_ERROR(StartGrpc());
   // Health answers from here on: alive, but not ready until caught up.
   if (!options_.metrics_listen.empty()) {
-    RETURN_IF_ERROR(p.metrics->StartHttp(options_.metrics_listen, [this]() -> absl::Status {
-      RuntimeStatus s = parts_->runtime->Status();
-      if (s.raft.hard_state.recovering) {
-        return absl::UnavailableError("recovering: rebuilding from the other sites");
-      }
-      if (s.raft.leader == raft::kNoNode) return absl::UnavailableError("no leader known");
-      const uint64_t target = std::max(s.raft.hard_state.commit, s.raft.leader_commit);
-      if (s.applied < target) {
-        return absl::UnavailableError(absl::StrCat("catching up: applied ", s.applied, " of ",
-                                                   target));
-      }
-      return absl::OkStatus();
-    }));
+    RETURN_IF_ERROR(p.metrics->StartHttp(options_.metrics_listen,
+                                         [this] { return parts_->runtime->Readiness(); }));
   }
   RETURN_IF_ERROR(DecideGenesis());
   RETURN_IF_ERROR(p.runtime->Start());
@@ -468,14 +458,15 @@ void NodeServer::Housekeeping() {
       p.guard->ForgetChannels();
       reconnect_at = absl::InfiniteFuture();
     }
-    // grpc.health.v1 says SERVING only when this node is caught up, so a
-    // load balancer or probe never sends traffic to a rebuilding node.
-    bool serving = p.runtime->CaughtUp();
-    if (serving != was_serving) {
-      p.server->GetHealthCheckService()->SetServingStatus(serving);
-      Log(serving ? "caught up with the leader: health is SERVING"
-                  : "not caught up: health is NOT_SERVING");
-      was_serving = serving;
+    // grpc.health.v1 says SERVING only when this node is ready (caught up,
+    // readiness.h), so a load balancer or probe never sends traffic to a
+    // rebuilding node, and a follower a few entries behind does not flap.
+    absl::Status ready = p.runtime->Readiness();
+    if (ready.ok() != was_serving) {
+      p.server->GetHealthCheckService()->SetServingStatus(ready.ok());
+      Log(ready.ok() ? "caught up with the leader: health is SERVING"
+                     : absl::StrCat("not ready (", ready.message(), "): health is NOT_SERVING"));
+      was_serving = ready.ok();
     }
     absl::Time now = absl::Now();
     if (now >= next_sizes) {

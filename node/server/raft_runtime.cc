@@ -40,7 +40,8 @@ RaftRuntime::RaftRuntime(RaftRuntimeOptions options, raft::LogStorage* storage,
     : options_(std::move(options)),
       storage_(storage),
       state_machine_(state_machine),
-      transport_(transport) {}
+      transport_(transport),
+      readiness_(options_.ready_max_lag) {}
 
 RaftRuntime::~RaftRuntime() { Stop(); }
 
@@ -702,10 +703,14 @@ raft::NodeId RaftRuntime::leader() const {
   return status_.raft.leader;
 }
 
-bool RaftRuntime::CaughtUp() const {
+absl::Status RaftRuntime::Readiness() const {
   absl::MutexLock lock(&mu_);
-  return !status_.raft.hard_state.recovering && status_.raft.leader != raft::kNoNode &&
-         applied_ >= std::max(status_.raft.hard_state.commit, status_.raft.leader_commit);
+  ReadinessInput in;
+  in.recovering = status_.raft.hard_state.recovering;
+  in.leader_known = status_.raft.leader != raft::kNoNode;
+  in.applied = applied_;
+  in.committed = std::max(status_.raft.hard_state.commit, status_.raft.leader_commit);
+  return readiness_.Update(in);
 }
 
 }  // namespace qbox::server

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "node/raft/log_storage.h"
 #include "node/raft/raft.h"
+#include "node/server/readiness.h"
 #include "node/server/replicated_state_machine.h"
 
 namespace qbox::server {
@@ -67,6 +68,9 @@ struct RaftRuntimeOptions {
   // gave +10% appends/s and -13% CPU per append at 64 clients.)
   absl::Duration batch_delay = absl::ZeroDuration();
   size_t batch_proposals = 64;
+  // Readiness (readiness.h): once caught up, a node stays ready while it
+  // trails the commit index it knows by at most this many entries.
+  uint64_t ready_max_lag = 1000;
   // Called with each narrative log line.
   std::function<void(std::string_view)> logger;
 };
@@ -143,10 +147,12 @@ class RaftRuntime {
   RuntimeStatus Status() const;
   raft::NodeId leader() const;
   uint64_t applied_index() const { return applied_.load(); }
-  // True when this node holds everything the cluster committed as far as it
-  // knows: not recovering, a leader known, and applied up to the commit
-  // index the leader reported.
-  bool CaughtUp() const;
+  // Whether this node should take traffic (grpc.health.v1 SERVING,
+  // /readyz 200), by the rule in readiness.h: not recovering, a leader
+  // known, and caught up with the commit index the leader reported, to
+  // within RaftRuntimeOptions::ready_max_lag once it has fully caught up.
+  // OK when ready; otherwise UNAVAILABLE saying why. Each call is a sample.
+  absl::Status Readiness() const;
 
  private:
   using Task = std::function<void(raft::Raft&)>;
@@ -227,6 +233,7 @@ class RaftRuntime {
   bool replies_stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, std::shared_ptr<ReadWaiter>> reads_ ABSL_GUARDED_BY(mu_);
   RuntimeStatus status_ ABSL_GUARDED_BY(mu_);
+  mutable ReadinessLatch readiness_ ABSL_GUARDED_BY(mu_);
   uint64_t next_read_id_ ABSL_GUARDED_BY(mu_) = 1;
 
   std::atomic<bool> started_{false};

@@ -318,6 +318,67 @@ TEST_F(ClusterTest, MetricsAndHealthAreServedOnThePlaintextPort) {
   EXPECT_TRUE(caught_up.ok()) << caught_up;
 }
 
+// Under steady writes a follower is always a few entries behind the
+// leader's commit index; readiness (and grpc.health.v1) must not flap for
+// that, or load balancers and health-checking clients would drop and re-add
+// healthy nodes all the time.
+TEST_F(ClusterTest, NodesStayReadyUnderSteadyWrites) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+  auto flaps_logged = [&](int i) {
+    std::string log = cluster_->LogTail(i, 1000000);
+    size_t count = 0;
+    for (size_t at = log.find("health is NOT_SERVING"); at != std::string::npos;
+         at = log.find("health is NOT_SERVING", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  std::vector<size_t> flaps_before;
+  for (int i = 0; i < cluster_->size(); ++i) flaps_before.push_back(flaps_logged(i));
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> appended{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+      ASSERT_TRUE(client.ok()) << client.status();
+      for (int i = 0; !stop.load(); ++i) {
+        v1::AppendMessageRequest req;
+        req.set_account(kAccount);
+        req.set_mailbox("INBOX");
+        req.set_body(absl::StrCat("Subject: steady ", t, "-", i, "\r\n\r\n", std::string(2048, 'x'),
+                                  "\r\n"));
+        if ((*client)->AppendMessage(req).ok()) appended.fetch_add(1);
+      }
+    });
+  }
+  while (appended.load() < 50) absl::SleepFor(absl::Milliseconds(10));
+  int samples = 0;
+  std::vector<std::string> unready;
+  absl::Time until = absl::Now() + absl::Seconds(4);
+  while (absl::Now() < until) {
+    for (int i = 0; i < cluster_->size(); ++i) {
+      auto ready = cluster_->HttpGet(i, "/readyz");
+      ASSERT_TRUE(ready.ok()) << ready.status();
+      ++samples;
+      if (ready->first != 200) unready.push_back(cluster_->site(i) + ": " + ready->second);
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  const int during = appended.load();
+  stop = true;
+  for (std::thread& c : clients) c.join();
+  EXPECT_GT(during, 100) << "too few appends to put the followers behind";
+  EXPECT_TRUE(unready.empty()) << unready.size() << " of " << samples
+                               << " samples not ready, first: " << unready.front();
+  for (int i = 0; i < cluster_->size(); ++i) {
+    EXPECT_EQ(flaps_logged(i), flaps_before[i]) << cluster_->site(i) << " logged NOT_SERVING";
+  }
+  EXPECT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+}
+
 TEST(NodeFlags, BadFlagsExitNonZeroNamingTheFlag) {
   auto run = [](const std::string& args) {
     std::string cmd = std::string(QBOX_NODE_BINARY_FOR_TESTS) + " " + args + " 2>&1";
@@ -352,6 +413,10 @@ TEST(NodeFlags, BadFlagsExitNonZeroNamingTheFlag) {
                             "--cert /etc/hostname --key /etc/hostname --batch-delay-us 200000");
   EXPECT_NE(code, 0);
   EXPECT_NE(out.find("--batch-delay-us"), std::string::npos) << out;
+  std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/x "
+                            "--cert /etc/hostname --key /etc/hostname --ready-max-lag -5");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--ready-max-lag"), std::string::npos) << out;
   // A configuration file that is not the cluster's JSON names the file.
   std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/qbox-x "
                             "--cert /etc/hostname --key /etc/hostname");

@@ -11,10 +11,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -314,12 +316,17 @@ absl::StatusOr<int> LocalCluster::WaitForLeader(absl::Duration timeout) const {
 }
 
 absl::Status LocalCluster::WaitCaughtUp(absl::Duration timeout) const {
-  // /readyz is the node's own verdict: a leader known, not recovering, and
-  // applied up to the commit index the leader reported.
+  // /readyz is the node's own verdict (a leader known, not recovering,
+  // caught up), but it tolerates a small lag (--ready-max-lag) so that
+  // followers under load do not flap. Tests read from a follower right
+  // after this, so also wait until every running node has applied the
+  // highest commit index any of them reports.
   absl::Time deadline = absl::Now() + timeout;
   std::string last_error;
   while (absl::Now() < deadline) {
     bool all = true;
+    uint64_t committed = 0;
+    uint64_t least_applied = std::numeric_limits<uint64_t>::max();
     for (int i = 0; i < size() && all; ++i) {
       if (nodes_[i].pid <= 0) continue;
       auto ready = HttpGet(i, "/readyz");
@@ -327,9 +334,28 @@ absl::Status LocalCluster::WaitCaughtUp(absl::Duration timeout) const {
         all = false;
         last_error = absl::StrCat(nodes_[i].site, ": ",
                                   ready.ok() ? ready->second : std::string(ready.status().message()));
+        break;
+      }
+      auto st = Status(i, absl::Seconds(2));
+      if (!st.ok()) {
+        all = false;
+        last_error = std::string(st.status().message());
+        break;
+      }
+      bool found = false;
+      for (const v1::NodeStatus& n : st->nodes()) {
+        if (absl::StrCat(n.site(), "/", n.node_id()) != st->reporter()) continue;
+        found = true;
+        committed = std::max(committed, n.commit_index());
+        least_applied = std::min(least_applied, n.applied_index());
+      }
+      if (!found) {
+        all = false;
+        last_error = absl::StrCat(nodes_[i].site, " does not report itself");
       }
     }
-    if (all) return absl::OkStatus();
+    if (all && least_applied >= committed) return absl::OkStatus();
+    if (all) last_error = absl::StrCat("a node has applied ", least_applied, " of ", committed);
     absl::SleepFor(absl::Milliseconds(50));
   }
   return absl::DeadlineExceededError(absl::StrCat("not caught up: ", last_error));

@@ -80,8 +80,9 @@ class LocalCluster {
   absl::StatusOr<v1::GetClusterStatusResponse> Status(int i, absl::Duration timeout) const;
   // Waits until the running nodes agree on one leader; returns its index.
   absl::StatusOr<int> WaitForLeader(absl::Duration timeout) const;
-  // Waits until every running node reports a leader and applied == commit
-  // and is not recovering.
+  // Waits until every running node is ready (/readyz: a leader known, not
+  // recovering) and has applied the highest commit index any of them
+  // reports (readiness alone allows a small lag).
   absl::Status WaitCaughtUp(absl::Duration timeout) const;
 
   std::string LogTail(int i, int lines = 30) const;

@@ -1,0 +1,47 @@
+// When a node says it should take traffic: grpc.health.v1 SERVING and
+// /readyz 200. A node that is rebuilding, has no leader, or trails far
+// behind must not get front-end traffic or count as ready in a rolling
+// update. A follower under steady writes, which is always a few entries
+// behind the leader's commit index when sampled, must not flap between
+// SERVING and NOT_SERVING.
+#ifndef QBOX_NODE_SERVER_READINESS_H_
+#define QBOX_NODE_SERVER_READINESS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+
+namespace qbox::server {
+
+struct ReadinessInput {
+  bool recovering = false;    // rebuilding after storage loss (G4)
+  bool leader_known = false;  // a leader of the current term is known
+  uint64_t applied = 0;       // this node's applied index
+  uint64_t committed = 0;     // the highest commit index it knows of
+};
+
+// A node becomes ready once it has applied everything it knows to be
+// committed. From then on it stays ready while it trails by at most
+// `max_lag` entries. Recovering, losing the leader, or falling further
+// behind makes it not ready, and it must then catch up fully again.
+// max_lag 0: ready only while applied == committed, at every sample.
+//
+// Thread-safety: none; the owner serializes calls.
+class ReadinessLatch {
+ public:
+  explicit ReadinessLatch(uint64_t max_lag) : max_lag_(max_lag) {}
+
+  // Takes a sample. OK when ready; otherwise UNAVAILABLE saying why, as
+  // narrative ("catching up: applied 1200 of 5000").
+  absl::Status Update(const ReadinessInput& in);
+
+  uint64_t max_lag() const { return max_lag_; }
+
+ private:
+  uint64_t max_lag_;
+  bool ready_ = false;
+};
+
+}  // namespace qbox::server
+
+#endif  // QBOX_NODE_SERVER_READINESS_H_
