@@ -23,12 +23,6 @@ int64_t SystemClockMs() {
       .count();
 }
 
-// Errors that mean the store itself failed, not that the command was bad.
-// They must not be recorded as the command's result: the node stops.
-bool IsStorageFailure(const absl::Status& s) {
-  return absl::IsDataLoss(s) || absl::IsUnavailable(s) || absl::IsInternal(s);
-}
-
 struct IdempotencyScope {
   std::string account;
   std::string key;
@@ -145,6 +139,10 @@ absl::StatusOr<v1::CommandResult> AsStatusOr(v1::CommandResult result) {
 }
 
 }  // namespace
+
+bool IsStorageFailure(const absl::Status& status) {
+  return absl::IsDataLoss(status) || absl::IsUnavailable(status) || absl::IsInternal(status);
+}
 
 absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
     const std::string& dir) {

@@ -50,6 +50,12 @@ class SiteTrustStore;
 
 namespace qbox::mailbox {
 
+// True for the codes by which the state machine reports that the store
+// itself failed (DATA_LOSS, UNAVAILABLE, INTERNAL), as opposed to a
+// command's own deterministic error. A storage failure is never recorded as
+// a command's result: the node stops instead of diverging from its peers.
+bool IsStorageFailure(const absl::Status& status);
+
 // A membership entry as the state machine sees it (the consensus core's
 // ConfChange without its types).
 struct MembershipChange {

@@ -20,12 +20,6 @@ mailbox::MembershipChange::Kind KindOf(raft::ConfChange::Kind kind) {
   return mailbox::MembershipChange::Kind::kGenesis;
 }
 
-// Storage failures stop the node; a command's own deterministic error is
-// part of its result.
-bool IsStorageFailure(const absl::Status& status) {
-  return absl::IsDataLoss(status) || absl::IsUnavailable(status) || absl::IsInternal(status);
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> MailboxReplica::Apply(const raft::Entry& entry) {
@@ -67,7 +61,7 @@ absl::Status MailboxReplica::ApplyBatch(absl::Span<const raft::Entry* const> ent
           absl::StrCat("entry ", entries[i]->index, " is not a valid MailboxCommand"));
     } else if (outcome.ok()) {
       result = *std::move(outcome);
-    } else if (IsStorageFailure(outcome.status())) {
+    } else if (mailbox::IsStorageFailure(outcome.status())) {
       return outcome.status();
     } else {
       result.set_status_code(static_cast<int>(outcome.status().code()));
