@@ -104,8 +104,8 @@ void GuardAgent::OnCheckpoint(const mailbox::OwnCheckpoint& checkpoint) {
   if (own_signed_.count(checkpoint.index) != 0) return;
   own_signed_[checkpoint.index] = *signed_statement;
   while (own_signed_.size() > kOwnSignedKept) own_signed_.erase(own_signed_.begin());
-  QueueLocked(
-      {absl::StrCat("cp/", checkpoint.index), v1::NodeStatement(), *std::move(signed_statement)});
+  QueueLocked({absl::StrCat("cp/", checkpoint.index), v1::NodeStatement(),
+               *std::move(signed_statement), checkpoint.index});
 }
 
 void GuardAgent::OnCheckpointCompared(const mailbox::CheckpointComparison& comparison) {
@@ -426,6 +426,10 @@ void GuardAgent::FlushQueue() {
     }
     // Checkpoints and alarm reports are signed once, when they happen.
     const bool is_checkpoint = item.signed_statement.has_value();
+    if (is_checkpoint && item.checkpoint_index != 0 &&
+        OwnCheckpointApplied(item.checkpoint_index)) {
+      continue;
+    }
     auto signed_statement = is_checkpoint
                                 ? absl::StatusOr<v1::SignedNodeStatement>(*item.signed_statement)
                                 : Sign(item.statement);
@@ -458,6 +462,22 @@ void GuardAgent::FlushQueue() {
   for (auto it = sent_.begin(); it != sent_.end();) {
     it = now - it->second > absl::Minutes(10) ? sent_.erase(it) : std::next(it);
   }
+}
+
+bool GuardAgent::OwnCheckpointApplied(uint64_t index) const {
+  auto entries = machine_->GetCheckpoints(index);
+  if (!entries.ok()) return false;  // send it: the apply decides
+  for (const v1::CheckpointEntry& entry : *entries) {
+    if (entry.index() != index) break;  // ascending
+    for (const v1::SignedNodeStatement& signed_statement : entry.statements()) {
+      v1::NodeStatement statement;
+      if (statement.ParseFromString(signed_statement.statement()) &&
+          statement.node_id() == options_.self.id) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 void GuardAgent::ReplaceIdentity(std::string certificate_pem, std::string private_key_pem) {

@@ -117,6 +117,7 @@ class GuardAgent {
     // evidence must exist before any peer's statement for that index can be
     // applied here, and a resend must carry the same signed bytes.
     std::optional<v1::SignedNodeStatement> signed_statement;
+    uint64_t checkpoint_index = 0;  // for a checkpoint, its index
   };
 
   void Loop();
@@ -139,6 +140,12 @@ class GuardAgent {
   // Adds `item` to the queue, dropping the oldest item when it is full.
   void QueueLocked(PendingStatement item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushQueue();
+  // Whether the replicated state already holds this node's checkpoint
+  // statement at `index`. After a crash the node applies its log again from
+  // the store's last flush and computes those checkpoints once more; what it
+  // signed before the crash must not be sent again, only to be refused
+  // ("already signed") and audited on every node.
+  bool OwnCheckpointApplied(uint64_t index) const;
   absl::Status SubmitToLeader(const v1::MailboxCommand& command);
   absl::StatusOr<v1::SignedNodeStatement> Sign(v1::NodeStatement statement) const;
   void Log(const std::string& line) const;
