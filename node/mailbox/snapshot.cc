@@ -198,15 +198,9 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
       "marking restore"));
   RETURN_IF_ERROR(store_->MakeDurable());
   rocksdb::WriteBatch clear;
-  for (int i = 0; i < kCfCount; ++i) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(static_cast<Cf>(i))));
-    it->SeekToLast();
-    if (!it->Valid()) continue;
-    const std::string last = it->key().ToString();
-    clear.DeleteRange(store_->cf(static_cast<Cf>(i)), "", last);
-    clear.Delete(store_->cf(static_cast<Cf>(i)), last);
-  }
+  store_->DeleteEverything(&clear);
+  // The marker is in the meta column family too: it stays until the end.
+  clear.Put(store_->cf(Cf::kMeta), std::string(keys::kRestoring), "1");
   RETURN_IF_ERROR(FromRocks(store_->db()->Write(unlogged, &clear), "clearing for restore"));
 
   const int64_t now = options_.local_clock_ms();
@@ -263,6 +257,7 @@ absl::Status MailboxStateMachine::RestoreSnapshot(const std::string& path) {
   // crash must find the restored state, not the marker.
   RETURN_IF_ERROR(store_->MakeDurable());
   applied_index_ = applied;
+  restore_interrupted_ = false;
   return absl::OkStatus();
 }
 

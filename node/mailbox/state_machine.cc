@@ -157,9 +157,25 @@ absl::StatusOr<std::unique_ptr<MailboxStateMachine>> MailboxStateMachine::Open(
   StoreTxn txn(store.get());
   ASSIGN_OR_RETURN(auto restoring, txn.Get(Cf::kMeta, keys::kRestoring));
   if (restoring.has_value()) {
-    return absl::DataLossError(absl::StrCat("mailbox store ", dir,
-                                            ": a snapshot restore was interrupted; the state is "
-                                            "incomplete and a snapshot must be installed again"));
+    // Part old state, part snapshot: nothing of it may be read or applied
+    // to. Drop it all (the marker stays) and open empty; the raft log
+    // storage kept the snapshot and the runtime installs it again at start,
+    // as for a store that was lost.
+    rocksdb::WriteBatch clear;
+    store->DeleteEverything(&clear);
+    clear.Put(store->cf(Cf::kMeta), std::string(keys::kRestoring), "1");
+    RETURN_IF_ERROR(store->ReplaceStateDigest(DigestAccumulator(), &clear));
+    RETURN_IF_ERROR(store->MakeDurable());
+    std::unique_ptr<MailboxStateMachine> machine(new MailboxStateMachine(
+        std::move(store), std::move(options), /*applied=*/0, /*check_stored_state=*/false));
+    {
+      absl::MutexLock lock(&machine->mu_);
+      machine->restore_interrupted_ = true;
+    }
+    machine->Log(absl::StrCat("mailbox store ", dir,
+                              ": a snapshot restore was interrupted; dropped the incomplete "
+                              "state, waiting for the snapshot to be installed again"));
+    return machine;
   }
   ASSIGN_OR_RETURN(auto applied, txn.Get(Cf::kMeta, keys::kAppliedIndex));
   uint64_t applied_index = 0;
@@ -241,6 +257,12 @@ absl::StatusOr<std::vector<absl::StatusOr<v1::CommandResult>>> MailboxStateMachi
   absl::Status status;
   {
     absl::MutexLock lock(&mu_);
+    if (restore_interrupted_) {
+      return absl::DataLossError(absl::StrCat(
+          "mailbox store ", store_->dir(),
+          ": a snapshot restore was interrupted and no snapshot was installed again; nothing "
+          "can be applied until one is"));
+    }
     status = ApplyBatchLocked(commands, &results, &pending);
   }
   // Checkpoints captured before a failure are kept all the same.

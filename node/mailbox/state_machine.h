@@ -141,8 +141,11 @@ class MailboxStateMachine {
     std::function<void(uint64_t index)> before_periodic_check;
   };
 
-  // Opens or creates the state machine in `dir`. DATA_LOSS (naming `dir`)
-  // if a snapshot restore was interrupted there: install a snapshot again.
+  // Opens or creates the state machine in `dir`. If a snapshot restore was
+  // interrupted there, the incomplete state is dropped and the machine
+  // opens empty (applied index 0), says so through `logger`, and refuses to
+  // apply anything (DATA_LOSS) until RestoreSnapshot succeeds: the runtime
+  // installs the snapshot its log storage kept again.
   // The worker then checks the stored records against the stored state
   // digest accumulator (a full pass; WaitForCheckpoints waits for it too)
   // and, if they differ, says so through `logger` and adopts what is
@@ -453,6 +456,8 @@ class MailboxStateMachine {
   std::unique_ptr<Store> store_;
   const Options options_;
   uint64_t applied_index_ ABSL_GUARDED_BY(mu_) = 0;
+  // Open dropped a half-restored state: only RestoreSnapshot may follow.
+  bool restore_interrupted_ ABSL_GUARDED_BY(mu_) = false;
   // Cached trust store and the charter version it was built from.
   std::shared_ptr<const guard::SiteTrustStore> trust_ ABSL_GUARDED_BY(mu_);
   uint64_t trust_version_ ABSL_GUARDED_BY(mu_) = 0;

@@ -158,6 +158,18 @@ absl::Status Store::MakeDurable() const {
   return FromRocks(db_->Flush(options, all), absl::StrCat("flushing mailbox store ", dir_));
 }
 
+void Store::DeleteEverything(rocksdb::WriteBatch* batch) const {
+  for (int i = 0; i < kCfCount; ++i) {
+    rocksdb::ColumnFamilyHandle* handle = cf(static_cast<Cf>(i));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle));
+    it->SeekToLast();
+    if (!it->Valid()) continue;
+    const std::string last = it->key().ToString();
+    batch->DeleteRange(handle, "", last);
+    batch->Delete(handle, last);
+  }
+}
+
 Store::~Store() {
   if (!db_) return;
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);

@@ -99,6 +99,9 @@ class Store {
   // Flushes every column family's memtable in one atomic flush and waits:
   // afterwards everything written so far survives a crash.
   absl::Status MakeDurable() const;
+  // Adds to `batch` the deletion of every record in every column family
+  // (around the accumulator: whoever writes it must ReplaceStateDigest).
+  void DeleteEverything(rocksdb::WriteBatch* batch) const;
   // True if Open found an applied state without an accumulator (written by
   // an older version) and computed it.
   bool rebuilt_state_digest() const { return rebuilt_state_digest_; }

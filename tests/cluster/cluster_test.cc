@@ -19,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "qbox/admin_client.h"
 #include "qbox/client.h"
+#include "node/mailbox/keys.h"
+#include "node/mailbox/store.h"
 #include "qbox/v1/mailstore.grpc.pb.h"
 #include "tests/cluster/local_cluster.h"
 
@@ -179,6 +181,26 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(InboxOf(follower), InboxOf(leader));
   std::string log = cluster_->LogTail(follower, 100000);
   EXPECT_NE(log.find("installing snapshot"), std::string::npos) << log;
+
+  // A crash half-way through installing a snapshot leaves part of the old
+  // state and part of the snapshot, and the marker saying so. The node
+  // drops that mix at start and installs the snapshot its raft log storage
+  // kept again, with no operator involved.
+  ASSERT_TRUE(cluster_->Stop(follower).ok());
+  {
+    auto store = mailbox::Store::Open(cluster_->data_dir(follower) + "/mailbox");
+    ASSERT_TRUE(store.ok()) << store.status();
+    mailbox::StoreTxn txn(store->get());
+    txn.Put(mailbox::Cf::kMeta, std::string(mailbox::keys::kRestoring), "1");
+    txn.Put(mailbox::Cf::kMessages, "\xff\xffhalf-restored", "part of a record");
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  ASSERT_TRUE(cluster_->Start(follower).ok());
+  caught_up = cluster_->WaitCaughtUp(absl::Seconds(60));
+  ASSERT_TRUE(caught_up.ok()) << caught_up;
+  EXPECT_EQ(InboxOf(follower), InboxOf(leader));
+  log = cluster_->LogTail(follower, 100000);
+  EXPECT_NE(log.find("a snapshot restore was interrupted"), std::string::npos) << log;
 }
 
 TEST_F(ClusterTest, NodeWithDeletedDataDirectoryRejoinsAndVotesAgain) {

@@ -2,6 +2,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "node/mailbox/keys.h"
+#include "node/mailbox/store.h"
 #include "tests/mailbox/mailbox_test_util.h"
 
 namespace qbox::mailbox::testing {
@@ -92,6 +94,50 @@ TEST_F(SnapshotTest, DamagedSnapshotIsRefusedAndChangesNothing) {
   EXPECT_NE(s.message().find(path), absl::string_view::npos) << s;
   EXPECT_EQ(DigestHex(), digest);
   EXPECT_EQ(sm_->RestoreSnapshot(dir_ + "/missing").code(), absl::StatusCode::kNotFound);
+}
+
+// A node that crashed half-way through installing a snapshot holds part of
+// its old state and part of the snapshot. It must neither refuse to start
+// (needing an operator) nor serve or apply to that mix: it drops it, and
+// its runtime installs the snapshot its raft log storage kept again.
+TEST_F(SnapshotTest, AnInterruptedRestoreIsDroppedAtOpenAndTheSnapshotCanBeInstalledAgain) {
+  Populate();
+  const std::string path = dir_ + "/snap";
+  ASSERT_TRUE(sm_->WriteSnapshot(path).ok());
+  const std::string digest = DigestHex();
+  const uint64_t applied = index_;
+
+  ASSERT_NO_FATAL_FAILURE(Reopen("other"));
+  MustApply(CreateAccountCmd("mallory"));
+  sm_.reset();
+  {
+    // What a crash mid-restore leaves: the marker, and records of both.
+    auto store = Store::Open(dir_ + "/other");
+    ASSERT_TRUE(store.ok()) << store.status();
+    StoreTxn txn(store->get());
+    txn.Put(Cf::kMeta, std::string(keys::kRestoring), "1");
+    txn.Put(Cf::kMeta, std::string(keys::kAppliedIndex), keys::BigEndian64(applied));
+    txn.Put(Cf::kAccounts, "alice", "half of a restored record");
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(Reopen("other"));
+  EXPECT_EQ(sm_->applied_index(), 0u);
+  EXPECT_EQ(sm_->ListAccounts()->accounts_size(), 0);
+  absl::StatusOr<v1::CommandResult> refused = sm_->Apply(1, CreateAccountCmd("bob"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  EXPECT_NE(refused.status().message().find("restore was interrupted"), absl::string_view::npos);
+  // Still so after another restart before the snapshot came.
+  ASSERT_NO_FATAL_FAILURE(Reopen("other"));
+  EXPECT_EQ(sm_->Apply(1, CreateAccountCmd("bob")).status().code(), absl::StatusCode::kDataLoss);
+
+  ASSERT_TRUE(sm_->RestoreSnapshot(path).ok());
+  EXPECT_EQ(sm_->applied_index(), applied);
+  EXPECT_EQ(DigestHex(), digest);
+  index_ = applied;
+  EXPECT_EQ(MustAppend("INBOX", "third").uid(), 3u);
+  ASSERT_NO_FATAL_FAILURE(Reopen("other"));
+  EXPECT_EQ(sm_->applied_index(), applied + 1);
+  EXPECT_EQ(Uids("INBOX"), (std::vector<uint32_t>{2, 3}));
 }
 
 TEST_F(SnapshotTest, SameCommandsGiveTheSameDigestOnTwoNodes) {
