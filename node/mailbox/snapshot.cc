@@ -46,53 +46,97 @@ absl::Status IterateCf(
   return FromRocks(it->status(), absl::StrCat("reading ", CfName(cf), " in ", store.dir()));
 }
 
+// Reads a snapshot file front to back in large chunks, hashing everything
+// before the 32-byte trailer as it is loaded. A field can never reach into
+// the trailer, so a damaged length fails as "truncated" without first
+// allocating what it claims.
+class SnapshotFileReader {
+ public:
+  SnapshotFileReader(std::ifstream* in, uint64_t size)
+      : in_(in), hashed_end_(size >= 32 ? size - 32 : 0) {}
+
+  // The next `n` bytes before the trailer, valid until the next call;
+  // false if the records would run into the trailer or the file is short.
+  bool Next(uint64_t n, absl::string_view* out) {
+    if (n > hashed_end_ - position_) return false;
+    if (end_ - begin_ < n) {
+      buf_.erase(0, begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      const uint64_t want = std::min<uint64_t>(std::max<uint64_t>(n - end_, kReadChunkBytes),
+                                               hashed_end_ - loaded_);
+      buf_.resize(end_ + want);
+      if (!in_->read(buf_.data() + end_, static_cast<std::streamsize>(want))) return false;
+      hash_.Update(absl::string_view(buf_.data() + end_, want));
+      end_ += want;
+      loaded_ += want;
+    }
+    *out = absl::string_view(buf_.data() + begin_, n);
+    begin_ += n;
+    position_ += n;
+    return true;
+  }
+
+  uint64_t position() const { return position_; }
+  uint64_t hashed_end() const { return hashed_end_; }
+  // The hash of everything before the trailer; call once, at the end.
+  std::array<uint8_t, 32> Finish() { return hash_.Finish(); }
+
+ private:
+  static constexpr uint64_t kReadChunkBytes = 1 << 20;
+  std::ifstream* in_;
+  const uint64_t hashed_end_;
+  uint64_t position_ = 0;  // bytes handed out
+  uint64_t loaded_ = 0;    // bytes read from the file (and hashed)
+  std::string buf_;
+  uint64_t begin_ = 0, end_ = 0;  // unconsumed bytes in buf_
+  Sha256Stream hash_;
+};
+
 // Reads the file at `path` record by record; `fn` gets each one. Verifies
 // structure and the trailing hash; DATA_LOSS naming the path otherwise.
 absl::Status ReadSnapshotFile(
     const std::string& path,
     const std::function<absl::Status(Cf, absl::string_view, absl::string_view)>& fn) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return absl::NotFoundError(absl::StrCat("snapshot ", path, ": cannot open"));
-  Sha256Stream hash;
+  const std::streamoff size = in.tellg();
+  in.seekg(0);
   auto damaged = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("snapshot ", path, " is damaged: ", what));
   };
-  std::string buf;
-  auto read = [&](size_t n, bool hashed = true) -> bool {
-    buf.resize(n);
-    if (!in.read(buf.data(), n)) return false;
-    if (hashed) hash.Update(buf);
-    return true;
-  };
-  if (!read(kMagic.size() + 4) || absl::string_view(buf).substr(0, 8) != kMagic) {
+  if (size < 0 || !in) return damaged("cannot read its size");
+  SnapshotFileReader reader(&in, static_cast<uint64_t>(size));
+  absl::string_view field;
+  if (!reader.Next(kMagic.size() + 4, &field) || field.substr(0, 8) != kMagic) {
     return damaged("bad header");
   }
-  if (keys::ReadBigEndian32(absl::string_view(buf).substr(8)) != kVersion) {
-    return damaged("unknown version");
-  }
+  if (keys::ReadBigEndian32(field.substr(8)) != kVersion) return damaged("unknown version");
   std::string key;
   while (true) {
-    if (!read(1)) return damaged("truncated");
-    const unsigned char tag = buf[0];
+    if (!reader.Next(1, &field)) return damaged("truncated");
+    const unsigned char tag = field[0];
     if (tag == kEndOfRecords) break;
     // The local column family never travels: its stamps are this node's.
     if (tag >= kCfCount || tag == static_cast<int>(Cf::kLocal)) {
       return damaged(absl::StrCat("unknown column family ", tag));
     }
-    if (!read(4)) return damaged("truncated");
-    if (!read(keys::ReadBigEndian32(buf))) return damaged("truncated");
-    key = buf;
-    if (!read(4)) return damaged("truncated");
-    if (!read(keys::ReadBigEndian32(buf))) return damaged("truncated");
-    RETURN_IF_ERROR(fn(static_cast<Cf>(tag), key, buf));
+    if (!reader.Next(4, &field)) return damaged("truncated");
+    if (!reader.Next(keys::ReadBigEndian32(field), &field)) return damaged("truncated");
+    key.assign(field.data(), field.size());
+    if (!reader.Next(4, &field)) return damaged("truncated");
+    if (!reader.Next(keys::ReadBigEndian32(field), &field)) return damaged("truncated");
+    RETURN_IF_ERROR(fn(static_cast<Cf>(tag), key, field));
   }
-  const std::array<uint8_t, 32> expected = hash.Finish();
-  if (!read(32, /*hashed=*/false)) return damaged("missing checksum");
-  if (absl::string_view(buf) !=
-      absl::string_view(reinterpret_cast<const char*>(expected.data()), 32)) {
+  if (reader.position() != reader.hashed_end()) {
+    return damaged("trailing bytes after the end of the records");
+  }
+  const std::array<uint8_t, 32> expected = reader.Finish();
+  std::string trailer(32, '\0');
+  if (!in.read(trailer.data(), 32)) return damaged("missing checksum");
+  if (trailer != absl::string_view(reinterpret_cast<const char*>(expected.data()), 32)) {
     return damaged("checksum mismatch");
   }
-  if (in.peek() != EOF) return damaged("trailing bytes after the checksum");
   return absl::OkStatus();
 }
 

@@ -1,4 +1,6 @@
 // Snapshots for the consensus core, restart and the replicated digest.
+#include <sys/resource.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -138,6 +140,58 @@ TEST_F(SnapshotTest, AnInterruptedRestoreIsDroppedAtOpenAndTheSnapshotCanBeInsta
   ASSERT_NO_FATAL_FAILURE(Reopen("other"));
   EXPECT_EQ(sm_->applied_index(), applied + 1);
   EXPECT_EQ(Uids("INBOX"), (std::vector<uint32_t>{2, 3}));
+}
+
+// A snapshot comes from another node (or an operator's file): a length
+// field claiming gigabytes, a cut-off file or bytes after the checksum are
+// refused as damaged, naming the file, and change nothing.
+TEST_F(SnapshotTest, BadLengthsCutOffFilesAndTrailingBytesAreRefused) {
+  Populate();
+  const std::string path = dir_ + "/snap";
+  ASSERT_TRUE(sm_->WriteSnapshot(path).ok());
+  const std::string digest = DigestHex();
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto restore = [&](const std::string& content) {
+    const std::string bad = dir_ + "/bad-snap";
+    {
+      std::ofstream out(bad, std::ios::binary | std::ios::trunc);
+      out << content;
+    }
+    return sm_->RestoreSnapshot(bad);
+  };
+  // Header (8 + 4), then the first record: a tag byte and the key length.
+  std::string huge_key = bytes;
+  huge_key.replace(13, 4, std::string("\xff\xff\xff\xf0", 4));
+  auto peak_rss_kib = [] {
+    struct rusage usage {};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+  };
+  const long peak_before = peak_rss_kib();
+  absl::Status s = restore(huge_key);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("bad-snap is damaged: truncated"), absl::string_view::npos) << s;
+  // Without first allocating the 4 GiB the field claims.
+  EXPECT_LT(peak_rss_kib() - peak_before, 256 * 1024);
+
+  s = restore(bytes.substr(0, bytes.size() - 40));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  s = restore(bytes.substr(0, bytes.size() - 1));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  s = restore(bytes + "x");
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("trailing bytes"), absl::string_view::npos) << s;
+  s = restore(bytes.substr(0, 10));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("bad header"), absl::string_view::npos) << s;
+  EXPECT_EQ(DigestHex(), digest);
+  // The intact file still restores.
+  EXPECT_TRUE(restore(bytes).ok());
+  EXPECT_EQ(DigestHex(), digest);
 }
 
 TEST_F(SnapshotTest, SameCommandsGiveTheSameDigestOnTwoNodes) {
