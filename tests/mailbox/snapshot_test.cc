@@ -26,6 +26,13 @@ class SnapshotTest : public MailboxTest {
     sieve.mutable_put_sieve_script()->set_content("keep;");
     MustApply(sieve);
   }
+
+  // Writes a snapshot of the current state to `path` and returns its bytes.
+  std::string WriteAndReadSnapshot(const std::string& path) {
+    EXPECT_TRUE(sm_->WriteSnapshot(path).ok());
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 };
 
 TEST_F(SnapshotTest, RestoredNodeHasTheSameStateDigestAndUidCounters) {
@@ -79,13 +86,8 @@ TEST_F(SnapshotTest, RestoredNodeHasTheSameStateDigestAndUidCounters) {
 TEST_F(SnapshotTest, DamagedSnapshotIsRefusedAndChangesNothing) {
   Populate();
   const std::string path = dir_ + "/snap";
-  ASSERT_TRUE(sm_->WriteSnapshot(path).ok());
+  std::string bytes = WriteAndReadSnapshot(path);
   const std::string digest = DigestHex();
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
   bytes[bytes.size() / 2] ^= 0x01;
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -148,13 +150,8 @@ TEST_F(SnapshotTest, AnInterruptedRestoreIsDroppedAtOpenAndTheSnapshotCanBeInsta
 TEST_F(SnapshotTest, BadLengthsCutOffFilesAndTrailingBytesAreRefused) {
   Populate();
   const std::string path = dir_ + "/snap";
-  ASSERT_TRUE(sm_->WriteSnapshot(path).ok());
+  std::string bytes = WriteAndReadSnapshot(path);
   const std::string digest = DigestHex();
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
   auto restore = [&](const std::string& content) {
     const std::string bad = dir_ + "/bad-snap";
     {
