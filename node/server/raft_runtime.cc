@@ -722,6 +722,7 @@ absl::Status RaftRuntime::Readiness() const {
   in.leader_known = status_.raft.leader != raft::kNoNode;
   in.applied = applied_;
   in.committed = std::max(status_.raft.hard_state.commit, status_.raft.leader_commit);
+  in.now = absl::Now();
   return readiness_.Update(in);
 }
 

@@ -150,7 +150,8 @@ class RaftRuntime {
   // Whether this node should take traffic (grpc.health.v1 SERVING,
   // /readyz 200), by the rule in readiness.h: not recovering, a leader
   // known, and caught up with the commit index the leader reported, to
-  // within RaftRuntimeOptions::ready_max_lag once it has fully caught up.
+  // within RaftRuntimeOptions::ready_max_lag once it has fully caught up,
+  // and applying not stuck.
   // OK when ready; otherwise UNAVAILABLE saying why. Each call is a sample.
   absl::Status Readiness() const;
 

@@ -7,16 +7,30 @@ namespace qbox::server {
 absl::Status ReadinessLatch::Update(const ReadinessInput& in) {
   if (in.recovering) {
     ready_ = false;
+    last_progress_ = absl::InfinitePast();
     return absl::UnavailableError("recovering: rebuilding from the other sites");
   }
   if (!in.leader_known) {
     ready_ = false;
+    last_progress_ = absl::InfinitePast();
     return absl::UnavailableError("no leader known");
   }
   const uint64_t behind = in.applied >= in.committed ? 0 : in.committed - in.applied;
-  if (behind == 0 || (ready_ && behind <= max_lag_)) {
+  if (behind == 0 || in.applied != last_applied_ || last_progress_ == absl::InfinitePast()) {
+    last_progress_ = in.now;
+  }
+  last_applied_ = in.applied;
+  if (behind == 0) {
     ready_ = true;
     return absl::OkStatus();
+  }
+  if (ready_ && behind <= max_lag_) {
+    const absl::Duration stalled = in.now - last_progress_;
+    if (stalled <= stall_after_) return absl::OkStatus();
+    ready_ = false;
+    return absl::UnavailableError(absl::StrCat("applying is stuck: applied ", in.applied, " of ",
+                                               in.committed, ", nothing applied for ",
+                                               absl::FormatDuration(stalled)));
   }
   const bool fell_behind = ready_;
   ready_ = false;

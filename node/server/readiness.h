@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace qbox::server {
 
@@ -18,18 +19,23 @@ struct ReadinessInput {
   bool leader_known = false;  // a leader of the current term is known
   uint64_t applied = 0;       // this node's applied index
   uint64_t committed = 0;     // the highest commit index it knows of
+  absl::Time now;             // when the sample was taken
 };
 
 // A node becomes ready once it has applied everything it knows to be
 // committed. From then on it stays ready while it trails by at most
-// `max_lag` entries. Recovering, losing the leader, or falling further
-// behind makes it not ready, and it must then catch up fully again.
-// max_lag 0: ready only while applied == committed, at every sample.
+// `max_lag` entries and its applied index keeps moving: behind for longer
+// than `stall_after` without applying anything means applying is stuck
+// (reads there would wait for it). Recovering, losing the leader, falling
+// further behind or a stuck apply makes it not ready, and it must then
+// catch up fully again. max_lag 0: ready only while applied == committed,
+// at every sample.
 //
 // Thread-safety: none; the owner serializes calls.
 class ReadinessLatch {
  public:
-  explicit ReadinessLatch(uint64_t max_lag) : max_lag_(max_lag) {}
+  explicit ReadinessLatch(uint64_t max_lag, absl::Duration stall_after = absl::Seconds(10))
+      : max_lag_(max_lag), stall_after_(stall_after) {}
 
   // Takes a sample. OK when ready; otherwise UNAVAILABLE saying why, as
   // narrative ("catching up: applied 1200 of 5000").
@@ -39,7 +45,10 @@ class ReadinessLatch {
 
  private:
   uint64_t max_lag_;
+  absl::Duration stall_after_;
   bool ready_ = false;
+  uint64_t last_applied_ = 0;
+  absl::Time last_progress_ = absl::InfinitePast();  // applied moved, or nothing to apply
 };
 
 }  // namespace qbox::server

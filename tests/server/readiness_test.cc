@@ -8,8 +8,9 @@
 namespace qbox::server {
 namespace {
 
-ReadinessInput At(uint64_t applied, uint64_t committed) {
+ReadinessInput At(uint64_t applied, uint64_t committed, absl::Time now = absl::UnixEpoch()) {
   ReadinessInput in;
+  in.now = now;
   in.leader_known = true;
   in.applied = applied;
   in.committed = committed;
@@ -57,6 +58,35 @@ TEST(ReadinessLatch, RecoveringOrNoLeaderIsNeverReadyAndResetsTheLatch) {
   leaderless.leader_known = false;
   EXPECT_EQ(latch.Update(leaderless).message(), "no leader known");
   EXPECT_FALSE(latch.Update(At(99, 100)).ok());
+}
+
+// Reads on a node wait until it has applied their read index: a node
+// whose applying is stuck must not stay ready just because few entries
+// arrived since.
+TEST(ReadinessLatch, ANodeWhoseApplyingIsStuckTurnsUnready) {
+  const absl::Time t0 = absl::UnixEpoch() + absl::Hours(1);
+  ReadinessLatch latch(1000, absl::Seconds(10));
+  ASSERT_TRUE(latch.Update(At(100, 100, t0)).ok());
+  EXPECT_TRUE(latch.Update(At(100, 105, t0 + absl::Seconds(1))).ok());
+  EXPECT_TRUE(latch.Update(At(100, 106, t0 + absl::Seconds(10))).ok());  // 10 s: not yet
+  absl::Status s = latch.Update(At(100, 107, t0 + absl::Seconds(12)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "applying is stuck: applied 100 of 107, nothing applied for 12s");
+  // Applying again, but ready only once fully caught up.
+  EXPECT_FALSE(latch.Update(At(105, 107, t0 + absl::Seconds(13))).ok());
+  EXPECT_TRUE(latch.Update(At(107, 107, t0 + absl::Seconds(14))).ok());
+}
+
+TEST(ReadinessLatch, SlowButSteadyApplyingStaysReady) {
+  const absl::Time t0 = absl::UnixEpoch() + absl::Hours(1);
+  ReadinessLatch latch(1000, absl::Seconds(10));
+  ASSERT_TRUE(latch.Update(At(100, 100, t0)).ok());
+  for (int second = 1; second <= 60; ++second) {
+    EXPECT_TRUE(latch.Update(At(100 + second, 110 + second, t0 + absl::Seconds(second))).ok())
+        << second;
+  }
+  // An idle node, fully applied, is never stuck however long nothing comes.
+  EXPECT_TRUE(latch.Update(At(170, 170, t0 + absl::Hours(5))).ok());
 }
 
 TEST(ReadinessLatch, ZeroLagIsReadyOnlyWhileFullyApplied) {
