@@ -67,6 +67,8 @@ class LogStorage {
   virtual SnapshotMeta Snapshot() const = 0;
 
   // Up to `max_len` bytes of the current snapshot's data from `offset`.
+  // FAILED_PRECONDITION if the current snapshot has no data (it is held by
+  // the state machine).
   virtual absl::StatusOr<std::string> ReadSnapshotChunk(uint64_t offset,
                                                         uint64_t max_len) const = 0;
 
@@ -107,6 +109,14 @@ class LogStorage {
     (void)file_sha256;
     return SaveSnapshotFile(meta, path);
   }
+
+  // Records that the local state machine holds the state at meta.index
+  // durably: meta (with held_by_state_machine set, no data) becomes the
+  // current snapshot, so the log can be compacted up to it without copying
+  // the state, and the previous snapshot's data is dropped. Same checks on
+  // meta.index and meta.term as SaveSnapshot. A follower that needs a
+  // snapshot gets one only after a snapshot with data is saved again.
+  virtual absl::Status SaveStateMachineSnapshot(const SnapshotMeta& meta) = 0;
 
   // Discards log entries at or below `up_to`, which must not exceed the
   // snapshot index (the snapshot stands in for them). Log compaction.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/sha256.h"
+#include "node/common/status_macros.h"
 
 namespace qbox::raft {
 
@@ -90,6 +91,10 @@ SnapshotMeta MemoryLogStorage::Snapshot() const {
 absl::StatusOr<std::string> MemoryLogStorage::ReadSnapshotChunk(uint64_t offset,
                                                                 uint64_t max_len) const {
   absl::MutexLock lock(&mu_);
+  if (snapshot_.held_by_state_machine) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the snapshot at index ", snapshot_.index, " has no data: the state machine holds it"));
+  }
   if (offset > snapshot_data_.size()) {
     return absl::OutOfRangeError(absl::StrCat("snapshot offset ", offset, " beyond its size ",
                                               snapshot_data_.size()));
@@ -139,6 +144,10 @@ absl::Status MemoryLogStorage::WriteSnapshotChunk(uint64_t offset, std::string_v
 }
 
 absl::Status MemoryLogStorage::InstallStagedSnapshot(const SnapshotMeta& meta) {
+  if (meta.held_by_state_machine) {
+    return absl::InvalidArgumentError(
+        "meta.held_by_state_machine: a received snapshot must carry its data");
+  }
   absl::MutexLock lock(&mu_);
   if (staged_data_.size() != meta.data_size || Sha256(staged_data_) != meta.data_digest) {
     return absl::DataLossError(absl::StrCat("staged snapshot at index ", meta.index,
@@ -163,6 +172,29 @@ absl::Status MemoryLogStorage::InstallStagedSnapshot(const SnapshotMeta& meta) {
 
 absl::Status MemoryLogStorage::SaveSnapshot(const SnapshotMeta& meta, std::string_view data) {
   absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckLocalSnapshotLocked(meta));
+  snapshot_ = meta;
+  snapshot_.held_by_state_machine = false;
+  snapshot_.data_size = data.size();
+  snapshot_.data_digest = Sha256(data);
+  snapshot_data_ = std::string(data);
+  written_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryLogStorage::SaveStateMachineSnapshot(const SnapshotMeta& meta) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckLocalSnapshotLocked(meta));
+  snapshot_ = meta;
+  snapshot_.held_by_state_machine = true;
+  snapshot_.data_size = 0;
+  snapshot_.data_digest = ChainHash{};
+  snapshot_data_.clear();
+  written_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryLogStorage::CheckLocalSnapshotLocked(const SnapshotMeta& meta) const {
   if (meta.index < snapshot_.index) {
     return absl::FailedPreconditionError(absl::StrCat("snapshot at ", meta.index,
                                                       " is older than the current one at ",
@@ -182,11 +214,6 @@ absl::Status MemoryLogStorage::SaveSnapshot(const SnapshotMeta& meta, std::strin
                                                      meta.index));
     }
   }
-  snapshot_ = meta;
-  snapshot_.data_size = data.size();
-  snapshot_.data_digest = Sha256(data);
-  snapshot_data_ = std::string(data);
-  written_ = true;
   return absl::OkStatus();
 }
 

@@ -32,6 +32,7 @@ class MemoryLogStorage : public LogStorage {
   absl::Status WriteSnapshotChunk(uint64_t offset, std::string_view data) override;
   absl::Status InstallStagedSnapshot(const SnapshotMeta& meta) override;
   absl::Status SaveSnapshot(const SnapshotMeta& meta, std::string_view data) override;
+  absl::Status SaveStateMachineSnapshot(const SnapshotMeta& meta) override;
   // Reads the file into memory and removes it (tests only: the data is small).
   absl::Status SaveSnapshotFile(const SnapshotMeta& meta, const std::string& path) override;
   absl::Status Compact(uint64_t up_to) override;
@@ -45,6 +46,9 @@ class MemoryLogStorage : public LogStorage {
   uint64_t FirstIndexLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t LastIndexLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<const Entry*> EntryAtLocked(uint64_t index) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // SaveSnapshot's checks of meta.index and meta.term.
+  absl::Status CheckLocalSnapshotLocked(const SnapshotMeta& meta) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   bool written_ ABSL_GUARDED_BY(mu_) = false;

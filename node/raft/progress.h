@@ -80,6 +80,9 @@ struct Progress {
   // snapshot_acked when the last heartbeat answer came: no change between
   // two answers means chunks were lost, and the window is resent.
   uint64_t snapshot_acked_at_heartbeat = 0;
+  // The held snapshot (no data) this follower is waiting behind, once that
+  // was logged; 0 otherwise.
+  uint64_t snapshot_data_awaited = 0;
 };
 
 }  // namespace qbox::raft

@@ -651,7 +651,7 @@ bool Raft::Impl::HasReady() const {
   return hs != persisted_hard_state_ || !log_.unstable().empty() || !messages_now_.empty() ||
          !messages_after_persist_.empty() || !snapshot_chunks_.empty() ||
          log_.HasPendingSnapshot() || log_.HasCommittedToHandOut() || !read_states_.empty() ||
-         !alarms_.empty();
+         !alarms_.empty() || snapshot_wanted_;
 }
 
 Ready Raft::Impl::GetReady() {
@@ -673,6 +673,8 @@ Ready Raft::Impl::GetReady() {
   rd.committed_entries = log_.TakeCommitted(64 << 20);
   rd.read_states = std::move(read_states_);
   rd.alarms = std::move(alarms_);
+  rd.snapshot_wanted = snapshot_wanted_;
+  snapshot_wanted_ = false;
   snapshot_chunks_.clear();
   messages_now_.clear();
   messages_after_persist_.clear();

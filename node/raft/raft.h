@@ -15,6 +15,7 @@
 //     send rd.messages_after_persist;
 //     hand rd.committed_entries to the apply loop;  // in order, never blocks appending
 //     serve rd.read_states once applied >= their index;
+//     if (rd.snapshot_wanted) save a snapshot with data, in the background;
 //     raft.Advance(rd);
 //   }
 // No Step/Tick/Propose may happen between GetReady and Advance.
@@ -137,6 +138,11 @@ struct Ready {
   std::vector<Entry> committed_entries;
   std::vector<ReadState> read_states;
   std::vector<Alarm> alarms;
+  // A follower needs a snapshot, and the storage's current one is held by
+  // the state machine (no data): the runtime should save a snapshot with
+  // data (LogStorage::SaveSnapshotFile); the core tries again at the
+  // follower's next heartbeat answer.
+  bool snapshot_wanted = false;
 };
 
 struct PeerProgress {

@@ -98,6 +98,9 @@ class Raft::Impl {
   void AppendLeaderEntries(std::vector<Entry> entries);
   bool MaybeSendAppend(NodeId to, bool send_if_empty);
   void SendSnapshotChunks(NodeId to);
+  // Pauses `to` until a snapshot with data replaces the held one at
+  // `held_index`, and asks for one (Ready::snapshot_wanted).
+  void AwaitSnapshotData(NodeId to, uint64_t held_index);
   void BroadcastAppend();
   void BroadcastHeartbeat(const std::string& context);
   bool MaybeCommit();
@@ -169,6 +172,8 @@ class Raft::Impl {
   std::vector<Message> messages_now_;
   std::vector<Message> messages_after_persist_;
   std::vector<SnapshotChunkWrite> snapshot_chunks_;
+  // A follower needs a snapshot and the current one has no data.
+  bool snapshot_wanted_ = false;
   std::vector<ReadState> read_states_;
   std::vector<Alarm> alarms_;
 

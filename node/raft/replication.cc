@@ -73,6 +73,11 @@ bool Raft::Impl::MaybeSendAppend(NodeId to, bool send_if_empty) {
     // What the follower needs was compacted away: send the snapshot.
     SnapshotMeta snap = storage_->Snapshot();
     if (snap.index == 0) return false;
+    if (snap.held_by_state_machine) {
+      AwaitSnapshotData(to, snap.index);
+      return false;
+    }
+    pr.snapshot_data_awaited = 0;
     Log(absl::StrCat("follower ", to, " needs entries from ", pr.next,
                      " that were compacted; sending snapshot at index ", snap.index));
     pr.BecomeSnapshot(snap.index);
@@ -106,9 +111,34 @@ bool Raft::Impl::MaybeSendAppend(NodeId to, bool send_if_empty) {
   return sent_entries && pr.state == Progress::State::kReplicate;
 }
 
+void Raft::Impl::AwaitSnapshotData(NodeId to, uint64_t held_index) {
+  // The log is compacted up to a snapshot that only the state machine
+  // holds (no copy of the state was written): ask the runtime for a
+  // snapshot with data, and try again at the follower's next heartbeat
+  // answer. The probe is paused meanwhile, so that appends do not retry.
+  Progress& pr = progress_.at(to);
+  snapshot_wanted_ = true;
+  if (pr.state != Progress::State::kProbe) {
+    pr.snapshot_index = 0;  // probe from what the follower has, not past a snapshot
+    pr.BecomeProbe();
+  }
+  pr.probe_sent = true;
+  if (pr.snapshot_data_awaited != held_index) {
+    pr.snapshot_data_awaited = held_index;
+    Log(absl::StrCat("follower ", to, " needs entries from ", pr.next,
+                     " that were compacted; the snapshot at index ", held_index,
+                     " is held by the state machine, waiting for one written to send"));
+  }
+}
+
 void Raft::Impl::SendSnapshotChunks(NodeId to) {
   Progress& pr = progress_.at(to);
   SnapshotMeta snap = storage_->Snapshot();
+  if (snap.held_by_state_machine) {
+    // Replaced by a held one in the middle of the transfer.
+    AwaitSnapshotData(to, snap.index);
+    return;
+  }
   if (snap.index != pr.snapshot_index) pr.BecomeSnapshot(snap.index);
   // probe_sent marks "the last chunk is out" in snapshot state.
   while (!pr.probe_sent &&

@@ -105,6 +105,12 @@ struct SnapshotMeta {
   ConfState conf;      // membership as of `index`
   uint64_t data_size = 0;
   ChainHash data_digest{};  // SHA-256 of the snapshot data
+  // True when there is no data: the local state machine holds the state at
+  // `index` durably itself (it was flushed there), which is all that log
+  // compaction needs. Such a snapshot is never sent; a follower that needs
+  // one waits until a snapshot with data is saved (Ready::snapshot_wanted).
+  // data_size is 0 and data_digest zero.
+  bool held_by_state_machine = false;
 };
 
 enum class MessageType : uint8_t {

@@ -234,6 +234,9 @@ absl::StatusOr<raft::HardState> DecodeHardState(std::string_view value,
   return state;
 }
 
+// The trailing byte of a snapshot held by the state machine.
+constexpr uint8_t kHeldByStateMachine = 1;
+
 std::string EncodeSnapshotMeta(const raft::SnapshotMeta& meta) {
   std::string body = StartBody();
   PutU64(meta.index, &body);
@@ -243,6 +246,10 @@ std::string EncodeSnapshotMeta(const raft::SnapshotMeta& meta) {
   PutChain(meta.data_digest, &body);
   PutIds(meta.conf.voters, &body);
   PutIds(meta.conf.learners, &body);
+  // Appended only when set, so that a snapshot with data keeps the layout
+  // earlier versions wrote (and an older reader refuses a held snapshot
+  // instead of looking for a data file that is not there).
+  if (meta.held_by_state_machine) PutU8(kHeldByStateMachine, &body);
   return Frame(body);
 }
 
@@ -255,8 +262,16 @@ absl::StatusOr<raft::SnapshotMeta> DecodeSnapshotMeta(std::string_view value,
   raft::SnapshotMeta meta;
   if (!in.GetU64(&meta.index) || !in.GetU64(&meta.term) || !in.GetChain(&meta.chain) ||
       !in.GetU64(&meta.data_size) || !in.GetChain(&meta.data_digest) ||
-      !GetIds(&in, &meta.conf.voters) || !GetIds(&in, &meta.conf.learners) || !in.AtEnd()) {
+      !GetIds(&in, &meta.conf.voters) || !GetIds(&in, &meta.conf.learners)) {
     return Malformed(what, "bad layout");
+  }
+  if (!in.AtEnd()) {
+    uint8_t held = 0;
+    if (!in.GetU8(&held) || held != kHeldByStateMachine || !in.AtEnd()) {
+      return Malformed(what, "bad layout");
+    }
+    if (meta.data_size != 0) return Malformed(what, "a held snapshot with a data size");
+    meta.held_by_state_machine = true;
   }
   return meta;
 }

@@ -190,7 +190,7 @@ absl::Status RocksDbLogStorage::LoadCachedState() {
   tail_first_ = last_index_ + 1;
   ever_written_ = found_any;
 
-  if (snapshot_.index > 0) {
+  if (snapshot_.index > 0 && !snapshot_.held_by_state_machine) {
     const std::string path = SnapshotDataPath(data_dir_, snapshot_.index);
     absl::StatusOr<uint64_t> size = FileSize(path);
     if (!size.ok() || *size != snapshot_.data_size) {
@@ -200,7 +200,8 @@ absl::Status RocksDbLogStorage::LoadCachedState() {
                      : absl::StrCat(" is unreadable: ", size.status().message()))));
     }
   }
-  RemoveStaleSnapshotFiles(snapshot_.index);
+  // A held snapshot has no file: every snapshot file is stale then.
+  RemoveStaleSnapshotFiles(snapshot_.held_by_state_machine ? 0 : snapshot_.index);
   return absl::OkStatus();
 }
 

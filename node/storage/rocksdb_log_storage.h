@@ -4,7 +4,8 @@
 //   <dir>/db/                    RocksDB, column families
 //       "raft_log"   key = index (8 bytes big-endian), value = checksummed entry
 //       "raft_state" "hard_state", "snapshot_meta", "log_start" records
-//   <dir>/snapshot-<index>.data  the current snapshot's data
+//   <dir>/snapshot-<index>.data  the current snapshot's data (none while
+//                                the snapshot is held by the state machine)
 //   <dir>/snapshot.staging       an incoming snapshot being received
 //
 // Durability: every write call (Persist, Compact, SaveSnapshot,
@@ -86,8 +87,8 @@ class RocksDbLogStorage : public raft::LogStorage {
   absl::StatusOr<std::vector<raft::Entry>> Entries(uint64_t lo, uint64_t hi,
                                                    uint64_t max_bytes) const override;
   raft::SnapshotMeta Snapshot() const override;
-  // FAILED_PRECONDITION if there is no snapshot; OUT_OF_RANGE if `offset` is
-  // beyond its size.
+  // FAILED_PRECONDITION if there is no snapshot or it has no data (held by
+  // the state machine); OUT_OF_RANGE if `offset` is beyond its size.
   absl::StatusOr<std::string> ReadSnapshotChunk(uint64_t offset, uint64_t max_len) const override;
 
   // INVALID_ARGUMENT (naming the offending field, nothing written) if the
@@ -110,6 +111,9 @@ class RocksDbLogStorage : public raft::LogStorage {
   // Takes `file_sha256` as the file's digest without reading the file.
   absl::Status SaveSnapshotFileHashed(const raft::SnapshotMeta& meta, const std::string& path,
                                       const raft::ChainHash& file_sha256) override;
+  // Same checks as SaveSnapshot; meta's data fields are ignored (stored as
+  // 0). The old data file is removed after the metadata is committed.
+  absl::Status SaveStateMachineSnapshot(const raft::SnapshotMeta& meta) override;
   // FAILED_PRECONDITION if up_to exceeds the snapshot index. Compacting
   // below FirstIndex() is a no-op.
   absl::Status Compact(uint64_t up_to) override;

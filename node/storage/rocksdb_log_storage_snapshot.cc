@@ -23,6 +23,11 @@ absl::StatusOr<std::string> RocksDbLogStorage::ReadSnapshotChunk(uint64_t offset
     return absl::FailedPreconditionError(
         absl::StrCat("there is no snapshot to read in ", data_dir_));
   }
+  if (meta.held_by_state_machine) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the snapshot at index ", meta.index, " in ", data_dir_,
+        " has no data: the state machine holds it; a snapshot with data must be saved first"));
+  }
   if (offset > meta.data_size) {
     return absl::OutOfRangeError(
         absl::StrCat("snapshot offset ", offset, " is beyond its size ", meta.data_size));
@@ -40,6 +45,10 @@ absl::Status RocksDbLogStorage::WriteSnapshotChunk(uint64_t offset, std::string_
 }
 
 absl::Status RocksDbLogStorage::InstallStagedSnapshot(const raft::SnapshotMeta& meta) {
+  if (meta.held_by_state_machine) {
+    return absl::InvalidArgumentError(
+        "meta.held_by_state_machine: a received snapshot must carry its data");
+  }
   absl::MutexLock write_lock(&write_mu_);
   const raft::SnapshotMeta old = Snapshot();
   if (meta.index < old.index) {
@@ -159,6 +168,7 @@ absl::Status RocksDbLogStorage::SaveSnapshotFileHashed(const raft::SnapshotMeta&
                                                        const std::string& path,
                                                        const raft::ChainHash& file_sha256) {
   raft::SnapshotMeta stored = meta;
+  stored.held_by_state_machine = false;  // it has data: the file
   ASSIGN_OR_RETURN(stored.data_size, FileSize(path));
   stored.data_digest = file_sha256;
 
@@ -178,7 +188,32 @@ absl::Status RocksDbLogStorage::SaveSnapshotFileHashed(const raft::SnapshotMeta&
     snapshot_ = stored;
     ever_written_ = true;
   }
-  if (old.index != 0 && old.index != meta.index) {
+  if (old.index != 0 && old.index != meta.index && !old.held_by_state_machine) {
+    RemoveFileIfExists(SnapshotDataPath(data_dir_, old.index)).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbLogStorage::SaveStateMachineSnapshot(const raft::SnapshotMeta& meta) {
+  raft::SnapshotMeta stored = meta;
+  stored.held_by_state_machine = true;
+  stored.data_size = 0;
+  stored.data_digest = raft::ChainHash{};
+
+  absl::MutexLock write_lock(&write_mu_);
+  RETURN_IF_ERROR(CheckLocalSnapshot(meta));
+  const raft::SnapshotMeta old = Snapshot();
+  rocksdb::WriteBatch batch;
+  batch.Put(state_cf_, kSnapshotMetaKey, EncodeSnapshotMeta(stored));
+  RETURN_IF_ERROR(WriteSynced(&batch, "saving a snapshot held by the state machine"));
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_ = stored;
+    ever_written_ = true;
+  }
+  // After the commit: a crash before this leaves an orphan that the next
+  // Open removes.
+  if (old.index != 0 && !old.held_by_state_machine) {
     RemoveFileIfExists(SnapshotDataPath(data_dir_, old.index)).IgnoreError();
   }
   return absl::OkStatus();

@@ -618,6 +618,7 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
   stats_.committed_commands = nodes_[leader]->state().normal_entries();
   for (const auto& [id, n] : nodes_) {
     stats_.snapshots_installed += n->snapshots_installed();
+    stats_.snapshots_written_for_followers += n->snapshots_written_for_followers();
     stats_.reads_answered += n->reads_answered();
   }
   if (stats_.committed_commands == 0) {

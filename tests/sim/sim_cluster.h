@@ -61,6 +61,8 @@ struct SimStats {
   uint64_t reads = 0;
   uint64_t reads_answered = 0;
   uint64_t snapshots_installed = 0;
+  // Written because a follower needed one behind a held snapshot.
+  uint64_t snapshots_written_for_followers = 0;
 };
 
 class SimCluster : public NodeEnvironment {

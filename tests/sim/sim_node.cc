@@ -63,6 +63,7 @@ void SimNode::Crash(absl::string_view why) {
 
 void SimNode::WipeStorage() {
   storage_ = std::make_unique<raft::MemoryLogStorage>();
+  durable_state_.reset();
   commit_checked_ = 0;
   snapshot_checked_ = 0;
   env_->checker().ObserveWipe(id_);
@@ -78,7 +79,17 @@ void SimNode::StorageFailure(absl::string_view what, const absl::Status& status)
 void SimNode::RestoreStateMachine() {
   raft::SnapshotMeta meta = storage_->Snapshot();
   state_ = HashStateMachine();
-  if (meta.index > 0) {
+  if (meta.held_by_state_machine) {
+    if (!durable_state_.has_value() || durable_state_->applied_index() != meta.index) {
+      env_->checker().ReportViolation(
+          "snapshot held by the state machine",
+          absl::StrCat("node ", id_, " storage says the state machine holds index ", meta.index,
+                       " but it holds ",
+                       durable_state_.has_value() ? durable_state_->applied_index() : 0));
+      return;
+    }
+    state_ = *durable_state_;
+  } else if (meta.index > 0) {
     std::string data;
     while (data.size() < meta.data_size) {
       absl::StatusOr<std::string> chunk = storage_->ReadSnapshotChunk(data.size(), 4096);
@@ -205,8 +216,22 @@ bool SimNode::HandleOneReady() {
     env_->Record(absl::StrCat("n", id_, " read '", read.context, "' at index ", read.index));
   }
   raft_->Advance(rd);
+  if (rd.snapshot_wanted) SaveDataSnapshot();
   MaybeSnapshot();
   return true;
+}
+
+void SimNode::SaveDataSnapshot() {
+  const uint64_t applied = state_.applied_index();
+  if (applied < storage_->Snapshot().index || applied > storage_->LastIndex()) return;
+  std::string data = state_.Serialize();
+  absl::Status s = storage_->SaveSnapshot(state_.SnapshotMetaFor(data), data);
+  if (!s.ok()) {
+    StorageFailure(absl::StrCat("SaveSnapshot (wanted) at ", applied), s);
+    return;
+  }
+  ++snapshots_written_for_followers_;
+  env_->Record(absl::StrCat("n", id_, " snapshot with data at ", applied, " for a follower"));
 }
 
 void SimNode::MaybeSnapshot() {
@@ -214,11 +239,22 @@ void SimNode::MaybeSnapshot() {
   const raft::SnapshotMeta current = storage_->Snapshot();
   if (applied < current.index + snapshot_every_) return;
   if (applied < storage_->FirstIndex() || applied > storage_->LastIndex()) return;
-  std::string data = state_.Serialize();
-  raft::SnapshotMeta meta = state_.SnapshotMetaFor(data);
-  absl::Status s = storage_->SaveSnapshot(meta, data);
+  // Every other snapshot is held by the state machine (no data, as the
+  // node's runtime takes them), so that followers behind it make the core
+  // ask for one with data.
+  const bool held = snapshots_taken_ % 2 == 1;
+  absl::Status s;
+  if (held) {
+    durable_state_ = state_;
+    s = storage_->SaveStateMachineSnapshot(state_.SnapshotMetaFor(""));
+  } else {
+    std::string data = state_.Serialize();
+    s = storage_->SaveSnapshot(state_.SnapshotMetaFor(data), data);
+  }
   if (!s.ok()) {
-    StorageFailure(absl::StrCat("SaveSnapshot at ", applied), s);
+    StorageFailure(absl::StrCat(held ? "SaveStateMachineSnapshot" : "SaveSnapshot", " at ",
+                                applied),
+                   s);
     return;
   }
   ++snapshots_taken_;
@@ -230,7 +266,8 @@ void SimNode::MaybeSnapshot() {
     s = storage_->Compact(up_to);
     if (!s.ok()) StorageFailure(absl::StrCat("Compact to ", up_to), s);
   }
-  env_->Record(absl::StrCat("n", id_, " snapshot at ", applied, ", compacted to ", up_to));
+  env_->Record(absl::StrCat("n", id_, held ? " held snapshot at " : " snapshot at ", applied,
+                            ", compacted to ", up_to));
 }
 
 void SimNode::Process() {

@@ -59,6 +59,7 @@ class SimNode {
   const HashStateMachine& state() const { return state_; }
   uint64_t incarnation() const { return incarnation_; }
   uint64_t snapshots_installed() const { return snapshots_installed_; }
+  uint64_t snapshots_written_for_followers() const { return snapshots_written_for_followers_; }
   uint64_t snapshots_taken() const { return snapshots_taken_; }
   uint64_t reads_answered() const { return reads_answered_; }
 
@@ -90,6 +91,9 @@ class SimNode {
   void CheckAfterStep();
   void RestoreStateMachine();
   void MaybeSnapshot();
+  // A snapshot with data at the applied index, as a runtime writes when the
+  // core says a follower needs one (Ready::snapshot_wanted).
+  void SaveDataSnapshot();
   void ReadBack(uint64_t from_index, uint64_t commit_before);
   std::optional<LogPosition> StoredPosition(uint64_t index) const;
   void StorageFailure(absl::string_view what, const absl::Status& status);
@@ -100,6 +104,10 @@ class SimNode {
   std::unique_ptr<raft::MemoryLogStorage> storage_;
   std::unique_ptr<raft::Raft> raft_;
   HashStateMachine state_;
+  // The state machine's own durable copy as of the last snapshot held by the
+  // state machine (LogStorage::SaveStateMachineSnapshot): it survives a
+  // crash, as a flushed store does, and is lost with the storage.
+  std::optional<HashStateMachine> durable_state_;
   CrashPoint armed_crash_ = CrashPoint::kNone;
   uint64_t incarnation_ = 0;
   uint64_t term_ = 0;              // current term as of the last hard state
@@ -108,6 +116,7 @@ class SimNode {
   uint64_t snapshot_every_ = 20;
   uint64_t compact_lag_ = 0;
   uint64_t snapshots_installed_ = 0;
+  uint64_t snapshots_written_for_followers_ = 0;
   uint64_t snapshots_taken_ = 0;
   uint64_t reads_answered_ = 0;
 };

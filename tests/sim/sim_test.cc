@@ -69,6 +69,7 @@ TEST(SimRandom, Seeds) {
     total.reads += s.reads;
     total.reads_answered += s.reads_answered;
     total.snapshots_installed += s.snapshots_installed;
+    total.snapshots_written_for_followers += s.snapshots_written_for_followers;
     const uint64_t done = seed - first + 1;
     if (done % 100 == 0) {
       std::cout << "sim: " << done << "/" << count << " seeds, " << failed.size() << " failed"
@@ -84,7 +85,13 @@ TEST(SimRandom, Seeds) {
             << total.wipes << ", partitions " << total.partitions << ", conf changes "
             << total.conf_changes << ", transfers " << total.transfers << ", reads " << total.reads
             << " (answered " << total.reads_answered << "), snapshots installed "
-            << total.snapshots_installed << std::endl;
+            << total.snapshots_installed << " (written for followers behind a held one "
+            << total.snapshots_written_for_followers << ")" << std::endl;
+  if (count >= 50) {
+    // The schedule must keep reaching both kinds of snapshot transfer.
+    EXPECT_GT(total.snapshots_written_for_followers, 0u);
+    EXPECT_GT(total.snapshots_installed, total.snapshots_written_for_followers);
+  }
   EXPECT_TRUE(failed.empty()) << "failing seeds (replay with SIM_SEED=n): "
                               << absl::StrJoin(failed, " ");
 }

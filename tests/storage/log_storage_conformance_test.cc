@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/raft/log_storage.h"
 #include "node/raft/memory_log_storage.h"
@@ -24,6 +25,7 @@ using raft::HardState;
 using raft::LogStorage;
 using raft::SnapshotMeta;
 using testing::MakeEntries;
+using ::testing::HasSubstr;
 using testing::SameEntry;
 
 constexpr uint64_t kUnlimited = ~uint64_t{0};
@@ -288,6 +290,77 @@ TYPED_TEST(LogStorageConformanceTest, SavesSnapshotThenCompacts) {
   // Compacting again to the same point changes nothing.
   ASSERT_TRUE(this->log_->Compact(6).ok());
   EXPECT_EQ(this->log_->FirstIndex(), 7u);
+}
+
+TYPED_TEST(LogStorageConformanceTest, SnapshotHeldByTheStateMachineHasNoDataUntilOneIsSaved) {
+  auto entries = MakeEntries(1, 10, 2);
+  this->Append(entries);
+  ASSERT_TRUE(this->log_->SaveSnapshot(SnapshotMeta{4, 2, entries[3].chain, {{1, 2, 3}, {}}},
+                                       "state as of index 4")
+                  .ok());
+  SnapshotMeta meta;
+  meta.index = 7;
+  meta.term = 2;
+  meta.chain = entries[6].chain;
+  meta.conf.voters = {1, 2, 3};
+  meta.data_size = 99;  // ignored: a held snapshot has no data
+  ASSERT_TRUE(this->log_->SaveStateMachineSnapshot(meta).ok());
+
+  SnapshotMeta held = this->log_->Snapshot();
+  EXPECT_TRUE(held.held_by_state_machine);
+  EXPECT_EQ(held.index, 7u);
+  EXPECT_EQ(held.term, 2u);
+  EXPECT_EQ(held.chain, entries[6].chain);
+  EXPECT_EQ(held.conf, meta.conf);
+  EXPECT_EQ(held.data_size, 0u);
+  EXPECT_EQ(held.data_digest, raft::ChainHash{});
+  // The old data is gone with the old snapshot; the new one has none.
+  absl::StatusOr<std::string> chunk = this->log_->ReadSnapshotChunk(0, 100);
+  EXPECT_EQ(chunk.status().code(), absl::StatusCode::kFailedPrecondition) << chunk.status();
+  EXPECT_THAT(std::string(chunk.status().message()), HasSubstr("state machine"));
+
+  // It allows compaction as a snapshot with data does.
+  ASSERT_TRUE(this->log_->Compact(7).ok());
+  EXPECT_EQ(this->log_->FirstIndex(), 8u);
+  EXPECT_EQ(*this->log_->Term(7), 2u);
+  EXPECT_EQ(*this->log_->Chain(7), entries[6].chain);
+
+  // Refused like SaveSnapshot: older than the current one, a wrong term,
+  // beyond the log; nothing changes.
+  SnapshotMeta older = meta;
+  older.index = 6;
+  EXPECT_EQ(this->log_->SaveStateMachineSnapshot(older).code(),
+            absl::StatusCode::kFailedPrecondition);
+  SnapshotMeta wrong_term = meta;
+  wrong_term.index = 9;
+  wrong_term.term = 3;
+  EXPECT_EQ(this->log_->SaveStateMachineSnapshot(wrong_term).code(),
+            absl::StatusCode::kInvalidArgument);
+  SnapshotMeta beyond = meta;
+  beyond.index = 11;
+  EXPECT_EQ(this->log_->SaveStateMachineSnapshot(beyond).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->log_->Snapshot().index, 7u);
+
+  // A snapshot with data at the same index replaces it, for a follower.
+  const std::string data = "state as of index 7, written for a follower";
+  ASSERT_TRUE(this->log_->SaveSnapshot(meta, data).ok());
+  SnapshotMeta written = this->log_->Snapshot();
+  EXPECT_FALSE(written.held_by_state_machine);
+  EXPECT_EQ(written.index, 7u);
+  EXPECT_EQ(written.data_size, data.size());
+  EXPECT_EQ(*this->log_->ReadSnapshotChunk(0, 1000), data);
+}
+
+TYPED_TEST(LogStorageConformanceTest, AReceivedSnapshotCannotClaimToBeHeld) {
+  this->Append(MakeEntries(1, 3, 1));
+  SnapshotMeta meta = this->Stage("received state", 8, 2);
+  meta.held_by_state_machine = true;
+  absl::Status status = this->log_->InstallStagedSnapshot(meta);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("held_by_state_machine"));
+  EXPECT_EQ(this->log_->Snapshot().index, 0u);
+  EXPECT_EQ(this->log_->LastIndex(), 3u);
 }
 
 TYPED_TEST(LogStorageConformanceTest, CompactionBelowSnapshotKeepsTheCompactionPointTerm) {

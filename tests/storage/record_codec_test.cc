@@ -105,6 +105,30 @@ TEST(RecordCodecTest, SnapshotMetaRoundTripsAndDetectsDamage) {
   EXPECT_EQ(DecodeSnapshotMeta(bad, kDir).status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(RecordCodecTest, HeldSnapshotMetaRoundTripsAndDataSnapshotsKeepTheirLayout) {
+  raft::SnapshotMeta meta;
+  meta.index = 100;
+  meta.term = 4;
+  meta.conf.voters = {1, 2, 3};
+  const std::string with_data = EncodeSnapshotMeta(meta);
+  meta.held_by_state_machine = true;
+  const std::string held = EncodeSnapshotMeta(meta);
+  // One trailing byte, only when held: records written before stay valid.
+  EXPECT_EQ(held.size(), with_data.size() + 1);
+  auto decoded = DecodeSnapshotMeta(held, kDir);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->held_by_state_machine);
+  EXPECT_EQ(decoded->index, 100u);
+  EXPECT_EQ(decoded->conf.voters, meta.conf.voters);
+  auto plain = DecodeSnapshotMeta(with_data, kDir);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->held_by_state_machine);
+  // A held snapshot cannot claim data.
+  meta.data_size = 10;
+  EXPECT_EQ(DecodeSnapshotMeta(EncodeSnapshotMeta(meta), kDir).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(RecordCodecTest, LogStartRoundTrips) {
   LogStart start{17, 3, {}};
   start.chain[5] = 1;

@@ -200,6 +200,40 @@ TEST_F(RocksDbLogStorageTest, InstalledSnapshotSurvivesRestartAndOldFileIsRemove
   EXPECT_EQ(*log->ReadSnapshotChunk(0, 1000), second);
 }
 
+TEST_F(RocksDbLogStorageTest, HeldSnapshotSurvivesRestartWithoutADataFile) {
+  auto entries = MakeEntries(1, 10, 1);
+  {
+    auto log = OpenOrDie();
+    ASSERT_TRUE(log->Persist(entries, nullptr).ok());
+    SnapshotMeta meta;
+    meta.index = 5;
+    meta.term = 1;
+    ASSERT_TRUE(log->SaveSnapshot(meta, "state as of index 5").ok());
+    ASSERT_TRUE(std::filesystem::exists(RocksDbLogStorage::SnapshotDataPath(DataDir(), 5)));
+    meta.index = 8;
+    meta.chain = entries[7].chain;
+    meta.conf.voters = {1, 2};
+    ASSERT_TRUE(log->SaveStateMachineSnapshot(meta).ok());
+    ASSERT_TRUE(log->Compact(8).ok());
+  }
+  // The replaced snapshot's file is removed; the held one never had one.
+  EXPECT_FALSE(std::filesystem::exists(RocksDbLogStorage::SnapshotDataPath(DataDir(), 5)));
+  EXPECT_FALSE(std::filesystem::exists(RocksDbLogStorage::SnapshotDataPath(DataDir(), 8)));
+  // A stray file from a crashed write is removed at open.
+  { std::ofstream(RocksDbLogStorage::SnapshotDataPath(DataDir(), 9)) << "orphan"; }
+  auto log = OpenOrDie();
+  absl::StatusOr<raft::InitialState> state = log->LoadInitialState();
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(state->snapshot.held_by_state_machine);
+  EXPECT_EQ(state->snapshot.index, 8u);
+  EXPECT_EQ(state->snapshot.chain, entries[7].chain);
+  EXPECT_EQ(state->snapshot.conf.voters, (std::vector<raft::NodeId>{1, 2}));
+  EXPECT_EQ(log->FirstIndex(), 9u);
+  EXPECT_EQ(*log->Term(8), 1u);
+  EXPECT_FALSE(std::filesystem::exists(RocksDbLogStorage::SnapshotDataPath(DataDir(), 9)));
+  EXPECT_EQ(log->ReadSnapshotChunk(0, 10).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(RocksDbLogStorageTest, BadStagedDigestNamesTheStagingFile) {
   auto log = OpenOrDie();
   ASSERT_TRUE(log->WriteSnapshotChunk(0, "bytes").ok());
