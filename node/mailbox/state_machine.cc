@@ -241,6 +241,25 @@ uint64_t MailboxStateMachine::applied_index() const {
   return applied_index_;
 }
 
+absl::StatusOr<uint64_t> MailboxStateMachine::MakeDurable() const {
+  uint64_t applied = 0;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (restore_interrupted_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mailbox store ", store_->dir(),
+                       ": a snapshot restore was interrupted; nothing is durable until a "
+                       "snapshot is installed again"));
+    }
+    applied = applied_index_;
+  }
+  // Every write up to `applied` is in the memtables this flush writes out
+  // (with the applied index itself, in the same batches), and all column
+  // families flush together.
+  RETURN_IF_ERROR(store_->MakeDurable());
+  return applied;
+}
+
 absl::StatusOr<v1::CommandResult> MailboxStateMachine::Apply(uint64_t log_index,
                                                              const v1::MailboxCommand& command) {
   const BatchCommand one{log_index, &command};

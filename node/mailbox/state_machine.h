@@ -209,8 +209,16 @@ class MailboxStateMachine {
   // crash it can be lower than it was before: the store writes without a
   // log of its own (store.h), so what was applied after its last flush is
   // applied again from the raft log. It is never lower than the index of
-  // the last WriteSnapshot or RestoreSnapshot, which flush.
+  // the last WriteSnapshot, RestoreSnapshot or MakeDurable, which flush.
   uint64_t applied_index() const;
+
+  // Flushes the store so that everything applied so far survives a crash
+  // without the raft log, and returns the applied index that now does (a
+  // later one may be flushed too): the raft log can be compacted up to it
+  // with no copy of the state written. FAILED_PRECONDITION while an
+  // interrupted restore waits for RestoreSnapshot; a flush error names the
+  // store. May run alongside applying.
+  absl::StatusOr<uint64_t> MakeDurable() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- The charter and its proposals (G2). Reads of replicated state,
   // plus this node's local clock fields in ProposalRecord.

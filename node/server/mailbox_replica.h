@@ -35,6 +35,7 @@ class MailboxReplica : public ReplicatedStateMachine {
   absl::Status RestoreSnapshot(const std::string& path) override {
     return machine_->RestoreSnapshot(path);
   }
+  absl::StatusOr<uint64_t> MakeDurable() override { return machine_->MakeDurable(); }
 
   // The chain value of the entry at `index` if it is being applied now (on
   // the apply thread): lets the state machine's checkpoint callback, which

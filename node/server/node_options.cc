@@ -72,10 +72,13 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "more proposals before persisting and replicating (0 = never wait)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--snapshot-every", o.snapshot_every,
-                 "Snapshot the state machine after this many applied entries (0 = never)");
+                 "Flush the mailbox store and compact the raft log behind it after this many "
+                 "applied entries (0 = never); a snapshot file is written only when a follower "
+                 "needs one");
   app.add_option("--snapshot-log-ratio", o.snapshot_log_ratio,
-                 "...and only once the entries since the last snapshot hold this fraction of its "
-                 "bytes, so snapshots of a large store stay rare (0 = entries alone decide)")
+                 "For a state machine that is not durable on its own (tests): write a scheduled "
+                 "snapshot only once the entries since the last one hold this fraction of its "
+                 "bytes (0 = entries alone decide)")
       ->check(CLI::Range(0.0, 1000.0));
   app.add_option("--max-message-bytes", o.max_message_bytes, "Largest message a node accepts")
       ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 30));

@@ -22,8 +22,9 @@ struct NodeOptions {
   uint32_t tick_ms = 100;      // --tick-ms: consensus clock tick
   uint32_t election_ticks = 10;
   uint32_t batch_delay_us = 2000;  // --batch-delay-us: group commit wait under load
+  // --snapshot-every: flush the store and compact the log behind it.
   uint64_t snapshot_every = 10000;
-  // ...once the log since the last snapshot holds this fraction of its bytes.
+  // Written snapshots on schedule (RaftRuntimeOptions::snapshot_log_ratio).
   double snapshot_log_ratio = 1.0;
   uint64_t max_message_bytes = 64ull << 20;
   // --ready-max-lag: once caught up, a node stays ready (health SERVING,

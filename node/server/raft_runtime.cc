@@ -72,6 +72,14 @@ absl::Status RaftRuntime::Start() {
   if (!config.logger && options_.logger) config.logger = options_.logger;
   ASSIGN_OR_RETURN(raft_, raft::Raft::Create(config, storage_));
   raft::SnapshotMeta snapshot = storage_->Snapshot();
+  if (snapshot.held_by_state_machine && state_machine_->applied_index() < snapshot.index) {
+    return absl::DataLossError(absl::StrCat(
+        "the state machine has applied up to index ", state_machine_->applied_index(),
+        ", but the raft log was compacted up to index ", snapshot.index,
+        ", which the state machine had made durable: its storage lost what it had flushed. "
+        "The entries in between are gone from this node; move its data directory away and "
+        "start it empty to rejoin and copy the state from the others (DESIGN.md G4)"));
+  }
   // A crash between installing a snapshot into the log storage and into the
   // state machine leaves the state machine behind the snapshot: redo it.
   if (state_machine_->applied_index() < snapshot.index) InstallSnapshot(snapshot);
@@ -290,6 +298,9 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
     absl::Status s = storage_->InstallStagedSnapshot(*rd.install_snapshot);
     if (!s.ok()) Fatal("installing a received snapshot", s);
   }
+  // The core asks again at every heartbeat answer while it waits; the apply
+  // thread is woken (an empty item) the first time.
+  const bool wake_for_snapshot = rd.snapshot_wanted && !snapshot_file_wanted_.exchange(true);
   if (!rd.entries.empty() || rd.hard_state) {
     absl::Status s = storage_->Persist(rd.entries, rd.hard_state ? &*rd.hard_state : nullptr);
     if (!s.ok()) Fatal("persisting the raft log", s);
@@ -297,7 +308,7 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
   if (!rd.messages_after_persist.empty()) transport_->Send(std::move(rd.messages_after_persist));
   {
     absl::MutexLock lock(&mu_);
-    if (rd.install_snapshot || !rd.committed_entries.empty()) {
+    if (rd.install_snapshot || !rd.committed_entries.empty() || wake_for_snapshot) {
       ApplyItem item;
       item.install = rd.install_snapshot;
       item.entries = std::move(rd.committed_entries);
@@ -321,6 +332,12 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
 
 void RaftRuntime::PublishStatus(const raft::Raft& raft) {
   raft::RaftStatus status = raft.Status();
+  for (const auto& [id, progress] : status.progress) {
+    if (progress.state == raft::PeerProgress::State::kSnapshot && progress.recent_active) {
+      snapshot_transfer_seen_ns_ = absl::ToUnixNanos(absl::Now());
+      break;
+    }
+  }
   absl::MutexLock lock(&mu_);
   status_.recovery_target = status.recovery_target;
   status_.awaiting_attestation = status.awaiting_attestation;
@@ -451,76 +468,130 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
 }
 
 void RaftRuntime::MaybeTakeSnapshot() {
+  if (snapshot_running_.load()) return;
+  // A follower waits for a snapshot with data; the current one may have
+  // become one meanwhile (an installed snapshot), then there is nothing to do.
+  const bool for_follower =
+      snapshot_file_wanted_.exchange(false) && storage_->Snapshot().held_by_state_machine;
   const uint64_t last = last_snapshot_index_.load();
-  if (snapshot_running_.load() ||
-      !SnapshotDue({options_.snapshot_every, options_.snapshot_log_ratio},
-                   applied_ > last ? applied_ - last : 0, applied_bytes_since_snapshot_,
-                   last_snapshot_bytes_.load())) {
-    return;
-  }
-  applied_bytes_since_snapshot_ = 0;
+  // Held snapshots cost a flush, not the state: only written ones on
+  // schedule are paced by their size.
+  const uint64_t last_bytes = state_machine_not_durable_.load() ? last_snapshot_bytes_.load() : 0;
+  const bool due = SnapshotDue({options_.snapshot_every, options_.snapshot_log_ratio},
+                               applied_ > last ? applied_ - last : 0,
+                               applied_bytes_since_snapshot_, last_bytes);
+  if (!for_follower && (!due || SendingSnapshot())) return;
+  if (due) applied_bytes_since_snapshot_ = 0;
   if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the last one, finished
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
   }
   snapshot_running_ = true;
-  snapshot_thread_ = std::thread([this] {
+  snapshot_thread_ = std::thread([this, for_follower] {
     NameThisThread("qbox-snapshot");
     // Background work: on a busy node it yields the CPU to serving and
     // replicating, whose latency clients see (bench/RESULTS.md, session 7).
     LowerThisThreadsPriority(kSnapshotNice);
-    TakeSnapshot();
+    TakeSnapshot(for_follower);
     snapshot_running_ = false;
   });
 }
 
-void RaftRuntime::TakeSnapshot() {
-  const absl::Time started = absl::Now();
-  // The state machine takes a consistent view at its applied index and
-  // writes it without holding up its appliers; the index it reports is the
-  // one the snapshot includes, which may be past the one that triggered it.
-  const std::string path = absl::StrCat(options_.scratch_dir, "/local-snapshot.tmp");
-  std::optional<raft::ChainHash> file_sha256;
-  auto index = state_machine_->WriteSnapshot(path, &file_sha256);
-  if (!index.ok()) {
-    Log(absl::StrCat("could not write a state machine snapshot: ", index.status().ToString()));
-    return;
-  }
-  auto discard = [&](const std::string& why) {
-    std::remove(path.c_str());
-    Log(absl::StrCat("skipping the snapshot at index ", *index, ": ", why));
-  };
+bool RaftRuntime::SendingSnapshot() const {
+  const int64_t seen = snapshot_transfer_seen_ns_.load();
+  if (seen == 0) return false;
+  const absl::Duration window = options_.tick * options_.raft.election_ticks * 3;
+  return absl::Now() - absl::FromUnixNanos(seen) < window;
+}
+
+absl::StatusOr<raft::SnapshotMeta> RaftRuntime::SnapshotMetaAt(uint64_t index) {
   // Membership as of that index, from the core, which knows it for every
   // index in its log (the apply thread may already be past it).
-  auto conf = ConfStateAt(*index, absl::InfiniteFuture());
-  if (!conf.ok()) return discard(std::string(conf.status().message()));
-  auto term = storage_->Term(*index);
-  auto chain = storage_->Chain(*index);
-  if (!term.ok() || !chain.ok()) return discard("its log entry is gone");
+  auto conf = ConfStateAt(index, absl::InfiniteFuture());
+  if (!conf.ok()) return conf.status();
+  auto term = storage_->Term(index);
+  auto chain = storage_->Chain(index);
+  if (!term.ok() || !chain.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the log entry at ", index, " is gone"));
+  }
   raft::SnapshotMeta meta;
-  meta.index = *index;
+  meta.index = index;
   meta.term = *term;
   meta.chain = *chain;
   meta.conf = *std::move(conf);
-  absl::Status s = file_sha256.has_value()
-                       ? storage_->SaveSnapshotFileHashed(meta, path, *file_sha256)
-                       : storage_->SaveSnapshotFile(meta, path);
-  if (!s.ok()) return discard(s.ToString());
-  last_snapshot_bytes_ = storage_->Snapshot().data_size;
+  return meta;
+}
+
+void RaftRuntime::TakeSnapshot(bool write_file) {
+  const absl::Time started = absl::Now();
+  uint64_t index = 0;
+  std::string kind;
+  if (!write_file && !state_machine_not_durable_.load()) {
+    // The state machine holds the state itself: flushing it is all that
+    // compacting the log needs.
+    absl::StatusOr<uint64_t> durable = state_machine_->MakeDurable();
+    if (absl::IsUnimplemented(durable.status())) {
+      state_machine_not_durable_ = true;
+    } else if (!durable.ok()) {
+      Log(absl::StrCat("could not make the state machine durable for a snapshot: ",
+                       durable.status().ToString()));
+      return;
+    } else if (*durable <= storage_->Snapshot().index) {
+      return;  // nothing new (or an installed snapshot is ahead)
+    } else {
+      index = *durable;
+      absl::StatusOr<raft::SnapshotMeta> meta = SnapshotMetaAt(index);
+      absl::Status s = meta.ok() ? storage_->SaveStateMachineSnapshot(*meta) : meta.status();
+      if (!s.ok()) {
+        Log(absl::StrCat("skipping the snapshot at index ", index, ": ", s.message()));
+        return;
+      }
+      kind = "held by the state machine";
+    }
+  }
+  if (index == 0) {
+    // The state machine takes a consistent view at its applied index and
+    // writes it without holding up its appliers; the index it reports is
+    // the one the snapshot includes, which may be past the one that
+    // triggered it.
+    const std::string path = absl::StrCat(options_.scratch_dir, "/local-snapshot.tmp");
+    std::optional<raft::ChainHash> file_sha256;
+    auto written = state_machine_->WriteSnapshot(path, &file_sha256);
+    if (!written.ok()) {
+      Log(absl::StrCat("could not write a state machine snapshot: ",
+                       written.status().ToString()));
+      return;
+    }
+    index = *written;
+    absl::StatusOr<raft::SnapshotMeta> meta = SnapshotMetaAt(index);
+    absl::Status s = meta.status();
+    if (s.ok()) {
+      s = file_sha256.has_value() ? storage_->SaveSnapshotFileHashed(*meta, path, *file_sha256)
+                                  : storage_->SaveSnapshotFile(*meta, path);
+    }
+    if (!s.ok()) {
+      std::remove(path.c_str());
+      Log(absl::StrCat("skipping the snapshot at index ", index, ": ", s.message()));
+      return;
+    }
+    last_snapshot_bytes_ = storage_->Snapshot().data_size;
+    kind = absl::StrCat(storage_->Snapshot().data_size, " bytes",
+                        write_file ? ", written for a follower" : "");
+  }
   // An installed snapshot may have moved it further meanwhile: only raise it.
   uint64_t seen = last_snapshot_index_.load();
-  while (seen < *index && !last_snapshot_index_.compare_exchange_weak(seen, *index)) {
+  while (seen < index && !last_snapshot_index_.compare_exchange_weak(seen, index)) {
   }
-  uint64_t compact_to = *index > options_.keep_after_snapshot
-                            ? *index - options_.keep_after_snapshot
+  uint64_t compact_to = index > options_.keep_after_snapshot
+                            ? index - options_.keep_after_snapshot
                             : 0;
   if (compact_to >= storage_->FirstIndex()) {
-    s = storage_->Compact(compact_to);
+    absl::Status s = storage_->Compact(compact_to);
     if (!s.ok()) Log(absl::StrCat("could not compact the log: ", s.ToString()));
   }
-  Log(absl::StrCat("took a snapshot at index ", *index, " (", storage_->Snapshot().data_size,
-                   " bytes, ", absl::FormatDuration(absl::Now() - started),
+  Log(absl::StrCat("took a snapshot at index ", index, " (", kind, ", ",
+                   absl::FormatDuration(absl::Now() - started),
                    ", in the background); log compacted up to ", compact_to));
 }
 

@@ -48,16 +48,19 @@ struct RaftRuntimeOptions {
   absl::Duration tick = absl::Milliseconds(100);
   // Directory for snapshot scratch files.
   std::string scratch_dir;
-  // Take a state machine snapshot after this many applied entries, and keep
-  // this many entries in the log behind it for followers that lag a little.
+  // Take a snapshot after this many applied entries, and keep this many
+  // entries in the log behind it for followers that lag a little. A state
+  // machine that is durable on its own (ReplicatedStateMachine::MakeDurable)
+  // is flushed, and the snapshot is held by it: no copy of the state is
+  // written. A snapshot file is written only when a follower needs one
+  // (Ready::snapshot_wanted), or always for a state machine that is not.
   uint64_t snapshot_every = 10000;
   uint64_t keep_after_snapshot = 2000;
-  // ...and only once the entries applied since the last snapshot carry at
-  // least this fraction of that snapshot's bytes (0 = entries alone decide).
-  // A snapshot costs the whole state; taking one every snapshot_every entries
-  // regardless would cost ever more per entry as the mail store grows. With
-  // 1.0 the snapshot work per appended byte stays bounded, and the log kept
-  // on disk is at most about as large as the state itself.
+  // For written snapshots taken on schedule (a state machine that is not
+  // durable on its own): only once the entries applied since the last one
+  // carry at least this fraction of its bytes (0 = entries alone decide).
+  // Such a snapshot costs the whole state; with 1.0 that work per appended
+  // byte stays bounded, and the log kept is at most about the state's size.
   double snapshot_log_ratio = 1.0;
   // Group commit under load: when the loop's last round carried more than
   // one proposal (clients are writing concurrently) and fewer than
@@ -178,11 +181,21 @@ class RaftRuntime {
   void ApplyEntries(const std::vector<raft::Entry>& entries);
   void InstallSnapshot(const raft::SnapshotMeta& meta);
   // On the apply thread: starts a snapshot in the background when one is due
-  // and none is running.
+  // or a follower needs one, and none is running.
   void MaybeTakeSnapshot();
-  // On the snapshot thread: writes the state machine's snapshot, records it
-  // in the log storage with the membership at its index, compacts the log.
-  void TakeSnapshot();
+  // True if the leader is sending the current snapshot to a follower that
+  // answers (seen within three election timeouts): a held snapshot must not
+  // replace it then, or the transfer would start over. A follower that went
+  // away mid-transfer does not hold back compaction.
+  bool SendingSnapshot() const;
+  // On the snapshot thread: makes the state machine durable and records the
+  // snapshot it holds, or (`write_file`, or a state machine that cannot)
+  // writes the state machine's snapshot file; records it in the log storage
+  // with the membership at its index, compacts the log.
+  void TakeSnapshot(bool write_file);
+  // The snapshot metadata (term, chain, membership) for `index`; an error
+  // says why there is none (the entry was compacted meanwhile).
+  absl::StatusOr<raft::SnapshotMeta> SnapshotMetaAt(uint64_t index);
   void PublishStatus(const raft::Raft& raft);
   void Fatal(const std::string& what, const absl::Status& status);
   void Log(const std::string& line) const;
@@ -250,6 +263,15 @@ class RaftRuntime {
   // Set by the apply thread when it starts a snapshot, cleared by the
   // snapshot thread when it ends: at most one runs at a time.
   std::atomic<bool> snapshot_running_{false};
+  // Set by the loop when the core wants a snapshot with data for a
+  // follower; taken by the apply thread.
+  std::atomic<bool> snapshot_file_wanted_{false};
+  // Set by the snapshot thread once the state machine said it cannot be
+  // durable on its own (MakeDurable is UNIMPLEMENTED).
+  std::atomic<bool> state_machine_not_durable_{false};
+  // When the loop last saw a follower receiving a snapshot and answering
+  // (absl::ToUnixNanos), for SendingSnapshot.
+  std::atomic<int64_t> snapshot_transfer_seen_ns_{0};
 
   std::thread loop_thread_;
   std::thread apply_thread_;

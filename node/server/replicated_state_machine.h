@@ -60,6 +60,18 @@ class ReplicatedStateMachine {
 
   // Replaces the whole state from a snapshot file.
   virtual absl::Status RestoreSnapshot(const std::string& path) = 0;
+
+  // Makes everything applied so far durable in the state machine's own
+  // storage and returns the applied index that now survives a crash (its
+  // applied_index() never goes below it again). The runtime then compacts
+  // the raft log up to it without writing a copy of the state
+  // (LogStorage::SaveStateMachineSnapshot), and writes a snapshot file only
+  // when a follower needs one. UNIMPLEMENTED (the default) for a state
+  // machine that is not durable on its own: every snapshot is then written.
+  // May run on another thread while entries are applied.
+  virtual absl::StatusOr<uint64_t> MakeDurable() {
+    return absl::UnimplementedError("this state machine keeps no durable state of its own");
+  }
 };
 
 }  // namespace qbox::server

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -160,10 +161,9 @@ TEST_F(ClusterTest, AcknowledgedAppendsSurviveLeaderCrashesExactlyOnce) {
 
 TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   LocalClusterOptions options;
+  // Snapshots are held by the mailbox store (a flush, no copy), so the
+  // entry count alone decides when the log is compacted.
   options.snapshot_every = 100;
-  // Small entries build a state larger than their log: let the entry count
-  // alone decide, or the log would not be compacted within this test.
-  options.extra_args = {"--snapshot-log-ratio", "0"};
   ASSERT_NO_FATAL_FAILURE(StartCluster(options));
   int leader = *cluster_->WaitForLeader(absl::Seconds(30));
   int follower = (leader + 1) % cluster_->size();
@@ -186,6 +186,14 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(InboxOf(follower), InboxOf(leader));
   std::string log = cluster_->LogTail(follower, 100000);
   EXPECT_NE(log.find("installing snapshot"), std::string::npos) << log;
+  // The leader's own snapshots were held by its store; the one sent was
+  // written when the follower turned out to need it.
+  const std::string leader_log = cluster_->LogTail(leader, 1000000);
+  EXPECT_NE(leader_log.find("held by the state machine, waiting for one written to send"),
+            std::string::npos)
+      << leader_log;
+  EXPECT_NE(leader_log.find("written for a follower"), std::string::npos) << leader_log;
+  EXPECT_NE(leader_log.find("(held by the state machine"), std::string::npos) << leader_log;
 
   // A crash half-way through installing a snapshot leaves part of the old
   // state and part of the snapshot, and the marker saying so. The node
@@ -206,6 +214,43 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(InboxOf(follower), InboxOf(leader));
   log = cluster_->LogTail(follower, 100000);
   EXPECT_NE(log.find("a snapshot restore was interrupted"), std::string::npos) << log;
+}
+
+TEST_F(ClusterTest, AStoreThatLostWhatItFlushedStopsTheNodeUntilItRejoinsEmpty) {
+  // The raft log is compacted up to snapshots that only the mailbox store
+  // holds. A store that loses what it had flushed (here: its directory
+  // deleted alone) cannot be rebuilt from this node's own log any more: the
+  // node must say so and stop, not serve an empty mailbox store.
+  LocalClusterOptions options;
+  options.snapshot_every = 100;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(options));
+  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+  ASSERT_TRUE(client.ok());
+  for (int i = 0; i < 300; ++i) {
+    v1::AppendMessageRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\n.\r\n"));
+    ASSERT_TRUE((*client)->AppendMessage(req).ok());
+  }
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(30));
+  const int victim = (leader + 1) % cluster_->size();
+  ASSERT_TRUE(cluster_->Stop(victim).ok());
+  std::filesystem::remove_all(cluster_->data_dir(victim) + "/mailbox");
+  ASSERT_TRUE(cluster_->Start(victim).ok());
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (cluster_->Running(victim) && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(cluster_->Running(victim)) << cluster_->LogTail(victim, 60);
+  const std::string log = cluster_->LogTail(victim, 200);
+  EXPECT_NE(log.find("its storage lost what it had flushed"), std::string::npos) << log;
+  EXPECT_NE(log.find("move its data directory away"), std::string::npos) << log;
+
+  // What the message says to do works: started empty, it rejoins (G4).
+  cluster_->WipeData(victim);
+  ASSERT_TRUE(cluster_->Start(victim).ok());
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  EXPECT_EQ(InboxOf(victim).size(), 300u);
 }
 
 TEST_F(ClusterTest, NodeWithDeletedDataDirectoryRejoinsAndVotesAgain) {
