@@ -260,9 +260,11 @@ TEST_F(ApplyBatchTest, AFailedCommandInABatchLeavesOnlyItsResult) {
 
 // ---- A crash: the store keeps what it flushed, the raft log gives back the rest
 
-// In a child process (argv: --crash-child DIR): applies the account and 30
-// appends, writes a snapshot (which makes the store durable), applies 20
-// more appends in batches of 5 and is killed before it can close the store.
+// In a child process (argv: --crash-child DIR MODE): applies the account
+// and 30 appends, makes the store durable (MODE "snapshot": by writing a
+// snapshot; "flush": MakeDurable, as the runtime's held snapshots do),
+// applies 20 more appends in batches of 5 and is killed before it can close
+// the store.
 constexpr int kBeforeSnapshot = 30;
 constexpr int kAfterSnapshot = 20;
 
@@ -280,7 +282,7 @@ v1::MailboxCommand NumberedAppend(int n) {
   return cmd;
 }
 
-[[noreturn]] void CrashChild(const std::string& dir) {
+[[noreturn]] void CrashChild(const std::string& dir, const std::string& mode) {
   auto fail = [](const std::string& what) {
     std::fprintf(stderr, "crash child: %s\n", what.c_str());
     std::_Exit(3);
@@ -293,8 +295,9 @@ v1::MailboxCommand NumberedAppend(int n) {
   for (int n = 1; n <= kBeforeSnapshot; ++n) {
     if (!sm.Apply(++index, NumberedAppend(n)).ok()) fail(absl::StrCat("append ", n));
   }
-  auto snapshot = sm.WriteSnapshot(dir + "/snapshot");
-  if (!snapshot.ok()) fail(snapshot.status().ToString());
+  auto durable = mode == "flush" ? sm.MakeDurable() : sm.WriteSnapshot(dir + "/snapshot");
+  if (!durable.ok()) fail(durable.status().ToString());
+  if (*durable != index) fail(absl::StrCat("durable at ", *durable, ", applied ", index));
   std::vector<v1::MailboxCommand> commands;
   for (int n = kBeforeSnapshot + 1; n <= kBeforeSnapshot + kAfterSnapshot; ++n) {
     commands.push_back(NumberedAppend(n));
@@ -310,9 +313,17 @@ v1::MailboxCommand NumberedAppend(int n) {
   std::_Exit(4);
 }
 
-using StoreCrashTest = MailboxTest;
+class StoreCrashTest : public MailboxTest {
+ protected:
+  // Runs CrashChild in `mode`, then checks what the reopened store holds.
+  void CrashAndRecover(const std::string& mode);
+};
 
-TEST_F(StoreCrashTest, ACrashLosesOnlyWhatTheLogAppliesAgain) {
+TEST_F(StoreCrashTest, ACrashLosesOnlyWhatTheLogAppliesAgain) { CrashAndRecover("snapshot"); }
+
+TEST_F(StoreCrashTest, ACrashAfterMakeDurableKeepsWhatItReported) { CrashAndRecover("flush"); }
+
+void StoreCrashTest::CrashAndRecover(const std::string& mode) {
   sm_.reset();
   const std::string crashed = dir_ + "/crashed";
   ASSERT_TRUE(std::filesystem::create_directories(crashed));
@@ -320,7 +331,7 @@ TEST_F(StoreCrashTest, ACrashLosesOnlyWhatTheLogAppliesAgain) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     // A fresh process image: RocksDB's threads do not survive a fork.
-    execl("/proc/self/exe", "apply_batch_test", "--crash-child", crashed.c_str(),
+    execl("/proc/self/exe", "apply_batch_test", "--crash-child", crashed.c_str(), mode.c_str(),
           static_cast<char*>(nullptr));
     std::_Exit(5);
   }
@@ -365,8 +376,8 @@ TEST_F(StoreCrashTest, ACrashLosesOnlyWhatTheLogAppliesAgain) {
 }  // namespace qbox::mailbox::testing
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::string(argv[1]) == "--crash-child") {
-    qbox::mailbox::testing::CrashChild(argv[2]);
+  if (argc == 4 && std::string(argv[1]) == "--crash-child") {
+    qbox::mailbox::testing::CrashChild(argv[2], argv[3]);
   }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

@@ -130,6 +130,10 @@ TEST_F(SnapshotTest, AnInterruptedRestoreIsDroppedAtOpenAndTheSnapshotCanBeInsta
   absl::StatusOr<v1::CommandResult> refused = sm_->Apply(1, CreateAccountCmd("bob"));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
   EXPECT_NE(refused.status().message().find("restore was interrupted"), absl::string_view::npos);
+  // Nor can it claim to hold anything durably: the runtime must not compact
+  // its raft log behind such a store.
+  absl::StatusOr<uint64_t> durable = sm_->MakeDurable();
+  EXPECT_EQ(durable.status().code(), absl::StatusCode::kFailedPrecondition) << durable.status();
   // Still so after another restart before the snapshot came.
   ASSERT_NO_FATAL_FAILURE(Reopen("other"));
   EXPECT_EQ(sm_->Apply(1, CreateAccountCmd("bob")).status().code(), absl::StatusCode::kDataLoss);
