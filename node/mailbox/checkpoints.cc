@@ -313,12 +313,14 @@ void MailboxStateMachine::Log(std::string_view line) const {
 }
 
 absl::StatusOr<std::vector<v1::CheckpointEntry>> MailboxStateMachine::GetCheckpoints(
-    uint64_t min_index) const {
+    uint64_t min_index, uint64_t max_index) const {
   absl::ReaderMutexLock lock(&mu_);
   StoreTxn txn(store_.get());
   std::map<uint64_t, v1::CheckpointEntry> by_index;
+  if (max_index < min_index) return std::vector<v1::CheckpointEntry>{};
   const std::string from = keys::CheckpointIndex(min_index);
-  const std::string until = keys::PrefixEnd(keys::kCheckpointPrefix);
+  const std::string until = max_index == UINT64_MAX ? keys::PrefixEnd(keys::kCheckpointPrefix)
+                                                    : keys::CheckpointIndex(max_index + 1);
   bool corrupt = false;
   RETURN_IF_ERROR(
       txn.Scan(Cf::kGuard, from, until, [&](absl::string_view key, absl::string_view value) {

@@ -245,9 +245,10 @@ class MailboxStateMachine {
   // `sink` returns false.
   absl::Status ReadAuditLog(uint64_t from_seq,
                             const std::function<bool(const v1::AuditRecord&)>& sink) const;
-  // Applied signed checkpoints at or above `min_index`, with this node's own
-  // digest where it has one.
-  absl::StatusOr<std::vector<v1::CheckpointEntry>> GetCheckpoints(uint64_t min_index) const;
+  // Applied signed checkpoints at or above `min_index` (and at or below
+  // `max_index`), with this node's own digest where it has one.
+  absl::StatusOr<std::vector<v1::CheckpointEntry>> GetCheckpoints(
+      uint64_t min_index, uint64_t max_index = UINT64_MAX) const;
   // This node's own digest at `index`, NOT_FOUND if it computed none there
   // (or has not finished it yet: see WaitForCheckpoints).
   absl::StatusOr<std::array<uint8_t, 32>> GetOwnCheckpoint(uint64_t index) const;

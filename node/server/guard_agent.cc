@@ -465,7 +465,8 @@ void GuardAgent::FlushQueue() {
 }
 
 bool GuardAgent::OwnCheckpointApplied(uint64_t index) const {
-  auto entries = machine_->GetCheckpoints(index);
+  // Only that index: a long backlog must not make each check read the rest.
+  auto entries = machine_->GetCheckpoints(index, index);
   if (!entries.ok()) return false;  // send it: the apply decides
   for (const v1::CheckpointEntry& entry : *entries) {
     if (entry.index() != index) break;  // ascending

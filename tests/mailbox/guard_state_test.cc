@@ -257,6 +257,16 @@ TEST_F(GuardStateTest, CheckpointsAtMultiplesAndOnRequestAndComparisons) {
   EXPECT_EQ((*listed)[0].statements_size(), 2);
   EXPECT_EQ((*listed)[0].local_digest().size(), 32u);
   EXPECT_EQ(sm_->GetCheckpoints(5)->size(), 2u);
+  // A range: one index alone, an empty one, and the upper end inclusive.
+  auto only = sm_->GetCheckpoints(4, 4);
+  ASSERT_TRUE(only.ok()) << only.status();
+  ASSERT_EQ(only->size(), 1u);
+  EXPECT_EQ((*only)[0].index(), 4u);
+  EXPECT_EQ((*only)[0].statements_size(), 2);
+  EXPECT_EQ((*only)[0].local_digest().size(), 32u);
+  EXPECT_TRUE(sm_->GetCheckpoints(5, 7)->empty());
+  EXPECT_TRUE(sm_->GetCheckpoints(9, 8)->empty());
+  EXPECT_EQ(sm_->GetCheckpoints(4, 8)->size(), 2u);
 }
 
 TEST_F(GuardStateTest, CallbacksMayReadTheStateMachine) {
