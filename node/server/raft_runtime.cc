@@ -298,9 +298,12 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
     absl::Status s = storage_->InstallStagedSnapshot(*rd.install_snapshot);
     if (!s.ok()) Fatal("installing a received snapshot", s);
   }
-  // The core asks again at every heartbeat answer while it waits; the apply
-  // thread is woken (an empty item) the first time.
-  const bool wake_for_snapshot = rd.snapshot_wanted && !snapshot_file_wanted_.exchange(true);
+  // The core asks again at every heartbeat answer while the follower waits;
+  // each time the apply thread is woken (an empty item), so that a request
+  // that came while another snapshot ran is taken up once it ends, also
+  // when no entries arrive.
+  const bool wake_for_snapshot = rd.snapshot_wanted;
+  if (wake_for_snapshot) snapshot_file_wanted_ = true;
   if (!rd.entries.empty() || rd.hard_state) {
     absl::Status s = storage_->Persist(rd.entries, rd.hard_state ? &*rd.hard_state : nullptr);
     if (!s.ok()) Fatal("persisting the raft log", s);
