@@ -159,6 +159,11 @@ class RocksDbLogStorage : public raft::LogStorage {
   void TrimTailCacheAbove(uint64_t last) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimTailCacheBelow(uint64_t first_kept) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Commits `stored` as the current snapshot's metadata (synced), then
+  // removes the data file of `old` unless `stored` took its name.
+  absl::Status CommitSnapshotMeta(const raft::SnapshotMeta& stored, const raft::SnapshotMeta& old,
+                                  const std::string& what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
   // Removes snapshot data files other than the current one (left behind by a
   // crash between writing a new snapshot and committing its metadata).
   void RemoveStaleSnapshotFiles(uint64_t keep_index) const;

@@ -180,18 +180,7 @@ absl::Status RocksDbLogStorage::SaveSnapshotFileHashed(const raft::SnapshotMeta&
   // the next start).
   RETURN_IF_ERROR(RenameDurably(path, SnapshotDataPath(data_dir_, meta.index)));
 
-  rocksdb::WriteBatch batch;
-  batch.Put(state_cf_, kSnapshotMetaKey, EncodeSnapshotMeta(stored));
-  RETURN_IF_ERROR(WriteSynced(&batch, "saving a snapshot"));
-  {
-    absl::MutexLock lock(&mu_);
-    snapshot_ = stored;
-    ever_written_ = true;
-  }
-  if (old.index != 0 && old.index != meta.index && !old.held_by_state_machine) {
-    RemoveFileIfExists(SnapshotDataPath(data_dir_, old.index)).IgnoreError();
-  }
-  return absl::OkStatus();
+  return CommitSnapshotMeta(stored, old, "saving a snapshot");
 }
 
 absl::Status RocksDbLogStorage::SaveStateMachineSnapshot(const raft::SnapshotMeta& meta) {
@@ -202,18 +191,24 @@ absl::Status RocksDbLogStorage::SaveStateMachineSnapshot(const raft::SnapshotMet
 
   absl::MutexLock write_lock(&write_mu_);
   RETURN_IF_ERROR(CheckLocalSnapshot(meta));
-  const raft::SnapshotMeta old = Snapshot();
+  return CommitSnapshotMeta(stored, Snapshot(), "saving a snapshot held by the state machine");
+}
+
+absl::Status RocksDbLogStorage::CommitSnapshotMeta(const raft::SnapshotMeta& stored,
+                                                   const raft::SnapshotMeta& old,
+                                                   const std::string& what) {
   rocksdb::WriteBatch batch;
   batch.Put(state_cf_, kSnapshotMetaKey, EncodeSnapshotMeta(stored));
-  RETURN_IF_ERROR(WriteSynced(&batch, "saving a snapshot held by the state machine"));
+  RETURN_IF_ERROR(WriteSynced(&batch, what));
   {
     absl::MutexLock lock(&mu_);
     snapshot_ = stored;
     ever_written_ = true;
   }
   // After the commit: a crash before this leaves an orphan that the next
-  // Open removes.
-  if (old.index != 0 && !old.held_by_state_machine) {
+  // Open removes. A new file at the same index has taken the old one's name.
+  const bool same_file = !stored.held_by_state_machine && stored.index == old.index;
+  if (old.index != 0 && !old.held_by_state_machine && !same_file) {
     RemoveFileIfExists(SnapshotDataPath(data_dir_, old.index)).IgnoreError();
   }
   return absl::OkStatus();
