@@ -138,6 +138,8 @@ void NodeMetrics::Refresh(const RuntimeStatus& status, uint64_t raft_bytes,
   set("proposals_failed_total", static_cast<double>(status.proposals_failed));
   set("refused_truncations_total", static_cast<double>(r.refused_truncations));
   set("chain_mismatches_total", static_cast<double>(r.chain_mismatches));
+  set("snapshots_held_total", static_cast<double>(status.snapshots_held));
+  set("snapshots_written_total", static_cast<double>(status.snapshots_written));
   for (raft::Role role : {raft::Role::kFollower, raft::Role::kPreCandidate, raft::Role::kCandidate,
                           raft::Role::kLeader}) {
     impl_->role_.Add({{"role", raft::RoleName(role)}}).Set(r.role == role ? 1 : 0);

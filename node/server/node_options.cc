@@ -75,6 +75,11 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "Flush the mailbox store and compact the raft log behind it after this many "
                  "applied entries (0 = never); a snapshot file is written only when a follower "
                  "needs one");
+  app.add_option("--keep-log-bytes", o.keep_log_bytes,
+                 "Keep at least this many bytes of the newest raft log entries when compacting, "
+                 "so that a follower back from a restart catches up from the log instead of by a "
+                 "copy of the whole store (default 1 GiB; 0 = only --snapshot-every decides)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
   app.add_option("--snapshot-log-ratio", o.snapshot_log_ratio,
                  "For a state machine that is not durable on its own (tests): write a scheduled "
                  "snapshot only once the entries since the last one hold this fraction of its "

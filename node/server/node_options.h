@@ -24,6 +24,9 @@ struct NodeOptions {
   uint32_t batch_delay_us = 2000;  // --batch-delay-us: group commit wait under load
   // --snapshot-every: flush the store and compact the log behind it.
   uint64_t snapshot_every = 10000;
+  // --keep-log-bytes: raft log kept behind snapshots for followers that
+  // return from a restart.
+  uint64_t keep_log_bytes = uint64_t{1} << 30;
   // Written snapshots on schedule (RaftRuntimeOptions::snapshot_log_ratio).
   double snapshot_log_ratio = 1.0;
   uint64_t max_message_bytes = 64ull << 20;

@@ -186,6 +186,7 @@ absl::Status NodeServer::Start() {
   ro.batch_delay = absl::Microseconds(options_.batch_delay_us);
   ro.scratch_dir = options_.data_dir;
   ro.snapshot_every = options_.snapshot_every;
+  ro.keep_log_bytes = options_.keep_log_bytes;
   ro.snapshot_log_ratio = options_.snapshot_log_ratio;
   ro.ready_max_lag = options_.ready_max_lag;
   ro.logger = logger;

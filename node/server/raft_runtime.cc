@@ -75,10 +75,11 @@ absl::Status RaftRuntime::Start() {
   if (snapshot.held_by_state_machine && state_machine_->applied_index() < snapshot.index) {
     return absl::DataLossError(absl::StrCat(
         "the state machine has applied up to index ", state_machine_->applied_index(),
-        ", but the raft log was compacted up to index ", snapshot.index,
-        ", which the state machine had made durable: its storage lost what it had flushed. "
-        "The entries in between are gone from this node; move its data directory away and "
-        "start it empty to rejoin and copy the state from the others (DESIGN.md G4)"));
+        ", but this node's last snapshot, at index ", snapshot.index,
+        ", is one the state machine had made durable (no copy was written): its storage lost "
+        "what it had flushed, and the raft log does not replay entries behind a snapshot. Move "
+        "this node's data directory away and start it empty to rejoin and copy the state from "
+        "the others (DESIGN.md G4)"));
   }
   // A crash between installing a snapshot into the log storage and into the
   // state machine leaves the state machine behind the snapshot: redo it.
@@ -399,10 +400,11 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
     run.clear();
   };
   const uint64_t applied_before = state_machine_->applied_index();
+  uint64_t bytes = 0;
   for (const raft::Entry& e : entries) {
     std::optional<raft::ConfChange> change;
     if (e.type == raft::EntryType::kConfChange) change = raft::ConfChange::Decode(e.data);
-    applied_bytes_since_snapshot_ += e.data.size();
+    bytes += e.data.size();
     if (e.index <= applied_before) {
       // Applied before a restart: nothing to do but follow membership.
       if (change) change->ApplyTo(&applied_conf_);
@@ -421,6 +423,8 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
     results.emplace_back(&e, std::string());
   }
   apply_run();
+  applied_bytes_since_snapshot_ += bytes;
+  retention_.Applied(entries.back().index, bytes);
   absl::MutexLock lock(&mu_);
   for (auto& [entry, result] : results) {
     auto it = proposals_.find(entry->index);
@@ -458,6 +462,7 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
   last_snapshot_index_ = meta.index;
   last_snapshot_bytes_ = meta.data_size;
   applied_bytes_since_snapshot_ = 0;
+  retention_.Reset();  // the log before the snapshot went with it
   Log(absl::StrCat("state machine restored from snapshot at index ", meta.index));
   absl::MutexLock lock(&mu_);
   // Proposals at or below the snapshot may have committed inside it; their
@@ -527,6 +532,7 @@ absl::StatusOr<raft::SnapshotMeta> RaftRuntime::SnapshotMetaAt(uint64_t index) {
 }
 
 void RaftRuntime::TakeSnapshot(bool write_file) {
+  static constexpr char kHeld[] = "held by the state machine";
   const absl::Time started = absl::Now();
   uint64_t index = 0;
   std::string kind;
@@ -550,7 +556,7 @@ void RaftRuntime::TakeSnapshot(bool write_file) {
         Log(absl::StrCat("skipping the snapshot at index ", index, ": ", s.message()));
         return;
       }
-      kind = "held by the state machine";
+      kind = kHeld;
     }
   }
   if (index == 0) {
@@ -582,6 +588,10 @@ void RaftRuntime::TakeSnapshot(bool write_file) {
     kind = absl::StrCat(storage_->Snapshot().data_size, " bytes",
                         write_file ? ", written for a follower" : "");
   }
+  {
+    absl::MutexLock lock(&mu_);
+    ++(kind == kHeld ? status_.snapshots_held : status_.snapshots_written);
+  }
   // An installed snapshot may have moved it further meanwhile: only raise it.
   uint64_t seen = last_snapshot_index_.load();
   while (seen < index && !last_snapshot_index_.compare_exchange_weak(seen, index)) {
@@ -589,9 +599,14 @@ void RaftRuntime::TakeSnapshot(bool write_file) {
   uint64_t compact_to = index > options_.keep_after_snapshot
                             ? index - options_.keep_after_snapshot
                             : 0;
+  compact_to = std::min(compact_to, retention_.CompactableUpTo(options_.keep_log_bytes));
   if (compact_to >= storage_->FirstIndex()) {
     absl::Status s = storage_->Compact(compact_to);
-    if (!s.ok()) Log(absl::StrCat("could not compact the log: ", s.ToString()));
+    if (s.ok()) {
+      retention_.Compacted(compact_to);
+    } else {
+      Log(absl::StrCat("could not compact the log: ", s.ToString()));
+    }
   }
   Log(absl::StrCat("took a snapshot at index ", index, " (", kind, ", ",
                    absl::FormatDuration(absl::Now() - started),

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "node/raft/log_storage.h"
 #include "node/raft/raft.h"
+#include "node/server/log_retention.h"
 #include "node/server/readiness.h"
 #include "node/server/replicated_state_machine.h"
 
@@ -56,6 +57,10 @@ struct RaftRuntimeOptions {
   // (Ready::snapshot_wanted), or always for a state machine that is not.
   uint64_t snapshot_every = 10000;
   uint64_t keep_after_snapshot = 2000;
+  // ...and at least this many bytes of the most recently applied entries
+  // (log_retention.h), so that a follower down for a restart catches up
+  // from the log instead of by a copy of the whole state. 0: entries only.
+  uint64_t keep_log_bytes = uint64_t{1} << 30;
   // For written snapshots taken on schedule (a state machine that is not
   // durable on its own): only once the entries applied since the last one
   // carry at least this fraction of its bytes (0 = entries alone decide).
@@ -92,6 +97,11 @@ struct RuntimeStatus {
   // reach, and whether it has and now only waits for ConfirmRecovery().
   uint64_t recovery_target = 0;
   bool awaiting_attestation = false;
+  // Snapshots taken since start: held by the state machine (a flush, then
+  // the log compacted behind it) and written to a file (for a follower, or
+  // for a state machine that is not durable on its own).
+  uint64_t snapshots_held = 0;
+  uint64_t snapshots_written = 0;
 };
 
 class RaftRuntime {
@@ -257,6 +267,8 @@ class RaftRuntime {
   // Written by the snapshot thread, read by the apply thread.
   std::atomic<uint64_t> last_snapshot_index_{0};
   std::atomic<uint64_t> last_snapshot_bytes_{0};
+  // What the log must keep behind a snapshot (keep_log_bytes).
+  LogRetention retention_;
   // Apply-thread state: bytes of entries applied since the last snapshot
   // started (or was installed).
   uint64_t applied_bytes_since_snapshot_ = 0;

@@ -162,8 +162,10 @@ TEST_F(ClusterTest, AcknowledgedAppendsSurviveLeaderCrashesExactlyOnce) {
 TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   LocalClusterOptions options;
   // Snapshots are held by the mailbox store (a flush, no copy), so the
-  // entry count alone decides when the log is compacted.
+  // entry count alone decides when the log is compacted, once no log is
+  // kept for followers back from a restart.
   options.snapshot_every = 100;
+  options.extra_args = {"--keep-log-bytes", "0"};
   ASSERT_NO_FATAL_FAILURE(StartCluster(options));
   int leader = *cluster_->WaitForLeader(absl::Seconds(30));
   int follower = (leader + 1) % cluster_->size();
@@ -194,6 +196,18 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
       << leader_log;
   EXPECT_NE(leader_log.find("written for a follower"), std::string::npos) << leader_log;
   EXPECT_NE(leader_log.find("(held by the state machine"), std::string::npos) << leader_log;
+  // And /metrics counts both kinds, for operators.
+  auto metrics = cluster_->HttpGet(leader, "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  auto counted = [&](const std::string& field) {
+    const std::string needle = "qbox_raft{field=\"" + field + "\"} ";
+    const size_t at = metrics->second.find(needle);
+    return at == std::string::npos ? -1.0
+                                   : std::strtod(metrics->second.c_str() + at + needle.size(),
+                                                 nullptr);
+  };
+  EXPECT_GE(counted("snapshots_held_total"), 20.0) << metrics->second;  // 2,600 entries / 100
+  EXPECT_GE(counted("snapshots_written_total"), 1.0) << metrics->second;
 
   // A crash half-way through installing a snapshot leaves part of the old
   // state and part of the snapshot, and the marker saying so. The node
@@ -214,6 +228,35 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(InboxOf(follower), InboxOf(leader));
   log = cluster_->LogTail(follower, 100000);
   EXPECT_NE(log.find("a snapshot restore was interrupted"), std::string::npos) << log;
+}
+
+TEST_F(ClusterTest, AFollowerBackFromARestartCatchesUpFromTheLogNotByACopy) {
+  // Snapshots are frequent here, but the log behind them is kept up to
+  // --keep-log-bytes (default 1 GiB): a follower that was away for a
+  // restart gets the entries it missed, not a copy of the whole store.
+  LocalClusterOptions options;
+  options.snapshot_every = 100;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(options));
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(30));
+  const int follower = (leader + 1) % cluster_->size();
+  ASSERT_TRUE(cluster_->Stop(follower).ok());
+  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+  ASSERT_TRUE(client.ok());
+  // More than the 2,000 entries kept behind a snapshot by count alone.
+  for (int i = 0; i < 2600; ++i) {
+    v1::AppendMessageRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\n.\r\n"));
+    ASSERT_TRUE((*client)->AppendMessage(req).ok());
+  }
+  ASSERT_TRUE(cluster_->Start(follower).ok());
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  EXPECT_EQ(InboxOf(follower), InboxOf(leader));
+  const std::string leader_log = cluster_->LogTail(leader, 100000);
+  EXPECT_NE(leader_log.find("(held by the state machine"), std::string::npos) << leader_log;
+  EXPECT_EQ(leader_log.find("written for a follower"), std::string::npos) << leader_log;
+  EXPECT_EQ(cluster_->LogTail(follower, 100000).find("installing snapshot"), std::string::npos);
 }
 
 TEST_F(ClusterTest, AStoreThatLostWhatItFlushedStopsTheNodeUntilItRejoinsEmpty) {
@@ -244,7 +287,7 @@ TEST_F(ClusterTest, AStoreThatLostWhatItFlushedStopsTheNodeUntilItRejoinsEmpty) 
   EXPECT_FALSE(cluster_->Running(victim)) << cluster_->LogTail(victim, 60);
   const std::string log = cluster_->LogTail(victim, 200);
   EXPECT_NE(log.find("its storage lost what it had flushed"), std::string::npos) << log;
-  EXPECT_NE(log.find("move its data directory away"), std::string::npos) << log;
+  EXPECT_NE(log.find("data directory away and start it empty"), std::string::npos) << log;
 
   // What the message says to do works: started empty, it rejoins (G4).
   cluster_->WipeData(victim);
@@ -489,6 +532,10 @@ TEST(NodeFlags, BadFlagsExitNonZeroNamingTheFlag) {
                             "--cert /etc/hostname --key /etc/hostname --ready-max-lag -5");
   EXPECT_NE(code, 0);
   EXPECT_NE(out.find("--ready-max-lag"), std::string::npos) << out;
+  std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/x "
+                            "--cert /etc/hostname --key /etc/hostname --keep-log-bytes lots");
+  EXPECT_NE(code, 0);
+  EXPECT_NE(out.find("--keep-log-bytes"), std::string::npos) << out;
   // A configuration file that is not the cluster's JSON names the file.
   std::tie(code, out) = run("--cluster /etc/hostname --node site-a/n1 --data-dir /tmp/qbox-x "
                             "--cert /etc/hostname --key /etc/hostname");
