@@ -71,6 +71,21 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // Appends `count` small messages ("Subject: <prefix><i>") to INBOX as the
+  // front end, failing the test at the first error.
+  void AppendToInbox(int count, absl::string_view prefix = "") {
+    auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+    ASSERT_TRUE(client.ok()) << client.status();
+    for (int i = 0; i < count; ++i) {
+      v1::AppendMessageRequest req;
+      req.set_account(kAccount);
+      req.set_mailbox("INBOX");
+      req.set_body(absl::StrCat("Subject: ", prefix, i, "\r\n\r\n.\r\n"));
+      absl::StatusOr<v1::AppendMessageResponse> appended = (*client)->AppendMessage(req);
+      ASSERT_TRUE(appended.ok()) << "append " << i << ": " << appended.status();
+    }
+  }
+
   // body -> uid as node i holds INBOX, read from node i alone.
   std::multimap<std::string, uint32_t> InboxOf(int i) {
     auto client = Client::Open(OptionsFor(*cluster_, "frontend", {cluster_->address(i)}));
@@ -170,17 +185,9 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   int leader = *cluster_->WaitForLeader(absl::Seconds(30));
   int follower = (leader + 1) % cluster_->size();
   ASSERT_TRUE(cluster_->Stop(follower).ok());
-  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
-  ASSERT_TRUE(client.ok());
   // Enough entries that snapshots are taken and the log behind them is
   // compacted past where the stopped follower was.
-  for (int i = 0; i < 2600; ++i) {
-    v1::AppendMessageRequest req;
-    req.set_account(kAccount);
-    req.set_mailbox("INBOX");
-    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\nbody ", i, "\r\n"));
-    ASSERT_TRUE((*client)->AppendMessage(req).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(2600));
   ASSERT_TRUE(cluster_->Start(follower).ok());
   absl::Status caught_up = cluster_->WaitCaughtUp(absl::Seconds(60));
   ASSERT_TRUE(caught_up.ok()) << caught_up;
@@ -240,16 +247,8 @@ TEST_F(ClusterTest, AFollowerBackFromARestartCatchesUpFromTheLogNotByACopy) {
   const int leader = *cluster_->WaitForLeader(absl::Seconds(30));
   const int follower = (leader + 1) % cluster_->size();
   ASSERT_TRUE(cluster_->Stop(follower).ok());
-  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
-  ASSERT_TRUE(client.ok());
   // More than the 2,000 entries kept behind a snapshot by count alone.
-  for (int i = 0; i < 2600; ++i) {
-    v1::AppendMessageRequest req;
-    req.set_account(kAccount);
-    req.set_mailbox("INBOX");
-    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\n.\r\n"));
-    ASSERT_TRUE((*client)->AppendMessage(req).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(2600));
   ASSERT_TRUE(cluster_->Start(follower).ok());
   ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
   EXPECT_EQ(InboxOf(follower), InboxOf(leader));
@@ -267,15 +266,7 @@ TEST_F(ClusterTest, AStoreThatLostWhatItFlushedStopsTheNodeUntilItRejoinsEmpty) 
   LocalClusterOptions options;
   options.snapshot_every = 100;
   ASSERT_NO_FATAL_FAILURE(StartCluster(options));
-  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
-  ASSERT_TRUE(client.ok());
-  for (int i = 0; i < 300; ++i) {
-    v1::AppendMessageRequest req;
-    req.set_account(kAccount);
-    req.set_mailbox("INBOX");
-    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\n.\r\n"));
-    ASSERT_TRUE((*client)->AppendMessage(req).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(300));
   ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
   const int leader = *cluster_->WaitForLeader(absl::Seconds(30));
   const int victim = (leader + 1) % cluster_->size();
@@ -375,15 +366,7 @@ namespace {
 
 TEST_F(ClusterTest, MetricsAndHealthAreServedOnThePlaintextPort) {
   ASSERT_NO_FATAL_FAILURE(StartCluster());
-  auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
-  ASSERT_TRUE(client.ok());
-  for (int i = 0; i < 5; ++i) {
-    v1::AppendMessageRequest req;
-    req.set_account(kAccount);
-    req.set_mailbox("INBOX");
-    req.set_body(absl::StrCat("Subject: ", i, "\r\n\r\n.\r\n"));
-    ASSERT_TRUE((*client)->AppendMessage(req).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(5));
   ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
   int leader = *cluster_->WaitForLeader(absl::Seconds(10));
   for (int i = 0; i < cluster_->size(); ++i) {
