@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/ctl/cluster_status.h"
 #include "tests/ctl/local_cluster.h"
 #include "tests/ctl/qboxctl_runner.h"
 
@@ -48,13 +49,14 @@ class QboxctlLiveClusterTest : public ::testing::Test {
 
   void SetUp() override {
     if (cluster_ == nullptr) GTEST_SKIP() << "cluster set-up failed";
-    // Every test starts from a running cluster with one leader.
+    // Every test starts from a running cluster with one leader and three
+    // voters, so a test that stops one node still has a quorum.
     for (int i = 0; i < cluster_->size(); ++i) {
       if (!cluster_->Running(i)) {
         ASSERT_TRUE(cluster_->Start(i));
       }
     }
-    ASSERT_TRUE(WaitForOneLeader(3)) << LastStatus();
+    ASSERT_TRUE(WaitForOneLeaderAndAllVoters()) << LastStatus();
   }
 
   static CommandResult Run(const std::vector<std::string>& args) {
@@ -98,20 +100,10 @@ class QboxctlLiveClusterTest : public ::testing::Test {
   }
   static std::string LastStatus() { return last_status_; }
 
-  // Exactly one row says leader, and `answered` nodes answered themselves.
-  static bool WaitForOneLeader(int answered) {
-    return WaitFor(
-        [answered] {
-          json s = Status();
-          if (!s.is_object()) return false;
-          int leaders = 0, answers = 0;
-          for (const json& n : s["nodes"]) {
-            if (n["role"] == "leader") ++leaders;
-            if (n["answered"] == true) ++answers;
-          }
-          return leaders == 1 && answers == answered && !s["leader"].get<std::string>().empty();
-        },
-        kClusterDeadline);
+  // One leader and every node a voter (see OneLeaderAndAllVoters).
+  static bool WaitForOneLeaderAndAllVoters() {
+    return WaitFor([] { return testing::OneLeaderAndAllVoters(Status(), cluster_->size()); },
+                   kClusterDeadline);
   }
 
   static std::string Leader() { return Status()["leader"].get<std::string>(); }

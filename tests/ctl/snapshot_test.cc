@@ -16,6 +16,7 @@
 #include "node/mailbox/state_machine.h"
 #include "qbox/admin_client.h"
 #include "qbox/client.h"
+#include "tests/ctl/cluster_status.h"
 #include "tests/ctl/local_cluster.h"
 #include "tests/ctl/qboxctl_runner.h"
 
@@ -95,26 +96,10 @@ class ClusterHarness {
     if (r.exit_code != 0) return json();
     return json::parse(r.out, nullptr, false);
   }
-  // One leader, and every node answers as a voter. A genesis voter that
-  // starts a little late finds the others past genesis and rejoins as a
-  // recovering non-voter until another site attests it (G4); a test that
-  // then stops or wipes a node would leave no quorum.
+  // One leader and every node a voter (see OneLeaderAndAllVoters).
   bool WaitForOneLeader() {
-    return WaitFor(
-        [this] {
-          json s = Status();
-          if (!s.is_object()) return false;
-          int leaders = 0, voters = 0;
-          for (const json& n : s["nodes"]) {
-            if (n["role"] == "leader") ++leaders;
-            if (n["answered"] == true && (n["role"] == "leader" || n["role"] == "follower") &&
-                n["recovery"] == "") {
-              ++voters;
-            }
-          }
-          return leaders == 1 && voters == cluster_.size();
-        },
-        kClusterDeadline);
+    return WaitFor([this] { return testing::OneLeaderAndAllVoters(Status(), cluster_.size()); },
+                   kClusterDeadline);
   }
 
   absl::StatusOr<std::unique_ptr<Client>> OpenClient() { return Client::Open(FrontendOptions()); }
