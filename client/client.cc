@@ -2,8 +2,11 @@
 
 #include <grpcpp/client_context.h>
 
+#include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/idempotency_key.h"
 #include "client/retrying_caller.h"
 #include "client/unary_call.h"
@@ -110,6 +113,42 @@ absl::StatusOr<v1::ExpungeMessagesResponse> Client::ExpungeMessages(
 absl::StatusOr<v1::GetChangesResponse> Client::GetChanges(const v1::GetChangesRequest& request,
                                                           const CallOptions& options) {
   return CallUnary(*caller_, options, request, &Stub::GetChanges);
+}
+
+absl::Status Client::GetAllChanges(const v1::GetChangesRequest& request,
+                                   const ChangesCallback& on_page, const CallOptions& options) {
+  const absl::Time deadline = absl::Now() + caller_->TimeoutOf(options);
+  v1::GetChangesRequest page_request = request;
+  // The first page runs with the caller's options unchanged, so that a bad
+  // timeout is refused exactly as for any call.
+  CallOptions page_options = options;
+  std::optional<uint32_t> uidvalidity;
+  for (int pages = 0;; ++pages) {
+    if (pages > 0) {
+      const absl::Duration remaining = deadline - absl::Now();
+      if (remaining <= absl::ZeroDuration()) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "GetAllChanges: the deadline ended after ", pages, " page(s), complete through MODSEQ ",
+            page_request.since_modseq(), "; resume from there"));
+      }
+      page_options.timeout = remaining;
+    }
+    ASSIGN_OR_RETURN(v1::GetChangesResponse page, GetChanges(page_request, page_options));
+    if (uidvalidity.has_value() && page.uidvalidity() != *uidvalidity) {
+      return absl::AbortedError(absl::StrCat(
+          "GetAllChanges: mailbox \"", request.mailbox(), "\" changed UIDVALIDITY from ",
+          *uidvalidity, " to ", page.uidvalidity(), " between pages; resync from scratch"));
+    }
+    uidvalidity = page.uidvalidity();
+    if (page.has_more_changes() && page.changes_through_modseq() <= page_request.since_modseq()) {
+      return absl::InternalError(
+          absl::StrCat("GetAllChanges: the server reported more changes in \"", request.mailbox(),
+                       "\" but no progress past MODSEQ ", page_request.since_modseq()));
+    }
+    RETURN_IF_ERROR(on_page(page));
+    if (!page.has_more_changes()) return absl::OkStatus();
+    page_request.set_since_modseq(page.changes_through_modseq());
+  }
 }
 
 absl::StatusOr<v1::ListDeletedResponse> Client::ListDeleted(const v1::ListDeletedRequest& request,

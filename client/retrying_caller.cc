@@ -75,7 +75,7 @@ absl::Status RetryingCaller::AwaitConnectionOutcome(grpc::Channel& channel,
 }
 
 absl::Status RetryingCaller::Run(const CallOptions& call_options, const Attempt& attempt) {
-  const absl::Duration timeout = call_options.timeout.value_or(options_.default_timeout);
+  const absl::Duration timeout = TimeoutOf(call_options);
   if (timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("timeout: must be positive, got ", absl::FormatDuration(timeout)));

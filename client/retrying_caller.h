@@ -49,6 +49,12 @@ class RetryingCaller {
 
   std::string PreferredEndpoint() const { return endpoints_.Preferred(); }
 
+  // The deadline Run gives a call with `call_options`, as a duration (not
+  // checked: Run refuses a timeout that is not positive).
+  absl::Duration TimeoutOf(const CallOptions& call_options) const {
+    return call_options.timeout.value_or(options_.default_timeout);
+  }
+
  private:
   RetryingCaller(const ClientOptions& options,
                  std::shared_ptr<grpc::ChannelCredentials> credentials);

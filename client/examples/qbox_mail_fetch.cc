@@ -2,7 +2,9 @@
 // each message as it arrives, so memory does not grow with the mailbox.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_join.h"
@@ -82,29 +84,46 @@ absl::Status Changes(const Session& s, const ReadOptions& o) {
   request.set_account(s.account);
   request.set_mailbox(o.mailbox);
   request.set_since_modseq(o.since_modseq);
-  absl::StatusOr<v1::GetChangesResponse> changes = s.client->GetChanges(request, s.call);
-  if (!changes.ok()) return changes.status();
+  // The server answers in pages; the tool shows one merged answer. A UID
+  // listed again by a later page changed again meanwhile, so the later
+  // listing wins, and a vanished UID never comes back (UIDs are not
+  // reused).
+  std::map<uint32_t, v1::MessageInfo> changed;
+  std::set<uint32_t> vanished;
+  uint64_t highest_modseq = 0;
+  uint32_t uidvalidity = 0;
+  absl::Status status = s.client->GetAllChanges(
+      request,
+      [&](const v1::GetChangesResponse& page) {
+        for (const v1::MessageInfo& m : page.changed()) changed[m.uid()] = m;
+        for (uint32_t uid : page.vanished()) {
+          changed.erase(uid);
+          vanished.insert(uid);
+        }
+        highest_modseq = page.highest_modseq();
+        uidvalidity = page.uidvalidity();
+        return absl::OkStatus();
+      },
+      s.call);
+  if (!status.ok()) return status;
   if (o.format == OutputFormat::kJson) {
-    nlohmann::json out = {{"uidvalidity", changes->uidvalidity()},
-                          {"highest_modseq", changes->highest_modseq()},
+    nlohmann::json out = {{"uidvalidity", uidvalidity},
+                          {"highest_modseq", highest_modseq},
                           {"changed", nlohmann::json::array()},
-                          {"vanished", std::vector<uint32_t>(changes->vanished().begin(),
-                                                             changes->vanished().end())}};
-    for (const v1::MessageInfo& m : changes->changed()) out["changed"].push_back(MessageJson(m));
+                          {"vanished", std::vector<uint32_t>(vanished.begin(), vanished.end())}};
+    for (const auto& [uid, m] : changed) out["changed"].push_back(MessageJson(m));
     std::printf("%s\n", JsonText(out).c_str());
     return absl::OkStatus();
   }
   std::printf("%s since modseq %llu: highest modseq %llu, uidvalidity %u\n", o.mailbox.c_str(),
               static_cast<unsigned long long>(o.since_modseq),
-              static_cast<unsigned long long>(changes->highest_modseq()), changes->uidvalidity());
-  std::printf("changed: %d message(s)\n", changes->changed_size());
-  if (changes->changed_size() > 0) {
+              static_cast<unsigned long long>(highest_modseq), uidvalidity);
+  std::printf("changed: %zu message(s)\n", changed.size());
+  if (!changed.empty()) {
     PrintHeader();
-    for (const v1::MessageInfo& m : changes->changed()) PrintRow(m);
+    for (const auto& [uid, m] : changed) PrintRow(m);
   }
-  std::printf("vanished: %s\n", changes->vanished().empty()
-                                    ? "none"
-                                    : absl::StrJoin(changes->vanished(), ",").c_str());
+  std::printf("vanished: %s\n", vanished.empty() ? "none" : absl::StrJoin(vanished, ",").c_str());
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/mailbox/change_pages.h"
 #include "node/mailbox/keys.h"
 #include "node/mailbox/names.h"
 #include "node/mailbox/records.h"
@@ -82,6 +83,7 @@ absl::Status MailboxStateMachine::FetchMessages(
 
 absl::StatusOr<v1::GetChangesResponse> MailboxStateMachine::GetChanges(
     const v1::GetChangesRequest& req) const {
+  ASSIGN_OR_RETURN(const uint32_t max_changes, ResolveMaxChanges(req.max_changes(), "max_changes"));
   absl::ReaderMutexLock lock(&mu_);
   ReadView view(store_.get());
   ASSIGN_OR_RETURN(v1::AccountRecord account, LoadAccount(view.txn(), req.account()));
@@ -90,20 +92,37 @@ absl::StatusOr<v1::GetChangesResponse> MailboxStateMachine::GetChanges(
   v1::GetChangesResponse out;
   out.set_highest_modseq(mailbox.highest_modseq());
   out.set_uidvalidity(mailbox.uidvalidity());
-  // The change index keeps only each UID's latest change, so one scan from
-  // since+1 yields every changed message once and every vanished UID.
+  // The change index keeps only each UID's latest change, one record per
+  // MODSEQ, so one scan from since+1 yields every changed message once and
+  // every vanished UID. A page stops after max_changes records: it then
+  // covers exactly the MODSEQs up to the last record taken, and the next
+  // page starts after it. Whatever changes in between moves to a MODSEQ
+  // above this mailbox's current highest, so a later page still sees it.
   std::vector<v1::ChangeRecord> changes;
+  uint64_t last_modseq = 0;
+  bool has_more = false;
   bool corrupt = false;
   const uint64_t from = req.since_modseq() == UINT64_MAX ? UINT64_MAX : req.since_modseq() + 1;
-  RETURN_IF_ERROR(view.txn().Scan(Cf::kChanges, keys::Change(mailbox.mailbox_id(), from),
-                                  keys::PrefixEnd(keys::MessagePrefix(mailbox.mailbox_id())),
-                                  [&](absl::string_view, absl::string_view value) {
-                                    corrupt =
-                                        !changes.emplace_back().ParseFromString(std::string(value));
-                                    return !corrupt;
-                                  }));
+  const std::string prefix = keys::MessagePrefix(mailbox.mailbox_id());
+  RETURN_IF_ERROR(
+      view.txn().Scan(Cf::kChanges, keys::Change(mailbox.mailbox_id(), from),
+                      keys::PrefixEnd(prefix), [&](absl::string_view key, absl::string_view value) {
+                        if (changes.size() == max_changes) {
+                          has_more = true;
+                          return false;
+                        }
+                        if (key.size() != prefix.size() + 8 ||
+                            !changes.emplace_back().ParseFromString(std::string(value))) {
+                          corrupt = true;
+                          return false;
+                        }
+                        last_modseq = keys::ReadBigEndian64(key.substr(prefix.size()));
+                        return true;
+                      }));
   if (corrupt)
     return absl::DataLossError(absl::StrCat("mailbox store ", dir(), ": bad change record"));
+  out.set_has_more_changes(has_more);
+  out.set_changes_through_modseq(has_more ? last_modseq : mailbox.highest_modseq());
   std::vector<uint32_t> vanished;
   std::vector<UidRange> changed;
   for (const v1::ChangeRecord& c : changes) {

@@ -5,12 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/mailbox/change_pages.h"
 #include "node/mailbox/flags.h"
 #include "node/mailbox/names.h"
 #include "node/mailbox/uid_set.h"
 #include "node/server/grpc_status.h"
-#include "node/server/service_helpers.h"
 #include "node/server/node_metrics.h"
+#include "node/server/service_helpers.h"
 
 namespace qbox::server {
 namespace {
@@ -43,6 +44,11 @@ absl::Status ValidateAccountAndMailbox(const std::string& account, const std::st
                                        absl::string_view field) {
   RETURN_IF_ERROR(ValidateAccountName(account, "account"));
   return ValidateMailboxName(name, field);
+}
+
+absl::Status Validate(const v1::GetChangesRequest& req) {
+  RETURN_IF_ERROR(ValidateAccountAndMailbox(req.account(), req.mailbox(), "mailbox"));
+  return mailbox::ResolveMaxChanges(req.max_changes(), "max_changes").status();
 }
 
 absl::Status Validate(const v1::CreateMailboxRequest& req) {
@@ -238,8 +244,7 @@ grpc::ServerUnaryReactor* MailStoreService::AppendMessage(grpc::CallbackServerCo
   // `resp` stays valid until Finish; the runtime calls back exactly once
   // (at the latest at the deadline, or when it stops), even if the client
   // went away meanwhile.
-  ProposeCommandAsync(*ctx_, std::move(command), CallDeadline(*ctx_, *call),
-                      Result::kAppendMessage,
+  ProposeCommandAsync(*ctx_, std::move(command), CallDeadline(*ctx_, *call), Result::kAppendMessage,
                       [reactor, resp](grpc::Status status, Result result) {
                         if (status.ok()) *resp = std::move(*result.mutable_append_message());
                         reactor->Finish(status);
@@ -325,8 +330,7 @@ grpc::Status MailStoreService::ExpungeMessages(grpc::ServerContext* call,
 grpc::Status MailStoreService::GetChanges(grpc::ServerContext* call,
                                           const v1::GetChangesRequest* req,
                                           v1::GetChangesResponse* resp) {
-  grpc::Status s =
-      Admit(*call, ValidateAccountAndMailbox(req->account(), req->mailbox(), "mailbox"));
+  grpc::Status s = Admit(*call, Validate(*req));
   if (!s.ok()) return s;
   if (s = BeforeRead(*call, req->stale_read_ok()); !s.ok()) return s;
   auto changes = ctx_->mailbox->GetChanges(*req);

@@ -62,6 +62,11 @@ void FakeMailStore::SetFetchAnswer(FetchAnswer answer) {
   fetch_answer_ = std::move(answer);
 }
 
+void FakeMailStore::SetChangesAnswer(ChangesAnswer answer) {
+  absl::MutexLock lock(&mutex_);
+  changes_answer_ = std::move(answer);
+}
+
 std::string FakeMailStore::LastAppendedBody() const {
   absl::MutexLock lock(&mutex_);
   return last_appended_body_;
@@ -124,6 +129,18 @@ grpc::Status FakeMailStore::FetchMessages(grpc::ServerContext* context,
   }
   if (!answer) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no fetch answer scripted");
   return answer(context, writer);
+}
+
+grpc::Status FakeMailStore::GetChanges(grpc::ServerContext*, const v1::GetChangesRequest* request,
+                                       v1::GetChangesResponse* response) {
+  log_.Record("GetChanges");
+  ChangesAnswer answer;
+  {
+    absl::MutexLock lock(&mutex_);
+    answer = changes_answer_;
+  }
+  if (!answer) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no changes answer scripted");
+  return answer(*request, response);
 }
 
 void FakeAdmin::SetUnaryAnswer(UnaryAnswer answer) {

@@ -36,6 +36,11 @@ UnaryAnswer AlwaysOk();
 using FetchAnswer = std::function<grpc::Status(
     grpc::ServerContext* context, grpc::ServerWriter<v1::FetchMessagesResponse>* writer)>;
 
+// How the fake answers a GetChanges: given the request, fills in the
+// response and returns the status.
+using ChangesAnswer = std::function<grpc::Status(const v1::GetChangesRequest& request,
+                                                 v1::GetChangesResponse* response)>;
+
 // Thread-safe: gRPC calls the fakes from its own threads.
 class CallLog {
  public:
@@ -57,6 +62,7 @@ class FakeMailStore final : public v1::MailStore::Service {
  public:
   void SetUnaryAnswer(UnaryAnswer answer) ABSL_LOCKS_EXCLUDED(mutex_);
   void SetFetchAnswer(FetchAnswer answer) ABSL_LOCKS_EXCLUDED(mutex_);
+  void SetChangesAnswer(ChangesAnswer answer) ABSL_LOCKS_EXCLUDED(mutex_);
   const CallLog& log() const { return log_; }
   // The body of the last AppendMessage received ("" if none).
   std::string LastAppendedBody() const ABSL_LOCKS_EXCLUDED(mutex_);
@@ -71,6 +77,8 @@ class FakeMailStore final : public v1::MailStore::Service {
                              v1::AppendMessageResponse* response) override;
   grpc::Status FetchMessages(grpc::ServerContext* context, const v1::FetchMessagesRequest* request,
                              grpc::ServerWriter<v1::FetchMessagesResponse>* writer) override;
+  grpc::Status GetChanges(grpc::ServerContext* context, const v1::GetChangesRequest* request,
+                          v1::GetChangesResponse* response) override;
 
  private:
   grpc::Status Answer(grpc::ServerContext* context, const std::string& method,
@@ -80,6 +88,7 @@ class FakeMailStore final : public v1::MailStore::Service {
   mutable absl::Mutex mutex_;
   UnaryAnswer unary_answer_ ABSL_GUARDED_BY(mutex_) = AlwaysOk();
   FetchAnswer fetch_answer_ ABSL_GUARDED_BY(mutex_);
+  ChangesAnswer changes_answer_ ABSL_GUARDED_BY(mutex_);
   std::string last_appended_body_ ABSL_GUARDED_BY(mutex_);
 };
 

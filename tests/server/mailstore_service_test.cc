@@ -353,6 +353,16 @@ TEST_F(ServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
          return Fetch(req, &out);
        },
        kInvalid, "uid_set", true},
+      {"changes page larger than the server allows",
+       [this] {
+         v1::GetChangesRequest req;
+         req.set_account("frank");
+         req.set_mailbox("INBOX");
+         req.set_max_changes(100'001);
+         v1::GetChangesResponse resp;
+         return Call(*mail_, &MS::GetChanges, req, &resp);
+       },
+       kInvalid, "max_changes", true},
   };
 
   for (const Case& c : cases) {
@@ -368,6 +378,38 @@ TEST_F(ServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
           << "refused input must not reach the log";
     }
   }
+}
+
+// A resync of a big mailbox comes in pages; the caller loops on
+// has_more_changes from changes_through_modseq and misses nothing.
+TEST_F(ServiceTest, GetChangesPagesUntilHasMoreChangesIsFalse) {
+  CreateAccount("paula");
+  std::vector<uint32_t> appended;
+  for (int i = 0; i < 5; ++i) {
+    v1::AppendMessageResponse a;
+    ASSERT_TRUE(Call(*mail_, &MS::AppendMessage,
+                     AppendRequest("paula", "INBOX", "m" + std::to_string(i)), &a)
+                    .ok());
+    appended.push_back(a.uid());
+  }
+  v1::GetChangesRequest req;
+  req.set_account("paula");
+  req.set_mailbox("INBOX");
+  req.set_max_changes(2);
+  std::vector<uint32_t> seen;
+  std::vector<int> page_sizes;
+  v1::GetChangesResponse page;
+  do {
+    ASSERT_LT(page_sizes.size(), 10u) << "no end to the pages";
+    grpc::Status s = Call(*mail_, &MS::GetChanges, req, &page);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    for (const v1::MessageInfo& m : page.changed()) seen.push_back(m.uid());
+    page_sizes.push_back(page.changed_size());
+    req.set_since_modseq(page.changes_through_modseq());
+  } while (page.has_more_changes());
+  EXPECT_EQ(seen, appended);
+  EXPECT_THAT(page_sizes, ElementsAre(2, 2, 1));
+  EXPECT_EQ(page.changes_through_modseq(), page.highest_modseq());
 }
 
 // MailStore's text fields are `bytes` on the wire (see mailstore.proto), so

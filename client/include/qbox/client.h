@@ -99,6 +99,11 @@ class RetryingCaller;
 // cancelled and FetchMessages returns that status unchanged.
 using FetchCallback = std::function<absl::Status(const v1::FetchMessagesResponse& message)>;
 
+// Called once per page of changes, oldest changes first (see
+// GetAllChanges). Returning a non-OK status stops the loop: no further page
+// is requested and GetAllChanges returns that status unchanged.
+using ChangesCallback = std::function<absl::Status(const v1::GetChangesResponse& page)>;
+
 class Client {
  public:
   // Reads the TLS files and prepares (lazily connecting) channels to the
@@ -151,8 +156,47 @@ class Client {
                                                         const CallOptions& options = {});
   absl::StatusOr<v1::ExpungeMessagesResponse> ExpungeMessages(
       const v1::ExpungeMessagesRequest& request, const CallOptions& options = {});
+
+  // ONE PAGE of what changed after request.since_modseq: at most
+  // request.max_changes entries (0 = the server's default). The reply may
+  // be incomplete: a caller that needs every change must call again with
+  // since_modseq = changes_through_modseq while has_more_changes is true,
+  // or use GetAllChanges. Paging by hand suits a JMAP Email/changes, whose
+  // own maxChanges maps onto max_changes.
   absl::StatusOr<v1::GetChangesResponse> GetChanges(const v1::GetChangesRequest& request,
                                                     const CallOptions& options = {});
+
+  // Every change after request.since_modseq, delivered page by page to
+  // `on_page` (each page as GetChanges returns it). Requests pages of
+  // request.max_changes entries until a page says has_more_changes is
+  // false, each from the previous page's changes_through_modseq. Returns
+  // OK after the last page was delivered, the callback's status if it
+  // stopped the loop, or the error of the page that failed (the pages
+  // delivered before it stand: resume from the last one's
+  // changes_through_modseq). Each page is retried like
+  // any call (UNAVAILABLE, leader hints); ONE deadline (options.timeout, or
+  // the default) covers all pages together.
+  //
+  // Pages are handed over as they arrive rather than merged, so memory
+  // stays at one page however large the mailbox: a QRESYNC front end can
+  // send each page on as VANISHED (EARLIER) and FETCH responses. The same
+  // UID may appear in more than one page when it changed while the loop
+  // ran; a later page is always newer, so applying pages in order (a later
+  // listing of a UID replaces an earlier one, vanished wins over changed)
+  // gives the mailbox's state as of the last page.
+  //
+  // Errors besides those of GetChanges:
+  //  - ABORTED if a page's uidvalidity differs from the first page's: the
+  //    mailbox was deleted and re-created under its name while the loop
+  //    ran, so what was delivered belongs to a mailbox that is gone; the
+  //    caller must resync from scratch.
+  //  - DEADLINE_EXCEEDED if the deadline ends between pages; the pages
+  //    delivered so far stand, and the caller can resume from the last
+  //    delivered page's changes_through_modseq.
+  //  - INTERNAL if the server claims more changes without advancing
+  //    changes_through_modseq (a server bug; looping would never end).
+  absl::Status GetAllChanges(const v1::GetChangesRequest& request, const ChangesCallback& on_page,
+                             const CallOptions& options = {});
 
   // The retention vault (deleted mailboxes and expunged messages).
   absl::StatusOr<v1::ListDeletedResponse> ListDeleted(const v1::ListDeletedRequest& request,
