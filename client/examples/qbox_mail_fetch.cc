@@ -92,6 +92,7 @@ absl::Status Changes(const Session& s, const ReadOptions& o) {
   std::set<uint32_t> vanished;
   uint64_t highest_modseq = 0;
   uint32_t uidvalidity = 0;
+  bool vanished_incomplete = false;
   absl::Status status = s.client->GetAllChanges(
       request,
       [&](const v1::GetChangesResponse& page) {
@@ -102,6 +103,7 @@ absl::Status Changes(const Session& s, const ReadOptions& o) {
         }
         highest_modseq = page.highest_modseq();
         uidvalidity = page.uidvalidity();
+        vanished_incomplete |= page.vanished_incomplete();
         return absl::OkStatus();
       },
       s.call);
@@ -110,7 +112,8 @@ absl::Status Changes(const Session& s, const ReadOptions& o) {
     nlohmann::json out = {{"uidvalidity", uidvalidity},
                           {"highest_modseq", highest_modseq},
                           {"changed", nlohmann::json::array()},
-                          {"vanished", std::vector<uint32_t>(vanished.begin(), vanished.end())}};
+                          {"vanished", std::vector<uint32_t>(vanished.begin(), vanished.end())},
+                          {"vanished_incomplete", vanished_incomplete}};
     for (const auto& [uid, m] : changed) out["changed"].push_back(MessageJson(m));
     std::printf("%s\n", JsonText(out).c_str());
     return absl::OkStatus();
@@ -124,6 +127,10 @@ absl::Status Changes(const Session& s, const ReadOptions& o) {
     for (const auto& [uid, m] : changed) PrintRow(m);
   }
   std::printf("vanished: %s\n", vanished.empty() ? "none" : absl::StrJoin(vanished, ",").c_str());
+  if (vanished_incomplete) {
+    // The store dropped its oldest vanished records (mailstore.proto).
+    std::printf("vanished list incomplete: UIDs expunged long ago are not listed\n");
+  }
   return absl::OkStatus();
 }
 

@@ -30,6 +30,9 @@ struct ApplyContext {
   // The charter's R (G3), 0 before genesis: once a charter exists it, not
   // the account's own setting, decides how long the vault keeps deletions.
   int64_t charter_retention_ms = 0;
+  // Vanished records a mailbox keeps (PruneVanished): the state machine's
+  // option, the same on every replica.
+  uint64_t max_vanished_records = 0;
 };
 
 absl::Status ApplyCreateAccount(ApplyContext& ctx, const v1::CreateAccountCommand& cmd,

@@ -1,5 +1,8 @@
 #include "node/mailbox/message_ops.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/mailbox/flags.h"
@@ -111,6 +114,42 @@ void RemoveMessage(StoreTxn& txn, v1::MailboxRecord* mailbox, const v1::MessageR
   txn.Delete(Cf::kMessages, keys::Message(mailbox->mailbox_id(), message.uid()));
   txn.Delete(Cf::kChanges, keys::Change(mailbox->mailbox_id(), message.modseq()));
   WriteChange(txn, mailbox->mailbox_id(), modseq, message.uid(), /*vanished=*/true);
+  mailbox->set_vanished_count(mailbox->vanished_count() + 1);
+}
+
+absl::Status PruneVanished(StoreTxn& txn, v1::MailboxRecord* mailbox, uint64_t limit) {
+  if (mailbox->vanished_count() <= limit) return absl::OkStatus();
+  // Down to 90%, not to the limit: the scan then runs once per limit/10
+  // removals instead of on every expunge of a mailbox at its limit.
+  const uint64_t drop = mailbox->vanished_count() - (limit - limit / 10);
+  // Every vanished record at or below the floor is gone already, so the
+  // scan starts above it and does not walk the old live records again.
+  const std::string prefix = keys::MessagePrefix(mailbox->mailbox_id());
+  std::vector<std::string> dropped;
+  uint64_t floor = mailbox->vanished_floor_modseq();
+  bool corrupt = false;
+  RETURN_IF_ERROR(txn.Scan(
+      Cf::kChanges, keys::Change(mailbox->mailbox_id(), floor + 1), keys::PrefixEnd(prefix),
+      [&](absl::string_view key, absl::string_view value) {
+        v1::ChangeRecord change;
+        if (key.size() != prefix.size() + 8 || !change.ParseFromString(std::string(value))) {
+          corrupt = true;
+          return false;
+        }
+        if (!change.vanished()) return true;
+        dropped.emplace_back(key);
+        floor = keys::ReadBigEndian64(key.substr(prefix.size()));
+        return dropped.size() < drop;
+      }));
+  if (corrupt) {
+    return absl::DataLossError(absl::StrCat("mailbox store ", txn.store()->dir(),
+                                            ": a change record of mailbox ", mailbox->mailbox_id(),
+                                            " does not parse"));
+  }
+  for (const std::string& key : dropped) txn.Delete(Cf::kChanges, key);
+  mailbox->set_vanished_count(mailbox->vanished_count() - dropped.size());
+  mailbox->set_vanished_floor_modseq(floor);
+  return absl::OkStatus();
 }
 
 void ReplaceFlags(StoreTxn& txn, v1::MailboxRecord* mailbox, v1::MessageRecord* message,

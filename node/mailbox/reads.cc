@@ -122,6 +122,9 @@ absl::StatusOr<v1::GetChangesResponse> MailboxStateMachine::GetChanges(
   if (corrupt)
     return absl::DataLossError(absl::StrCat("mailbox store ", dir(), ": bad change record"));
   out.set_has_more_changes(has_more);
+  // Records up to the floor were pruned: some vanished UIDs after `since`
+  // are no longer in the index.
+  out.set_vanished_incomplete(req.since_modseq() < mailbox.vanished_floor_modseq());
   out.set_changes_through_modseq(has_more ? last_modseq : mailbox.highest_modseq());
   std::vector<uint32_t> vanished;
   std::vector<UidRange> changed;

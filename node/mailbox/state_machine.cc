@@ -388,8 +388,12 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyMailLocked(
     StoreTxn& txn, uint64_t log_index, const v1::MailboxCommand& command) {
   // Every mail command passes here: read the charter in place, no copy.
   ASSIGN_OR_RETURN(const v1::Charter* charter, CharterInForce(txn));
-  ApplyContext ctx{txn, log_index, command.leader_time_ms(), options_.local_clock_ms(),
-                   charter != nullptr ? charter->retention_ms() : 0};
+  ApplyContext ctx{txn,
+                   log_index,
+                   command.leader_time_ms(),
+                   options_.local_clock_ms(),
+                   charter != nullptr ? charter->retention_ms() : 0,
+                   options_.max_vanished_records};
   // A failed command keeps none of its writes: only its result and (for an
   // admin command) the audit record of the attempt. The commands before it
   // in `txn` stay.

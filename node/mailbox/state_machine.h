@@ -97,6 +97,13 @@ struct CheckpointComparison {
 
 class MailboxStateMachine {
  public:
+  // Vanished records (UIDs expunged or moved away) a mailbox keeps in its
+  // change index. Without a bound, a folder with heavy churn (a list folder
+  // that auto-expunges) would keep one record per UID it ever held. A
+  // front end that resyncs from before the oldest kept one is told so
+  // (GetChangesResponse.vanished_incomplete) and compares UIDs instead.
+  static constexpr uint64_t kDefaultMaxVanishedRecords = 100'000;
+
   struct Options {
     // This node's wall clock in ms since the epoch. Used only to stamp vault
     // records and proposals (local_* fields) at apply / snapshot install
@@ -104,6 +111,12 @@ class MailboxStateMachine {
     std::function<int64_t()> local_clock_ms;
     // How many recent results Apply keeps for re-applied indexes.
     uint64_t retained_results = 1024;
+    // Tests only: how many vanished records a mailbox keeps before the
+    // oldest are pruned (GetChanges then says vanished_incomplete). Pruning
+    // happens while applying and changes the replicated state and its G5
+    // digest, so every replica must use the same value: production code
+    // leaves the default, and it is deliberately not a node flag.
+    uint64_t max_vanished_records = kDefaultMaxVanishedRecords;
     // G5: called on the applying thread, inside the apply of the entry at a
     // checkpoint index (a multiple of the charter's checkpoint_every, or an
     // entry carrying a CheckpointRequest), once the state there was

@@ -44,6 +44,7 @@ class MailboxTest : public ::testing::Test {
     sm_.reset();
     MailboxStateMachine::Options options;
     options.local_clock_ms = [this] { return local_now_ms_; };
+    if (max_vanished_records_ != 0) options.max_vanished_records = max_vanished_records_;
     auto opened = MailboxStateMachine::Open(dir_ + "/" + sub, options);
     ASSERT_TRUE(opened.ok()) << opened.status();
     sm_ = std::move(opened).value();
@@ -184,6 +185,8 @@ class MailboxTest : public ::testing::Test {
   uint64_t index_ = 0;
   int64_t leader_now_ms_ = 1'700'000'000'000;
   int64_t local_now_ms_ = 1'700'000'000'000;
+  // Options::max_vanished_records for the next Reopen; 0 = the default.
+  uint64_t max_vanished_records_ = 0;
 };
 
 }  // namespace qbox::mailbox::testing
