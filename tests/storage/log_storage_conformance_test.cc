@@ -14,8 +14,8 @@
 #include "node/raft/log_storage.h"
 #include "node/raft/memory_log_storage.h"
 #include "node/storage/rocksdb_log_storage.h"
+#include "tests/storage/log_storage_factories.h"
 #include "tests/storage/log_test_util.h"
-#include "tests/storage/temp_dir.h"
 
 namespace qbox {
 namespace {
@@ -29,28 +29,6 @@ using ::testing::HasSubstr;
 using testing::SameEntry;
 
 constexpr uint64_t kUnlimited = ~uint64_t{0};
-
-struct RocksDbFactory {
-  static constexpr char kName[] = "RocksDb";
-  testing::TempDir dir;
-  // Where a local snapshot file is written before it is handed over: the
-  // storage's own file system, as the node's scratch directory is.
-  std::string ScratchDir() const { return dir.path(); }
-  std::unique_ptr<LogStorage> Create() {
-    auto storage = storage::RocksDbLogStorage::Open(dir.path() + "/raft");
-    if (!storage.ok()) {
-      ADD_FAILURE() << storage.status();
-      return nullptr;
-    }
-    return std::move(*storage);
-  }
-};
-
-struct MemoryFactory {
-  testing::TempDir dir;
-  std::string ScratchDir() const { return dir.path(); }
-  std::unique_ptr<LogStorage> Create() { return std::make_unique<raft::MemoryLogStorage>(); }
-};
 
 template <typename Factory>
 class LogStorageConformanceTest : public ::testing::Test {
@@ -109,17 +87,8 @@ class LogStorageConformanceTest : public ::testing::Test {
   std::unique_ptr<LogStorage> log_;
 };
 
-using Implementations = ::testing::Types<RocksDbFactory, MemoryFactory>;
-
-class ImplementationNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, RocksDbFactory> ? "RocksDb" : "Memory";
-  }
-};
-
-TYPED_TEST_SUITE(LogStorageConformanceTest, Implementations, ImplementationNames);
+TYPED_TEST_SUITE(LogStorageConformanceTest, testing::LogStorageImplementations,
+                 testing::LogStorageImplementationNames);
 
 TYPED_TEST(LogStorageConformanceTest, EmptyLog) {
   EXPECT_EQ(this->log_->FirstIndex(), 1u);
