@@ -72,6 +72,21 @@ class LogStorage {
   virtual absl::StatusOr<std::string> ReadSnapshotChunk(uint64_t offset,
                                                         uint64_t max_len) const = 0;
 
+  // ---- Size (the runtime, not the core) ----
+
+  // Roughly how many bytes of entry data (Entry::data, what --keep-log-bytes
+  // counts) the entries [first, last] carry, found without reading them: a
+  // runtime asks at start how much log it already keeps. last == first - 1
+  // is an empty range and answers 0 (an empty log's [FirstIndex(),
+  // LastIndex()] is one). INVALID_ARGUMENT if last < first - 1; OUT_OF_RANGE
+  // if first < FirstIndex() or last > LastIndex().
+  //
+  // An estimate that may be too high or too low: MemoryLogStorage answers
+  // exactly, RocksDbLogStorage from RocksDB's size estimates (see there). A
+  // caller that decides from it what to delete must allow for the error on
+  // the side of keeping.
+  virtual absl::StatusOr<uint64_t> ApproximateEntryBytes(uint64_t first, uint64_t last) const = 0;
+
   // ---- Write side (the runtime) ----
 
   // Durably writes `entries` (contiguous, ascending) and, if set, the hard

@@ -102,6 +102,23 @@ absl::StatusOr<std::string> MemoryLogStorage::ReadSnapshotChunk(uint64_t offset,
   return snapshot_data_.substr(offset, max_len);
 }
 
+absl::StatusOr<uint64_t> MemoryLogStorage::ApproximateEntryBytes(uint64_t first,
+                                                                 uint64_t last) const {
+  absl::MutexLock lock(&mu_);
+  if (first > last && first - last != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entry range [", first, ", ", last, "]: first is after last + 1"));
+  }
+  if (first < first_index_ || last > LastIndexLocked()) {
+    return absl::OutOfRangeError(absl::StrCat("entries [", first, ", ", last,
+                                              "] are outside the log [", first_index_, ", ",
+                                              LastIndexLocked(), "]"));
+  }
+  uint64_t bytes = 0;
+  for (uint64_t i = first; i <= last; ++i) bytes += entries_[i - first_index_].data.size();
+  return bytes;
+}
+
 absl::Status MemoryLogStorage::Persist(const std::vector<Entry>& entries,
                                        const HardState* hard_state) {
   absl::MutexLock lock(&mu_);

@@ -27,6 +27,8 @@ class MemoryLogStorage : public LogStorage {
                                              uint64_t max_bytes) const override;
   SnapshotMeta Snapshot() const override;
   absl::StatusOr<std::string> ReadSnapshotChunk(uint64_t offset, uint64_t max_len) const override;
+  // Exact: the sum of the entries' data sizes.
+  absl::StatusOr<uint64_t> ApproximateEntryBytes(uint64_t first, uint64_t last) const override;
 
   absl::Status Persist(const std::vector<Entry>& entries, const HardState* hard_state) override;
   absl::Status WriteSnapshotChunk(uint64_t offset, std::string_view data) override;

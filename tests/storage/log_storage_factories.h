@@ -17,6 +17,8 @@
 namespace qbox::testing {
 
 struct RocksDbFactory {
+  // ApproximateEntryBytes is an estimate here.
+  static constexpr bool kExactSizes = false;
   TempDir dir;
   // Where a local snapshot file is written before it is handed over: the
   // storage's own file system, as the node's scratch directory is.
@@ -29,12 +31,20 @@ struct RocksDbFactory {
     }
     return std::move(*storage);
   }
+  // Closes `log` and opens it again, as a node's restart does.
+  std::unique_ptr<raft::LogStorage> Restart(std::unique_ptr<raft::LogStorage> log) {
+    log.reset();
+    return Create();
+  }
 };
 
 struct MemoryFactory {
+  static constexpr bool kExactSizes = true;
   TempDir dir;
   std::string ScratchDir() const { return dir.path(); }
   std::unique_ptr<raft::LogStorage> Create() { return std::make_unique<raft::MemoryLogStorage>(); }
+  // The simulation's restart: the same object, standing for what was durable.
+  std::unique_ptr<raft::LogStorage> Restart(std::unique_ptr<raft::LogStorage> log) { return log; }
 };
 
 using LogStorageImplementations = ::testing::Types<RocksDbFactory, MemoryFactory>;
