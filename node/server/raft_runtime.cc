@@ -88,6 +88,7 @@ absl::Status RaftRuntime::Start() {
   last_snapshot_index_ = snapshot.index;
   last_snapshot_bytes_ = snapshot.data_size;
   applied_ = state_machine_->applied_index();
+  CountLogKeptFromBefore(snapshot.index);
   {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
@@ -109,6 +110,26 @@ absl::Status RaftRuntime::Start() {
     ReplyLoop();
   });
   return absl::OkStatus();
+}
+
+void RaftRuntime::CountLogKeptFromBefore(uint64_t snapshot_index) {
+  // The core hands the apply thread only the entries after the snapshot;
+  // the log kept behind it would otherwise count for nothing, and be kept
+  // until a whole budget of new entries had arrived on top of it.
+  const uint64_t first = storage_->FirstIndex();
+  const uint64_t last = std::min(snapshot_index, storage_->LastIndex());
+  if (first > last) return;
+  absl::StatusOr<uint64_t> counted = retention_.Seed(*storage_, first, last);
+  if (!counted.ok()) {
+    Log(absl::StrCat("not counting the raft log kept from before this start (entries ", first,
+                     " to ", last,
+                     "): it stays until --keep-log-bytes of new entries have arrived: ",
+                     counted.status().ToString()));
+    return;
+  }
+  Log(absl::StrCat("counting the raft log kept from before this start (entries ", first, " to ",
+                   last, ") as ", *counted, " bytes toward --keep-log-bytes (",
+                   LogRetention::kSeedCountedPercent, "% of the storage's estimate)"));
 }
 
 void RaftRuntime::Stop() {

@@ -190,6 +190,9 @@ class RaftRuntime {
   void ApplyLoop();
   void ApplyEntries(const std::vector<raft::Entry>& entries);
   void InstallSnapshot(const raft::SnapshotMeta& meta);
+  // At Start: counts the log kept behind the snapshot at `snapshot_index`
+  // toward keep_log_bytes (LogRetention::Seed), from the storage's estimate.
+  void CountLogKeptFromBefore(uint64_t snapshot_index);
   // On the apply thread: starts a snapshot in the background when one is due
   // or a follower needs one, and none is running.
   void MaybeTakeSnapshot();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <tuple>
 
@@ -84,6 +86,64 @@ class ClusterTest : public ::testing::Test {
       absl::StatusOr<v1::AppendMessageResponse> appended = (*client)->AppendMessage(req);
       ASSERT_TRUE(appended.ok()) << "append " << i << ": " << appended.status();
     }
+  }
+
+  // Appends `count` messages of `body_bytes` bytes to INBOX from `clients`
+  // front ends at once (group commit makes that quicker than one by one),
+  // failing the test at the first error.
+  void AppendToInboxConcurrently(int count, size_t body_bytes, absl::string_view prefix,
+                                 int clients = 8) {
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < clients; ++t) {
+      threads.emplace_back([&, t] {
+        auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+        if (!client.ok()) {
+          ADD_FAILURE() << client.status();
+          ++failed;
+          return;
+        }
+        for (int i = t; i < count && failed.load() == 0; i += clients) {
+          v1::AppendMessageRequest req;
+          req.set_account(kAccount);
+          req.set_mailbox("INBOX");
+          std::string body = absl::StrCat("Subject: ", prefix, i, "\r\n\r\n");
+          body.resize(std::max(body.size(), body_bytes), 'x');
+          req.set_body(body);
+          absl::StatusOr<v1::AppendMessageResponse> appended = (*client)->AppendMessage(req);
+          if (!appended.ok()) {
+            ADD_FAILURE() << "append " << i << ": " << appended.status();
+            ++failed;
+          }
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    ASSERT_EQ(failed.load(), 0);
+  }
+
+  // A field of node i's qbox_raft gauge on /metrics (first_index, ...), or
+  // -1 if it cannot be read.
+  double RaftGauge(int i, const std::string& field) {
+    auto metrics = cluster_->HttpGet(i, "/metrics");
+    if (!metrics.ok()) return -1;
+    const std::string needle = "qbox_raft{field=\"" + field + "\"} ";
+    const size_t at = metrics->second.find(needle);
+    if (at == std::string::npos) return -1;
+    return std::strtod(metrics->second.c_str() + at + needle.size(), nullptr);
+  }
+
+  // Waits until node i's raft gauge `field` exceeds `than`; returns its last
+  // value (the test checks it).
+  double WaitForRaftGaugeAbove(int i, const std::string& field, double than,
+                               absl::Duration timeout) {
+    const absl::Time give_up = absl::Now() + timeout;
+    double value = RaftGauge(i, field);
+    while (value <= than && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(100));
+      value = RaftGauge(i, field);
+    }
+    return value;
   }
 
   // body -> uid as node i holds INBOX, read from node i alone.
@@ -256,6 +316,53 @@ TEST_F(ClusterTest, AFollowerBackFromARestartCatchesUpFromTheLogNotByACopy) {
   EXPECT_NE(leader_log.find("(held by the state machine"), std::string::npos) << leader_log;
   EXPECT_EQ(leader_log.find("written for a follower"), std::string::npos) << leader_log;
   EXPECT_EQ(cluster_->LogTail(follower, 100000).find("installing snapshot"), std::string::npos);
+}
+
+TEST_F(ClusterTest, ARestartedNodeCompactsItsLogToTheBudgetWithoutAWholeBudgetMore) {
+  // The log a node kept behind its snapshot before a restart counts toward
+  // --keep-log-bytes from the storage's estimate. When only entries applied
+  // since the start counted, a restarted node compacted nothing until a
+  // whole budget of new entries had arrived: up to twice the budget on
+  // disk, and more after each further restart.
+  constexpr size_t kBodyBytes = 2000;
+  // About 2,900 entries: more than the 2,000 kept behind a snapshot by
+  // count, so the byte budget decides.
+  constexpr uint64_t kKeepBytes = 6'000'000;
+  LocalClusterOptions options;
+  options.snapshot_every = 100;
+  options.extra_args = {"--keep-log-bytes", absl::StrCat(kKeepBytes)};
+  ASSERT_NO_FATAL_FAILURE(StartCluster(options));
+  const int leader = *cluster_->WaitForLeader(absl::Seconds(30));
+  const int node = (leader + 1) % cluster_->size();
+  // More than the budget: the node compacts its log behind it.
+  ASSERT_NO_FATAL_FAILURE(AppendToInboxConcurrently(3400, kBodyBytes, "before "));
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  ASSERT_GT(WaitForRaftGaugeAbove(node, "first_index", 1, absl::Seconds(30)), 1)
+      << "the log was never compacted: " << cluster_->LogTail(node, 20);
+
+  ASSERT_TRUE(cluster_->Stop(node).ok());
+  ASSERT_TRUE(cluster_->Start(node).ok());
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  const double first_at_start = RaftGauge(node, "first_index");
+  ASSERT_GT(first_at_start, 1);
+  const std::string log = cluster_->LogTail(node, 200);
+  EXPECT_NE(log.find("counting the raft log kept from before this start"), std::string::npos)
+      << log;
+
+  // A third of a budget of new entries is enough to compact again (the
+  // estimate counts three quarters of what was kept), where a whole one was
+  // needed before.
+  ASSERT_NO_FATAL_FAILURE(AppendToInboxConcurrently(1000, kBodyBytes, "after "));
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(60)).ok());
+  const double first_after =
+      WaitForRaftGaugeAbove(node, "first_index", first_at_start, absl::Seconds(20));
+  EXPECT_GT(first_after, first_at_start) << cluster_->LogTail(node, 40);
+  // What it keeps is about the budget again: at least the budget (an entry
+  // carries the body and less than 200 bytes more), not a second one on top.
+  const double kept = RaftGauge(node, "last_index") - RaftGauge(node, "first_index") + 1;
+  EXPECT_GE(kept, kKeepBytes / (kBodyBytes + 200.0));
+  EXPECT_LE(kept, 1.5 * kKeepBytes / kBodyBytes);
+  EXPECT_EQ(cluster_->LogTail(node, 100000).find("installing snapshot"), std::string::npos);
 }
 
 TEST_F(ClusterTest, AStoreThatLostWhatItFlushedStopsTheNodeUntilItRejoinsEmpty) {
