@@ -78,7 +78,9 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
   app.add_option("--keep-log-bytes", o.keep_log_bytes,
                  "Keep at least this many bytes of the newest raft log entries when compacting, "
                  "so that a follower back from a restart catches up from the log instead of by a "
-                 "copy of the whole store (default 1 GiB; 0 = only --snapshot-every decides)")
+                 "copy of the whole store (default 1 GiB; 0 = only --snapshot-every decides). "
+                 "After this node restarts, up to about a third more, until that many bytes of "
+                 "new entries have arrived: the log it kept counts at 3/4 of its estimated size")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
   app.add_option("--snapshot-log-ratio", o.snapshot_log_ratio,
                  "For a state machine that is not durable on its own (tests): write a scheduled "
