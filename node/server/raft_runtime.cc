@@ -621,17 +621,24 @@ void RaftRuntime::TakeSnapshot(bool write_file) {
                             ? index - options_.keep_after_snapshot
                             : 0;
   compact_to = std::min(compact_to, retention_.CompactableUpTo(options_.keep_log_bytes));
+  // Says what happened to the log, so that an operator reading why the data
+  // directory grows sees whether the log was kept and why.
+  std::string log_outcome = absl::StrCat("log kept from index ", storage_->FirstIndex(),
+                                         " (nothing before the last ",
+                                         options_.keep_after_snapshot, " entries and ",
+                                         options_.keep_log_bytes, " bytes to compact)");
   if (compact_to >= storage_->FirstIndex()) {
     absl::Status s = storage_->Compact(compact_to);
     if (s.ok()) {
       retention_.Compacted(compact_to);
+      log_outcome = absl::StrCat("log compacted up to ", compact_to);
     } else {
-      Log(absl::StrCat("could not compact the log: ", s.ToString()));
+      log_outcome = absl::StrCat("could not compact the log: ", s.ToString());
     }
   }
   Log(absl::StrCat("took a snapshot at index ", index, " (", kind, ", ",
-                   absl::FormatDuration(absl::Now() - started),
-                   ", in the background); log compacted up to ", compact_to));
+                   absl::FormatDuration(absl::Now() - started), ", in the background); ",
+                   log_outcome));
 }
 
 // ---- requests ----
