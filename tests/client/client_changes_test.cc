@@ -73,6 +73,17 @@ class ClientChangesTest : public ::testing::Test {
     return client.ok() ? *std::move(client) : nullptr;
   }
 
+  // GetAllChanges from `endpoint`, counting the pages handed over.
+  absl::Status GetAllCountingPages(const std::string& endpoint, const v1::GetChangesRequest& request,
+                                   int* pages) {
+    std::unique_ptr<Client> client = OpenClient(endpoint);
+    if (client == nullptr) return absl::InternalError("no client");
+    return client->GetAllChanges(request, [pages](const auto&) {
+      ++*pages;
+      return absl::OkStatus();
+    });
+  }
+
   testing::TestCredentials credentials_;
 };
 
@@ -112,13 +123,8 @@ TEST_F(ClientChangesTest, RetriesAPageThatFoundNoLeaderAndGoesOnFromThere) {
     if (++calls == 2) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no leader yet");
     return mailbox.Answer(request, response);
   });
-  std::unique_ptr<Client> client = OpenClient(node.address());
-  ASSERT_NE(client, nullptr);
   int pages = 0;
-  absl::Status status = client->GetAllChanges(ChangesSince(0, 4), [&](const auto&) {
-    ++pages;
-    return absl::OkStatus();
-  });
+  absl::Status status = GetAllCountingPages(node.address(), ChangesSince(0, 4), &pages);
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(pages, 3);
   EXPECT_THAT(mailbox.Since(), ElementsAre(0, 4, 8));  // the refused call never reached it
@@ -133,13 +139,8 @@ TEST_F(ClientChangesTest, AUidvalidityChangeBetweenPagesIsAbortedForAFullResync)
     if (request.since_modseq() > 0) mailbox.uidvalidity = 8;
     return mailbox.Answer(request, response);
   });
-  std::unique_ptr<Client> client = OpenClient(node.address());
-  ASSERT_NE(client, nullptr);
   int pages = 0;
-  absl::Status status = client->GetAllChanges(ChangesSince(0, 4), [&](const auto&) {
-    ++pages;
-    return absl::OkStatus();
-  });
+  absl::Status status = GetAllCountingPages(node.address(), ChangesSince(0, 4), &pages);
   EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
   EXPECT_THAT(status.message(), HasSubstr("UIDVALIDITY"));
   EXPECT_EQ(pages, 1);  // the page of the new mailbox is not handed over
