@@ -172,7 +172,8 @@ absl::Status ApplyMoveMessages(ApplyContext& ctx, const v1::MoveMessagesRequest&
     out->add_source_uids(m.uid());
     out->add_target_uids(moved.uid());
   }
-  RETURN_IF_ERROR(PruneVanished(ctx.txn, &plan.source, ctx.max_vanished_records));
+  RETURN_IF_ERROR(
+      PruneVanished(ctx.txn, &plan.source, plan.messages.size(), ctx.max_vanished_records));
   SaveMailbox(ctx.txn, plan.source);
   SaveMailbox(ctx.txn, plan.target);
   out->set_target_uidvalidity(plan.target.uidvalidity());
@@ -213,7 +214,8 @@ absl::Status ApplyExpungeMessages(ApplyContext& ctx, const v1::ExpungeMessagesRe
     ASSIGN_OR_RETURN(uint64_t vault_id, AddVaultEntry(ctx, account, std::move(vault)));
     out->set_vault_id(vault_id);
   }
-  RETURN_IF_ERROR(PruneVanished(ctx.txn, &mailbox, ctx.max_vanished_records));
+  RETURN_IF_ERROR(
+      PruneVanished(ctx.txn, &mailbox, out->expunged_size(), ctx.max_vanished_records));
   SaveMailbox(ctx.txn, mailbox);
   SaveAccount(ctx.txn, account);
   out->set_highest_modseq(mailbox.highest_modseq());

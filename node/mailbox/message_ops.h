@@ -39,14 +39,17 @@ absl::StatusOr<v1::MessageRecord> InsertMessage(StoreTxn& txn, v1::MailboxRecord
                                                 v1::MessageRecord message);
 // Deletes the message and records its UID as vanished at a new MODSEQ.
 void RemoveMessage(StoreTxn& txn, v1::MailboxRecord* mailbox, const v1::MessageRecord& message);
-// Keeps the mailbox's vanished records to at most `limit`: if it holds
-// more, deletes the oldest (lowest MODSEQ) down to 90% of `limit` and
-// raises vanished_floor_modseq to the highest MODSEQ deleted. Records of
-// live messages are never deleted. Every command that removes messages
-// calls it once, before saving the mailbox, so pruning is part of that
-// command's write and every replica (same state, same `limit`) prunes the
-// same records.
-absl::Status PruneVanished(StoreTxn& txn, v1::MailboxRecord* mailbox, uint64_t limit);
+// Counts the `removed` vanished records a command just wrote (with
+// RemoveMessage) and keeps the mailbox's vanished records to at most
+// `limit`: if it holds more, deletes the oldest (lowest MODSEQ) down to 90%
+// of `limit` and raises vanished_floor_modseq to the highest MODSEQ
+// deleted. Records of live messages are never deleted. Every command that
+// removes messages calls it once, before saving the mailbox, so pruning is
+// part of that command's write and every replica (same state, same
+// `limit`) prunes the same records. `limit` 0 is off: nothing is counted or
+// pruned and the mailbox record is left alone.
+absl::Status PruneVanished(StoreTxn& txn, v1::MailboxRecord* mailbox, uint64_t removed,
+                           uint64_t limit);
 // Sets new flags and keywords at a new MODSEQ.
 void ReplaceFlags(StoreTxn& txn, v1::MailboxRecord* mailbox, v1::MessageRecord* message,
                   uint32_t system_flags, const std::vector<std::string>& keywords);

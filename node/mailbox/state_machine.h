@@ -99,10 +99,19 @@ class MailboxStateMachine {
  public:
   // Vanished records (UIDs expunged or moved away) a mailbox keeps in its
   // change index. Without a bound, a folder with heavy churn (a list folder
-  // that auto-expunges) would keep one record per UID it ever held. A
-  // front end that resyncs from before the oldest kept one is told so
+  // that auto-expunges) keeps one record per UID it ever held. With a bound,
+  // a front end that resyncs from before the oldest kept one is told so
   // (GetChangesResponse.vanished_incomplete) and compares UIDs instead.
-  static constexpr uint64_t kDefaultMaxVanishedRecords = 100'000;
+  //
+  // The bound to use once the cluster can switch it on. It is off (0) by
+  // default because counting and pruning change the replicated mailbox
+  // records and so the G5 digest: sites upgrade their nodes independently,
+  // often days apart, and a replica that prunes next to one whose binary
+  // does not would raise checkpoint-mismatch alarms for as long as both
+  // run, and forever after (their counts would differ). Switching it on
+  // needs a feature level that the cluster raises through its log once
+  // every node runs a binary that has it; that does not exist yet.
+  static constexpr uint64_t kVanishedRecordsBound = 100'000;
 
   struct Options {
     // This node's wall clock in ms since the epoch. Used only to stamp vault
@@ -112,11 +121,12 @@ class MailboxStateMachine {
     // How many recent results Apply keeps for re-applied indexes.
     uint64_t retained_results = 1024;
     // Tests only: how many vanished records a mailbox keeps before the
-    // oldest are pruned (GetChanges then says vanished_incomplete). Pruning
-    // happens while applying and changes the replicated state and its G5
-    // digest, so every replica must use the same value: production code
-    // leaves the default, and it is deliberately not a node flag.
-    uint64_t max_vanished_records = kDefaultMaxVanishedRecords;
+    // oldest are pruned (GetChanges then says vanished_incomplete); 0 is
+    // off (see kVanishedRecordsBound). Pruning happens while applying and
+    // changes the replicated state and its G5 digest, so every replica must
+    // use the same value: production code leaves the default, and it is
+    // deliberately not a node flag.
+    uint64_t max_vanished_records = 0;
     // G5: called on the applying thread, inside the apply of the entry at a
     // checkpoint index (a multiple of the charter's checkpoint_every, or an
     // entry carrying a CheckpointRequest), once the state there was

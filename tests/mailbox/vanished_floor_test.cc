@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "node/mailbox/store.h"
+#include "qbox/v1/mailbox_records.pb.h"
 #include "tests/mailbox/mailbox_test_util.h"
 
 namespace qbox::mailbox::testing {
@@ -218,11 +220,43 @@ TEST_F(VanishedFloorTest, ReplicasApplyingTheSameCommandsAgreeOnTheDigest) {
 
   // Replica C with another limit holds another state: the limit must be
   // the same on every replica.
-  max_vanished_records_ = 0;  // the default
+  max_vanished_records_ = 0;  // off, the default
   Reopen("c");
   for (const v1::MailboxCommand& cmd : commands) MustApply(cmd);
   EXPECT_NE(DigestHex(), a_digest);
   EXPECT_FALSE(Changes("INBOX", 0).vanished_incomplete());
+}
+
+// Off by default (kVanishedRecordsBound says why): every vanished record is
+// kept and the mailbox records are exactly what a binary without pruning
+// writes, so replicas of both kinds keep equal digests during an upgrade.
+TEST_F(VanishedFloorTest, OffByDefaultNothingIsCountedOrPruned) {
+  max_vanished_records_ = 0;
+  Reopen("default");
+  MustApply(CreateAccountCmd("alice"));
+  AppendN("INBOX", 30);
+  for (uint32_t uid = 1; uid <= 25; ++uid) ExpungeOne(uid);
+  v1::GetChangesResponse changes = Changes("INBOX", 0);
+  EXPECT_EQ(VanishedOf(changes), Range(1, 25));
+  EXPECT_FALSE(changes.vanished_incomplete());
+
+  const std::string store_dir = dir_ + "/default";
+  sm_.reset();
+  auto store = Store::Open(store_dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  StoreTxn txn(store->get());
+  int mailboxes = 0;
+  ASSERT_TRUE(txn.ScanPrefix(Cf::kMailboxes, "i",  // "i" mailbox_id -> MailboxRecord
+                       [&](absl::string_view, absl::string_view value) {
+                         v1::MailboxRecord record;
+                         EXPECT_TRUE(record.ParseFromString(std::string(value)));
+                         EXPECT_EQ(record.vanished_count(), 0u) << record.name();
+                         EXPECT_EQ(record.vanished_floor_modseq(), 0u) << record.name();
+                         ++mailboxes;
+                         return true;
+                       })
+                  .ok());
+  EXPECT_GT(mailboxes, 0);
 }
 
 }  // namespace
