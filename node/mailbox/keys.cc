@@ -1,5 +1,6 @@
 #include "node/mailbox/keys.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace qbox::mailbox::keys {
@@ -44,6 +45,11 @@ std::string Message(uint64_t mailbox_id, uint32_t uid) {
 std::string MessagePrefix(uint64_t mailbox_id) { return BigEndian64(mailbox_id); }
 std::string Change(uint64_t mailbox_id, uint64_t modseq) {
   return absl::StrCat(BigEndian64(mailbox_id), BigEndian64(modseq));
+}
+
+std::optional<uint64_t> ChangeModseq(absl::string_view key, absl::string_view prefix) {
+  if (key.size() != prefix.size() + 8 || !absl::StartsWith(key, prefix)) return std::nullopt;
+  return ReadBigEndian64(key.substr(prefix.size()));
 }
 
 std::string BodyData(uint64_t account_id, absl::string_view sha256) {

@@ -23,6 +23,7 @@
 #define QBOX_NODE_MAILBOX_KEYS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -46,6 +47,9 @@ std::string MailboxById(uint64_t mailbox_id);
 std::string Message(uint64_t mailbox_id, uint32_t uid);
 std::string MessagePrefix(uint64_t mailbox_id);  // also the changes prefix
 std::string Change(uint64_t mailbox_id, uint64_t modseq);
+// The MODSEQ of `key`, a changes key of the mailbox whose MessagePrefix is
+// `prefix`; nullopt if the key does not have that shape.
+std::optional<uint64_t> ChangeModseq(absl::string_view key, absl::string_view prefix);
 
 std::string BodyData(uint64_t account_id, absl::string_view sha256);
 std::string BodyLiveRefs(uint64_t account_id, absl::string_view sha256);

@@ -1,5 +1,6 @@
 #include "node/mailbox/message_ops.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -136,13 +137,14 @@ absl::Status PruneVanished(StoreTxn& txn, v1::MailboxRecord* mailbox, uint64_t r
       Cf::kChanges, keys::Change(mailbox->mailbox_id(), floor + 1), keys::PrefixEnd(prefix),
       [&](absl::string_view key, absl::string_view value) {
         v1::ChangeRecord change;
-        if (key.size() != prefix.size() + 8 || !change.ParseFromString(std::string(value))) {
+        const std::optional<uint64_t> modseq = keys::ChangeModseq(key, prefix);
+        if (!modseq.has_value() || !change.ParseFromString(std::string(value))) {
           corrupt = true;
           return false;
         }
         if (!change.vanished()) return true;
         dropped.emplace_back(key);
-        floor = keys::ReadBigEndian64(key.substr(prefix.size()));
+        floor = *modseq;
         return dropped.size() < drop;
       }));
   if (corrupt) {

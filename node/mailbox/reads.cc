@@ -1,6 +1,7 @@
 // Read-only queries. Each runs on one RocksDB snapshot, so it sees the
 // state as of a single applied index.
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
@@ -111,12 +112,13 @@ absl::StatusOr<v1::GetChangesResponse> MailboxStateMachine::GetChanges(
                           has_more = true;
                           return false;
                         }
-                        if (key.size() != prefix.size() + 8 ||
+                        const std::optional<uint64_t> modseq = keys::ChangeModseq(key, prefix);
+                        if (!modseq.has_value() ||
                             !changes.emplace_back().ParseFromString(std::string(value))) {
                           corrupt = true;
                           return false;
                         }
-                        last_modseq = keys::ReadBigEndian64(key.substr(prefix.size()));
+                        last_modseq = *modseq;
                         return true;
                       }));
   if (corrupt)
