@@ -153,6 +153,7 @@ void Raft::Impl::BecomeLeader() {
     if (ok) granted.push_back(id);
   }
   ResetRoleState(term_);
+  stand_in_ = false;
   role_ = Role::kLeader;
   lead_ = id_;
   SyncProgressWithConf();
@@ -162,7 +163,10 @@ void Raft::Impl::BecomeLeader() {
   // one-server-at-a-time rule needs it, see Ongaro's dissertation 4.1).
   pending_conf_index_ = log_.LastIndex();
   Log(absl::StrCat("became leader for term ", term_, " with votes from ",
-                   absl::StrJoin(granted, ", ")));
+                   absl::StrJoin(granted, ", "),
+                   conf_.IsVoter(id_) ? ""
+                                      : " (not a voter here: stepping down once our first "
+                                        "entry commits)"));
   Entry noop;
   noop.type = EntryType::kNoop;
   AppendLeaderEntries({std::move(noop)});
@@ -170,6 +174,11 @@ void Raft::Impl::BecomeLeader() {
 
 bool Raft::Impl::Promotable() const {
   return conf_.IsVoter(id_) && !recovering_ && !log_.HasPendingSnapshot();
+}
+
+bool Raft::Impl::MayCampaign() const {
+  return Promotable() ||
+         (stand_in_ && !conf_.voters.empty() && !recovering_ && !log_.HasPendingSnapshot());
 }
 
 // ---- elections ----
@@ -183,8 +192,9 @@ void Raft::Impl::StartElection(bool pre_vote, bool transfer) {
     BecomeCandidate();
     term = term_;
   }
-  votes_[id_] = true;
-  if (Quorum() <= 1) {
+  // A stand-in (not a voter in its own configuration) cannot vote for itself.
+  if (conf_.IsVoter(id_)) votes_[id_] = true;
+  if (conf_.IsVoter(id_) && Quorum() <= 1) {
     if (pre_vote) {
       StartElection(false, transfer);
     } else {
@@ -217,6 +227,13 @@ void Raft::Impl::HandleVoteRequest(const Message& m) {
   // G7: see stall.cc.
   bool left_it = RefusesVoteToLeaderWeLeft(m.from);
   bool grant = can_vote && up_to_date && !recovering_ && !left_it;
+  if (!up_to_date && !conf_.IsVoter(id_) && !recovering_ && !stand_in_) {
+    stand_in_ = true;
+    Log(absl::StrCat("candidate ", m.from, " counts us as a voter and its log (", m.index, "/",
+                     m.log_term, ") is behind ours (", log_.LastIndex(), "/", log_.LastTerm(),
+                     "); not a voter in our own configuration, we stand for election until a "
+                     "leader is heard from"));
+  }
   Message resp;
   resp.type = pre ? MessageType::kPreVoteResp : MessageType::kVoteResp;
   resp.to = m.from;
@@ -409,6 +426,10 @@ absl::Status Raft::Impl::Step(const Message& m) {
       // A leader of our term exists: we became its follower; handle it as one.
       [[fallthrough]];
     case Role::kFollower:
+      if (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
+          m.type == MessageType::kSnapshotChunk) {
+        stand_in_ = false;
+      }
       if (m.type == MessageType::kAppend) {
         election_elapsed_ = 0;
         lead_ = m.from;
@@ -473,7 +494,7 @@ void Raft::Impl::Tick() {
   ++election_elapsed_;
   if (recovering_) MaybeRequestRecoveryTarget();
   TickFollowerStallWatch();
-  if (Promotable() && election_elapsed_ >= randomized_election_timeout_) {
+  if (MayCampaign() && election_elapsed_ >= randomized_election_timeout_) {
     election_elapsed_ = 0;
     StartElection(config_.pre_vote, false);
   }
@@ -720,6 +741,7 @@ RaftStatus Raft::Impl::Status() const {
   s.hard_state = HardState{term_, vote_, log_.commit(), recovering_, recovery_target_};
   s.first_index = log_.FirstIndex();
   s.last_index = log_.LastIndex();
+  s.last_term = log_.LastTerm();
   s.applied_handed_out = log_.applied();
   s.leader_commit = role_ == Role::kLeader ? log_.commit() : leader_commit_;
   s.conf = conf_;

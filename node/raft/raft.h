@@ -163,6 +163,7 @@ struct RaftStatus {
   HardState hard_state;
   uint64_t first_index = 0;
   uint64_t last_index = 0;
+  uint64_t last_term = 0;           // term of the entry at last_index
   uint64_t applied_handed_out = 0;  // last index given out in committed_entries
   // The highest commit index the current leader has reported (followers), or
   // our own commit index (leader): what "caught up" is measured against.

@@ -76,6 +76,8 @@ class Raft::Impl {
   void ResetRoleState(uint64_t term);
   void ResetElectionTimeout();
   bool Promotable() const;
+  // Promotable, or standing in: see stand_in_ below.
+  bool MayCampaign() const;
   void StartElection(bool pre_vote, bool transfer);
   void HandleVoteRequest(const Message& m);
   void HandleVoteResponse(const Message& m);
@@ -149,6 +151,16 @@ class Raft::Impl {
   std::vector<std::pair<uint64_t, ConfState>> conf_entries_;
   ConfState conf_;
   uint64_t pending_conf_index_ = 0;
+
+  // A node that is not a voter in its own configuration, but whom a
+  // candidate counts as one, and whose log is ahead of that candidate's,
+  // stands for election itself (in its own configuration, where it is not a
+  // voter, so its own vote does not count). Otherwise the only logs that
+  // could win are held by nodes that never campaign, and no election ever
+  // succeeds. Cleared when a leader is heard from. A leader that is not a
+  // voter steps down once its first entry commits (MaybeCommit), by which
+  // time a quorum of voters holds its log.
+  bool stand_in_ = false;
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;

@@ -115,5 +115,105 @@ TEST(RaftElection, NodeWithWipedStorageRefusesToVoteUntilCaughtUp) {
   EXPECT_GE(c.node(3).Status().hard_state.commit, 3u);
 }
 
+// A learner whose log holds entries no voter has, from a leader that never
+// replicated the learner's promotion to it, while a candidate's log does
+// count it as a voter: the candidate cannot win without it, and it refuses
+// the candidate because its log is newer. It stands for election itself
+// (in its own configuration, where its own vote does not count).
+class StandInTest : public ::testing::Test {
+ protected:
+  // Node 4's storage: genesis voters {1,2,3}, learner 4 added at index 2,
+  // then entries 3 and 4 of term `last_term`.
+  std::unique_ptr<Raft> LearnerWithLog(MemoryLogStorage* storage, uint64_t last_term) {
+    EXPECT_TRUE(Raft::Bootstrap(storage, {1, 2, 3}).ok());
+    ConfChange add;
+    add.kind = ConfChange::Kind::kAddLearner;
+    add.node = 4;
+    std::vector<Entry> entries(3);
+    entries[0].type = EntryType::kConfChange;
+    entries[0].data = add.Encode();
+    entries[0].term = 1;
+    entries[1].term = last_term;
+    entries[2].term = last_term;
+    ChainHash prev = *storage->Chain(1);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      entries[i].index = 2 + i;
+      entries[i].chain =
+          ComputeChain(prev, entries[i].term, entries[i].index, entries[i].type, entries[i].data);
+      prev = entries[i].chain;
+    }
+    HardState hs;
+    hs.term = last_term;
+    hs.commit = 2;
+    EXPECT_TRUE(storage->Persist(entries, &hs).ok());
+    RaftConfig config;
+    config.id = 4;
+    auto raft = Raft::Create(config, storage);
+    EXPECT_TRUE(raft.ok()) << raft.status();
+    return raft.ok() ? std::move(*raft) : nullptr;
+  }
+
+  // Steps a pre-vote from node 1 claiming `last_index`/`last_term`, then
+  // ticks past the election timeout; returns the first round of pre-votes node
+  // 4 sent (none if it stayed quiet).
+  std::vector<Message> AskThenTick(Raft& raft, uint64_t last_index, uint64_t last_term) {
+    Message pre;
+    pre.type = MessageType::kPreVote;
+    pre.from = 1;
+    pre.to = 4;
+    pre.term = raft.Term() + 1;
+    pre.index = last_index;
+    pre.log_term = last_term;
+    EXPECT_TRUE(raft.Step(pre).ok());
+    std::vector<Message> campaign;
+    for (int i = 0; i < 40 && campaign.empty(); ++i) {
+      raft.Tick();
+      if (!raft.HasReady()) continue;
+      Ready rd = raft.GetReady();
+      for (const auto* list : {&rd.messages_now, &rd.messages_after_persist}) {
+        for (const Message& m : *list) {
+          if (m.type == MessageType::kPreVote) campaign.push_back(m);
+        }
+      }
+      raft.Advance(rd);
+    }
+    return campaign;
+  }
+};
+
+TEST_F(StandInTest, LearnerWhoseLogIsNewerThanACandidatesStandsForElection) {
+  MemoryLogStorage storage;
+  auto raft = LearnerWithLog(&storage, 3);
+  ASSERT_NE(raft, nullptr);
+  std::vector<Message> campaign = AskThenTick(*raft, 4, 2);
+  ASSERT_EQ(campaign.size(), 3u) << "the learner should ask voters 1, 2 and 3";
+  for (const Message& m : campaign) EXPECT_EQ(m.index, 4u);
+}
+
+TEST_F(StandInTest, LearnerBehindTheCandidateGrantsAndStaysQuiet) {
+  MemoryLogStorage storage;
+  auto raft = LearnerWithLog(&storage, 2);
+  ASSERT_NE(raft, nullptr);
+  EXPECT_TRUE(AskThenTick(*raft, 9, 3).empty());
+}
+
+TEST_F(StandInTest, StandInsOwnVoteDoesNotCount) {
+  // Alone, a stand-in never wins: two of the three voters must grant.
+  MemoryLogStorage storage;
+  auto raft = LearnerWithLog(&storage, 3);
+  ASSERT_NE(raft, nullptr);
+  ASSERT_FALSE(AskThenTick(*raft, 4, 2).empty());
+  Message grant;
+  grant.type = MessageType::kPreVoteResp;
+  grant.from = 2;
+  grant.to = 4;
+  grant.term = raft->Term() + 1;
+  ASSERT_TRUE(raft->Step(grant).ok());
+  EXPECT_NE(raft->Status().role, Role::kCandidate);
+  grant.from = 3;
+  ASSERT_TRUE(raft->Step(grant).ok());
+  EXPECT_EQ(raft->Status().role, Role::kCandidate);
+}
+
 }  // namespace
 }  // namespace qbox::raft::testing

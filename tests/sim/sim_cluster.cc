@@ -125,7 +125,7 @@ void SimCluster::Send(const raft::Message& message) {
     }
   }
   if (message.from == stalling_leader_ && (message.type == raft::MessageType::kAppend ||
-                                            message.type == raft::MessageType::kSnapshotChunk)) {
+                                           message.type == raft::MessageType::kSnapshotChunk)) {
     ++withheld_messages_;
     return;  // the stalling leader keeps its entries to itself
   }
@@ -592,10 +592,23 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
   workload_on_ = false;
   if (!ok()) return;
   const uint64_t committed_before = checker_.max_committed_index();
-  // Liveness: a fresh proposal commits and every member converges.
+  // Liveness: a fresh proposal commits and every member converges. Without
+  // a leader for kDeadlockTicks, an election that nobody can win is
+  // reported at once, with the reasons, rather than at the end.
+  constexpr uint64_t kDeadlockTicks = 200;
+  uint64_t leaderless_ticks = 0;
   bool final_proposed = false;
   bool converged = RunUntil(
       [&] {
+        if (Leader() != raft::kNoNode) {
+          leaderless_ticks = 0;
+        } else if (++leaderless_ticks == kDeadlockTicks) {
+          std::string deadlock = ElectionDeadlock();
+          if (!deadlock.empty()) {
+            checker_.ReportViolation(
+                "liveness", absl::StrCat("no node can win an election after healing:", deadlock));
+          }
+        }
         if (!final_proposed) {
           raft::NodeId leader = Leader();
           if (leader != raft::kNoNode &&
@@ -609,9 +622,14 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
       quiet_ticks);
   if (!ok()) return;
   if (!converged) {
-    checker_.ReportViolation("liveness",
-                             absl::StrCat("not converged ", quiet_ticks,
-                                          " ticks after healing: ", Converged().ToString()));
+    std::string deadlock = Leader() == raft::kNoNode ? ElectionDeadlock() : "";
+    checker_.ReportViolation(
+        "liveness", absl::StrCat("not converged ", quiet_ticks,
+                                 " ticks after healing: ", Converged().ToString(),
+                                 Leader() != raft::kNoNode ? ""
+                                 : deadlock.empty()
+                                     ? "; some node could win an election but none was elected"
+                                     : absl::StrCat("; no node can win an election:", deadlock)));
     return;
   }
   const raft::NodeId leader = Leader();
@@ -626,6 +644,71 @@ void SimCluster::RunRandomSchedule(uint64_t fault_ticks, uint64_t quiet_ticks) {
   }
 }
 
+std::string SimCluster::ElectionDeadlock() const {
+  // Who could win an election right now, judged by what does not change
+  // while there is no leader: membership as each node sees it, recovery,
+  // and logs (leases and timers run out by themselves). A node may stand if
+  // it is a voter in its own configuration, or if another node counts it as
+  // one (raft.cc: a stand-in).
+  std::map<raft::NodeId, raft::RaftStatus> live;
+  for (const auto& [id, n] : nodes_) {
+    if (n->alive()) live.emplace(id, n->raft()->Status());
+  }
+  auto newer_or_equal = [](const raft::RaftStatus& a, const raft::RaftStatus& b) {
+    return a.last_term > b.last_term ||
+           (a.last_term == b.last_term && a.last_index >= b.last_index);
+  };
+  std::string why;
+  for (const auto& [id, s] : live) {
+    if (s.hard_state.recovering) continue;
+    bool counted_by_someone = s.conf.IsVoter(id);
+    for (const auto& [other, os] : live) counted_by_someone |= os.conf.IsVoter(id);
+    if (!counted_by_someone) continue;
+    size_t grants = s.conf.IsVoter(id) ? 1 : 0;
+    std::vector<std::string> refusals;
+    for (raft::NodeId voter : s.conf.voters) {
+      if (voter == id) continue;
+      auto it = live.find(voter);
+      if (it == live.end()) {
+        refusals.push_back(absl::StrCat(voter, " down"));
+      } else if (it->second.hard_state.recovering) {
+        refusals.push_back(absl::StrCat(voter, " recovering"));
+      } else if (!newer_or_equal(s, it->second)) {
+        refusals.push_back(absl::StrCat(voter, " has a newer log"));
+      } else {
+        ++grants;
+      }
+    }
+    const size_t quorum = s.conf.voters.size() / 2 + 1;
+    if (grants >= quorum) return "";
+    absl::StrAppend(&why, " n", id, " gets ", grants, " of ", quorum, " votes (",
+                    absl::StrJoin(refusals, ", "), ");");
+  }
+  return why.empty() ? " no node may stand" : why;
+}
+
+std::string SimCluster::DescribeNodes() const {
+  std::string out;
+  for (const auto& [id, n] : nodes_) {
+    if (!n->alive()) {
+      absl::StrAppend(&out, "  n", id, ": down\n");
+      continue;
+    }
+    const raft::RaftStatus s = n->raft()->Status();
+    absl::StrAppend(&out, "  n", id, ": ", raft::RoleName(s.role), " term ", s.hard_state.term,
+                    " vote ", s.hard_state.vote, " leader ", s.leader, " log [", s.first_index,
+                    ", ", s.last_index, "] commit ", s.hard_state.commit, " applied ",
+                    n->state().applied_index(), " voters {", absl::StrJoin(s.conf.voters, ","),
+                    "} learners {", absl::StrJoin(s.conf.learners, ","), "}",
+                    s.hard_state.recovering
+                        ? absl::StrCat(" RECOVERING target ", s.recovery_target,
+                                       s.awaiting_attestation ? " (awaiting attestation)" : "")
+                        : "",
+                    "\n");
+  }
+  return out;
+}
+
 std::string SimCluster::FailureReport() const {
   std::string report = absl::StrCat("SIM FAILURE seed=", options_.seed,
                                     " nodes=", options_.num_nodes, " at t=", now_ms_, "ms\n");
@@ -633,6 +716,7 @@ std::string SimCluster::FailureReport() const {
     absl::StrAppend(&report, "  violation: ", v, "\n");
     if (report.size() > 4000) break;
   }
+  absl::StrAppend(&report, "nodes at the end:\n", DescribeNodes());
   absl::StrAppend(&report, "last events (oldest first):\n", events_.Tail());
   absl::StrAppend(&report, "replay: SIM_SEED=", options_.seed,
                   " tests/sim/sim_test --gtest_filter='SimRandom.*'\n");

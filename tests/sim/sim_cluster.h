@@ -122,6 +122,11 @@ class SimCluster : public NodeEnvironment {
   bool ok() const { return checker_.ok(); }
   // Seed, violation, event tail and how to replay.
   std::string FailureReport() const;
+  // Empty if some node could win an election now; otherwise, per node that
+  // may stand, the votes it would get and why the others refuse.
+  std::string ElectionDeadlock() const;
+  // One line per node: role, term, log, commit, membership, recovery.
+  std::string DescribeNodes() const;
   const EventLog& events() const { return events_; }
   const SimStats& stats() const { return stats_; }
   uint64_t now_ms() const { return now_ms_; }
