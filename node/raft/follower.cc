@@ -17,6 +17,12 @@ void Raft::Impl::StepFollower(const Message& m) {
       HandleHeartbeat(m);
       return;
     case MessageType::kTimeoutNow:
+      // Only our own leader hands leadership over (lease.cc).
+      if (m.from != lead_) {
+        Log(absl::StrCat("ignored TimeoutNow from ", m.from, ", which is not our leader (", lead_,
+                         ")"));
+        return;
+      }
       if (Promotable()) {
         Log(absl::StrCat("leader ", m.from, " hands over leadership; campaigning now"));
         StartElection(false, true);

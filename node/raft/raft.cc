@@ -29,6 +29,8 @@ const char* AlarmKindName(Alarm::Kind kind) {
     case Alarm::Kind::kSnapshotMismatch: return "snapshot-mismatch";
     case Alarm::Kind::kLeaderStalled: return "leader-stalled";
     case Alarm::Kind::kRefusedMembership: return "refused-membership";
+    case Alarm::Kind::kTwoLeaders:
+      return "two-leaders";
   }
   return "unknown";
 }
@@ -111,6 +113,7 @@ void Raft::Impl::ResetRoleState(uint64_t term) {
   heartbeat_elapsed_ = 0;
   ResetElectionTimeout();
   transferee_ = kNoNode;
+  announced_transferee_ = kNoNode;
   votes_.clear();
   progress_.clear();
   pending_reads_.clear();
@@ -240,8 +243,10 @@ void Raft::Impl::HandleVoteRequest(const Message& m) {
   resp.reject = !grant;
   resp.term = (grant && pre) ? m.term : term_;
   if (grant && !pre) {
+    // The grant rests on the candidate's claim about its log, which we
+    // cannot check; it does not reset our election timer, so a node that
+    // claims any log it likes cannot keep us from campaigning.
     vote_ = m.from;
-    election_elapsed_ = 0;
     Log(absl::StrCat("voted for ", m.from, " in term ", m.term));
   } else if (!grant && !pre) {
     Log(absl::StrCat("refused vote to ", m.from, " in term ", m.term, ": ",
@@ -281,6 +286,10 @@ void Raft::Impl::Send(Message m) {
   m.from = id_;
   if (m.term == 0) m.term = term_;
   m.recovering = recovering_;
+  if (role_ == Role::kLeader &&
+      (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat)) {
+    m.transferee = transferee_;  // lease.cc: voters honour only this target
+  }
   switch (m.type) {
     // A leader's messages do not depend on its own unpersisted state, so they
     // go out while it writes its log; a follower's request for a read index
@@ -311,6 +320,11 @@ absl::Status Raft::Impl::ValidateMessage(const Message& m) const {
   if (static_cast<uint8_t>(m.type) > static_cast<uint8_t>(MessageType::kReadIndexResp)) {
     return absl::InvalidArgumentError(
         absl::StrCat("message.type ", static_cast<int>(m.type), " is unknown"));
+  }
+  if (m.term > term_ && m.term - term_ > config_.max_term_jump) {
+    return absl::InvalidArgumentError(absl::StrCat("message.term ", m.term, " is more than ",
+                                                   config_.max_term_jump, " above ours (", term_,
+                                                   ")"));
   }
   if (m.type == MessageType::kAppend) {
     if (m.log_term > m.term) {
@@ -358,46 +372,6 @@ absl::Status Raft::Impl::ValidateMessage(const Message& m) const {
   return absl::OkStatus();
 }
 
-bool Raft::Impl::HandleTerm(const Message& m) {
-  bool vote_request = m.type == MessageType::kVote || m.type == MessageType::kPreVote;
-  if (m.term > term_) {
-    if (vote_request && m.context != kTransferContext && config_.check_quorum &&
-        lead_ != kNoNode && election_elapsed_ < config_.election_ticks) {
-      // Leader lease: we heard from a live leader recently, so this candidate
-      // is disruptive (e.g. a partitioned node rejoining). Ignore it.
-      return false;
-    }
-    if (m.type == MessageType::kPreVote) return true;
-    if (m.type == MessageType::kPreVoteResp && !m.reject) return true;
-    bool from_leader = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
-                       m.type == MessageType::kSnapshotChunk;
-    if (role_ == Role::kLeader || m.term > term_ + 1 || !from_leader) {
-      Log(absl::StrCat("saw term ", m.term, " from ", m.from, " (", MessageTypeName(m.type),
-                       "), leaving term ", term_));
-    }
-    BecomeFollower(m.term, from_leader ? m.from : kNoNode);
-    return true;
-  }
-  if (m.term < term_) {
-    if ((m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat) &&
-        (config_.check_quorum || config_.pre_vote)) {
-      // Tell a stale leader about the newer term so that it steps down.
-      Message resp;
-      resp.type = MessageType::kAppendResp;
-      resp.to = m.from;
-      Send(std::move(resp));
-    } else if (m.type == MessageType::kPreVote) {
-      Message resp;
-      resp.type = MessageType::kPreVoteResp;
-      resp.to = m.from;
-      resp.reject = true;
-      Send(std::move(resp));
-    }
-    return false;
-  }
-  return true;
-}
-
 absl::Status Raft::Impl::Step(const Message& m) {
   if (absl::Status valid = ValidateMessage(m); !valid.ok()) {
     Log(absl::StrCat("refused ", MessageTypeName(m.type), " from ", m.from, ": ",
@@ -408,6 +382,7 @@ absl::Status Raft::Impl::Step(const Message& m) {
   // its term: neither its heartbeats nor its lease hold us back.
   if (FromLeaderWeLeft(m)) return absl::OkStatus();
   if (!HandleTerm(m)) return absl::OkStatus();
+  if (FromSecondLeader(m)) return absl::OkStatus();
   if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
     HandleVoteRequest(m);
     return absl::OkStatus();
@@ -429,6 +404,7 @@ absl::Status Raft::Impl::Step(const Message& m) {
       if (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
           m.type == MessageType::kSnapshotChunk) {
         stand_in_ = false;
+        if (m.type != MessageType::kSnapshotChunk) announced_transferee_ = m.transferee;
       }
       if (m.type == MessageType::kAppend) {
         election_elapsed_ = 0;
@@ -467,6 +443,7 @@ void Raft::Impl::StepCandidate(const Message& m) {
 // ---- ticks ----
 
 void Raft::Impl::Tick() {
+  ++ticks_;
   if (role_ == Role::kLeader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
@@ -575,6 +552,9 @@ absl::Status Raft::Impl::TransferLeadership(NodeId to) {
   transferee_ = to;
   election_elapsed_ = 0;
   Log(absl::StrCat("transferring leadership of term ", term_, " to ", to));
+  // Name the target to every follower first: they honour its vote request
+  // only once their leader has named it (lease.cc).
+  BroadcastHeartbeat("");
   if (pr.match == log_.LastIndex()) {
     Message m;
     m.type = MessageType::kTimeoutNow;

@@ -95,6 +95,10 @@ struct RaftConfig {
   // proposal removed, so a hostile leader cannot shrink the group on its
   // own. Empty = every change that fits is accepted.
   std::function<absl::Status(const ConfChange& change, const ConfState& before)> membership_guard;
+  // Messages whose term is further than this above ours are refused as
+  // malformed: honest terms grow by one per election, and a node that
+  // adopted a term near the top of the range could never campaign again.
+  uint64_t max_term_jump = uint64_t{1} << 32;
   // Narrative log lines ("became leader for term 7 with votes from 1, 3").
   std::function<void(std::string_view)> logger;
 };
@@ -107,6 +111,7 @@ struct Alarm {
     kSnapshotMismatch,   // a snapshot contradicted our committed log
     kLeaderStalled,      // G7: the leader committed nothing for stall_ticks
     kRefusedMembership,  // G2: a membership change the charter does not allow
+    kTwoLeaders,         // G7: two nodes acted as leader of the same term
   };
   Kind kind;
   NodeId from = kNoNode;  // the offending leader

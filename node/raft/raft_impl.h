@@ -85,6 +85,19 @@ class Raft::Impl {
   void Send(Message m);
   absl::Status ValidateMessage(const Message& m) const;
   bool HandleTerm(const Message& m);
+  // G7 under an active adversary (see HandleTerm): we lead, or heard our
+  // leader within an election timeout.
+  bool InLease() const;
+  // A vote request carrying the transfer context, from the voter that we
+  // (as leader) or our leader named as the transfer's target.
+  bool TransferHonoured(const Message& m) const;
+  // Whether a higher term in `m` may change ours while we are in lease.
+  bool HigherTermAllowedInLease(const Message& m) const;
+  // Same-term leader messages from a node that is not our leader.
+  bool FromSecondLeader(const Message& m);
+  // Leader: a voter answered from a higher term; stand for re-election there.
+  void MaybeReElect(const Message& m);
+  void LogIgnoredTerm(const Message& m, const std::string& why);
   // Membership follows the latest configuration entry in the log.
   void RecomputeConf();
   void OnConfEntriesAppended(const std::vector<Entry>& entries);
@@ -161,6 +174,25 @@ class Raft::Impl {
   // voter steps down once its first entry commits (MaybeCommit), by which
   // time a quorum of voters holds its log.
   bool stand_in_ = false;
+
+  // Ticks since start (for the rate limits below).
+  uint64_t ticks_ = 0;
+  // Follower: the transfer target our leader named in its last message.
+  NodeId announced_transferee_ = kNoNode;
+  // When (ticks_) a vote request from each node last raised our term: a
+  // candidate gets that at most once per election timeout, so that a node
+  // that claims any log it likes cannot keep the term moving faster than
+  // honest elections complete.
+  std::map<NodeId, uint64_t> term_raised_by_vote_at_;
+  // Leader: when it last stood for re-election because a voter answered
+  // from a higher term (once per election timeout at most).
+  uint64_t reelected_at_ = 0;
+  bool reelected_ = false;
+  // The last (term, node) reported as a second leader, and the last term
+  // whose ignored disruptions were logged: one line each, not one per message.
+  uint64_t two_leaders_term_ = 0;
+  NodeId two_leaders_from_ = kNoNode;
+  uint64_t ignored_logged_term_ = 0;
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;

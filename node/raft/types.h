@@ -169,6 +169,11 @@ struct Message {
 
   // kReadIndex / kReadIndexResp / kHeartbeat(Resp): opaque request id.
   std::string context;
+
+  // kAppend / kHeartbeat: the voter the leader is handing leadership to
+  // (kNoNode = none). A voter honours a transfer's vote request, and a
+  // higher term, only from the node its own leader named here.
+  NodeId transferee = kNoNode;
 };
 
 // The "before" chain value and the entry determine the entry's chain.

@@ -65,6 +65,7 @@ void ToProto(const raft::Message& in, v1::RaftMessage* out) {
   }
   out->set_chunk_offset(in.chunk_offset);
   out->set_context(in.context);
+  out->set_transferee(in.transferee);
 }
 
 absl::StatusOr<raft::Message> FromProto(const v1::RaftMessage& in) {
@@ -121,6 +122,7 @@ absl::StatusOr<raft::Message> FromProto(const v1::RaftMessage& in) {
   m.chunk_data = in.chunk_data();
   m.chunk_last = in.chunk_last();
   m.context = in.context();
+  m.transferee = in.transferee();
   return m;
 }
 

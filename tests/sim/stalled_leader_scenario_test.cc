@@ -34,7 +34,9 @@ std::string RunStalledLeaderSeed(uint64_t seed) {
   options.stall_ticks = kStallTicks;
   SimCluster cluster(options);
   if (absl::Status s = cluster.Start(); !s.ok()) return s.ToString();
-  if (!cluster.RunUntil([&] { return cluster.Leader() != raft::kNoNode; }, 300)) {
+  // A settled first leader: every node follows it (two elections that
+  // overlap at start-up can leave an older leader for a moment).
+  if (!cluster.RunUntil([&] { return cluster.Converged().ok(); }, 300)) {
     return "no first leader\n" + cluster.FailureReport();
   }
   const raft::NodeId hostile = cluster.Leader();
@@ -53,7 +55,9 @@ std::string RunStalledLeaderSeed(uint64_t seed) {
     return absl::StrCat("stalling leader ", hostile, " was not replaced\n",
                         cluster.FailureReport());
   }
-  if (cluster.withheld_messages() == 0) return "the stalling leader withheld nothing";
+  if (cluster.withheld_messages() == 0) {
+    return "the stalling leader withheld nothing\n" + cluster.FailureReport();
+  }
 
   // Proposals commit again, and every node agrees in the end.
   uint64_t index = 0;
@@ -81,7 +85,8 @@ std::string RunStalledLeaderSeed(uint64_t seed) {
     if (id != hostile && cluster.node(id)->raft()->Status().stalled_leaders_left > 0) ++alarmed;
   }
   if (alarmed < options.num_nodes / 2) {
-    return absl::StrCat("only ", alarmed, " followers left the stalling leader");
+    return absl::StrCat("only ", alarmed, " followers left the stalling leader\n",
+                        cluster.FailureReport());
   }
   if (!cluster.ok()) return cluster.FailureReport();
   return "";
