@@ -306,6 +306,23 @@ absl::Status Raft::Impl::HandleSnapshotChunk(const Message& m) {
     respond(MessageType::kAppendResp, meta.index, 0, false);
     return absl::OkStatus();
   }
+  if (!recovering_ && config_.snapshot_guard && m.chunk_offset == 0) {
+    absl::Status vouched = config_.snapshot_guard(meta, m.from);
+    if (!vouched.ok()) {
+      if (refused_snapshot_index_ != meta.index) {
+        refused_snapshot_index_ = meta.index;
+        RaiseAlarm(Alarm::Kind::kRefusedSnapshot, m, meta.index,
+                   absl::StrCat("snapshot at index ", meta.index,
+                                " would replace our state "
+                                "(commit index ",
+                                log_.commit(), "): ", vouched.message(),
+                                "; keeping our state and waiting"));
+      }
+      ResetIncomingSnapshot();
+      respond(MessageType::kSnapshotResp, meta.index, 0, true);
+      return absl::OkStatus();
+    }
+  }
   bool same = incoming_snapshot_ && incoming_snapshot_->meta.index == meta.index &&
               incoming_snapshot_->meta.term == meta.term &&
               incoming_snapshot_->meta.data_digest == meta.data_digest;

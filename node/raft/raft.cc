@@ -31,6 +31,8 @@ const char* AlarmKindName(Alarm::Kind kind) {
     case Alarm::Kind::kRefusedMembership: return "refused-membership";
     case Alarm::Kind::kTwoLeaders:
       return "two-leaders";
+    case Alarm::Kind::kRefusedSnapshot:
+      return "refused-snapshot";
   }
   return "unknown";
 }

@@ -193,6 +193,8 @@ class Raft::Impl {
   uint64_t two_leaders_term_ = 0;
   NodeId two_leaders_from_ = kNoNode;
   uint64_t ignored_logged_term_ = 0;
+  // The last snapshot index refused by config_.snapshot_guard (one alarm each).
+  uint64_t refused_snapshot_index_ = 0;
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;

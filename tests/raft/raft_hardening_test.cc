@@ -1,6 +1,7 @@
 // Hardening and bad input: G1 (no truncation at or below commit), G5 (hash
 // chain verified on append), malformed messages refused without effect.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include "tests/raft/raft_test_util.h"
 
@@ -189,6 +190,76 @@ TEST_F(RaftHardening, SnapshotChunkBeyondItsSizeIsRefused) {
   m.chunk_data = "too long";
   EXPECT_EQ(c_.node(2).Step(m).code(), absl::StatusCode::kInvalidArgument);
   ExpectUnchanged();
+}
+
+// A snapshot above our commit index from our own leader, with a digest that
+// matches its data: all a hostile leader needs to replace a follower's
+// state with an empty one. Without the guard's word it is refused.
+class RaftSnapshotGuard : public ::testing::Test {
+ protected:
+  Message ForgedSnapshot(TestCluster& c) {
+    RaftStatus st = c.node(2).Status();
+    Message m;
+    m.type = MessageType::kSnapshotChunk;
+    m.from = 1;
+    m.to = 2;
+    m.term = st.hard_state.term;
+    m.snapshot.index = st.last_index + 50;
+    m.snapshot.term = st.hard_state.term;
+    m.snapshot.conf.voters = {1, 2, 3};
+    m.chunk_data = "empty store";
+    m.snapshot.data_size = m.chunk_data.size();
+    m.snapshot.data_digest = Sha256Of(m.chunk_data);
+    m.chunk_last = true;
+    return m;
+  }
+  static ChainHash Sha256Of(const std::string& data) {
+    ChainHash out{};
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+    return out;
+  }
+};
+
+TEST_F(RaftSnapshotGuard, RefusedWithoutTheGuardsWordAndReportedOnce) {
+  RaftConfig config;
+  int asked = 0;
+  config.snapshot_guard = [&](const SnapshotMeta&, NodeId leader) {
+    ++asked;
+    EXPECT_EQ(leader, 1u);
+    return absl::FailedPreconditionError("no other site attested it");
+  };
+  TestCluster c(3, config);
+  c.Elect(1);
+  ASSERT_TRUE(c.node(1).Propose("mail").ok());
+  c.Deliver();
+  const RaftStatus before = c.node(2).Status();
+  Message m = ForgedSnapshot(c);
+  ASSERT_TRUE(c.node(2).Step(m).ok());
+  ASSERT_TRUE(c.node(2).Step(m).ok());
+  EXPECT_EQ(asked, 2);
+  Ready rd = c.node(2).GetReady();
+  EXPECT_FALSE(rd.install_snapshot.has_value());
+  EXPECT_TRUE(rd.snapshot_chunks.empty());
+  ASSERT_EQ(rd.alarms.size(), 1u);
+  EXPECT_EQ(rd.alarms[0].kind, Alarm::Kind::kRefusedSnapshot);
+  EXPECT_NE(rd.alarms[0].detail.find("no other site attested it"), std::string::npos);
+  c.node(2).Advance(rd);
+  EXPECT_EQ(c.node(2).Status().last_index, before.last_index);
+  EXPECT_EQ(c.node(2).Status().hard_state.commit, before.hard_state.commit);
+}
+
+TEST_F(RaftSnapshotGuard, InstalledWhenTheGuardVouches) {
+  RaftConfig config;
+  config.snapshot_guard = [](const SnapshotMeta&, NodeId) { return absl::OkStatus(); };
+  TestCluster c(3, config);
+  c.Elect(1);
+  c.Deliver();
+  Message m = ForgedSnapshot(c);
+  ASSERT_TRUE(c.node(2).Step(m).ok());
+  Ready rd = c.node(2).GetReady();
+  ASSERT_TRUE(rd.install_snapshot.has_value());
+  EXPECT_EQ(rd.install_snapshot->index, m.snapshot.index);
 }
 
 TEST(RaftBootstrap, RefusesNonEmptyStorageAndBadVoters) {
