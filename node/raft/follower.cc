@@ -29,6 +29,13 @@ void Raft::Impl::StepFollower(const Message& m) {
       }
       return;
     case MessageType::kReadIndexResp:
+      // Only our leader confirms a read index or a recovery target: another
+      // node's answer could be stale, or low enough to end a recovery early.
+      if (m.from != lead_) {
+        Log(absl::StrCat("ignored a read index answer from ", m.from, ", which is not our leader (",
+                         lead_, ")"));
+        return;
+      }
       if (m.context == kRecoveryReadContext) {
         if (recovering_ && recovery_target_ == 0) {
           recovery_target_ = std::max<uint64_t>(m.index, 1);
@@ -36,6 +43,10 @@ void Raft::Impl::StepFollower(const Message& m) {
                            "; voting again once caught up to it"));
           CommitTo(log_.commit());
         }
+        return;
+      }
+      if (asked_reads_.erase(m.context) == 0) {
+        Log(absl::StrCat("ignored an answer from ", m.from, " to a read we did not ask for"));
         return;
       }
       read_states_.push_back(ReadState{m.index, m.context});
@@ -203,7 +214,15 @@ void Raft::Impl::RejectAppend(const Message& m) {
 void Raft::Impl::HandleHeartbeat(const Message& m) {
   MaybeRequestRecoveryTarget();
   leader_commit_ = std::max(leader_commit_, m.index);
-  CommitTo(std::min(m.commit, log_.LastIndex()));
+  // A heartbeat carries no entries to check, so it commits only an entry it
+  // names by chain value: ours must be the same (G1 against a leader that
+  // claims a commit index over entries it never sent us, or a heartbeat
+  // meant for another follower).
+  const uint64_t target = std::min(m.commit, log_.LastIndex());
+  if (target > log_.commit()) {
+    auto chain = log_.Chain(target);
+    if (chain.ok() && *chain == m.prev_chain) CommitTo(target);
+  }
   Message resp;
   resp.type = MessageType::kHeartbeatResp;
   resp.to = m.from;
@@ -306,7 +325,7 @@ absl::Status Raft::Impl::HandleSnapshotChunk(const Message& m) {
     respond(MessageType::kAppendResp, meta.index, 0, false);
     return absl::OkStatus();
   }
-  if (!recovering_ && config_.snapshot_guard && m.chunk_offset == 0) {
+  if (config_.snapshot_guard && m.chunk_offset == 0) {
     absl::Status vouched = config_.snapshot_guard(meta, m.from);
     if (!vouched.ok()) {
       if (refused_snapshot_index_ != meta.index) {

@@ -17,9 +17,9 @@
 //    within an election timeout.
 //  - The one honest case that check-quorum does not cover, a voter stuck in
 //    a higher term while the leader keeps a quorum without it, is handled by
-//    the leader: it stands for re-election above that term (at most once per
-//    election timeout), and the voters in its lease honour a vote request
-//    from their own leader.
+//    the leader: it stands for re-election above that term (with a doubling
+//    interval between re-elections), and the voters in its lease honour a
+//    vote request from their own leader.
 //  - A vote request raises our term at most once per election timeout per
 //    candidate, and neither a grant nor such a raise resets our election
 //    timer: the candidate's claim about its log cannot be checked.
@@ -83,7 +83,6 @@ void Raft::Impl::LogIgnoredTerm(const Message& m, const std::string& why) {
 }
 
 bool Raft::Impl::HandleTerm(const Message& m) {
-  const bool vote_request = IsVoteRequest(m.type);
   if (m.term > term_) {
     if (InLease() && !HigherTermAllowedInLease(m)) {
       if (role_ == Role::kLeader && IsFollowerAnswer(m.type) && conf_.IsVoter(m.from)) {
@@ -102,28 +101,37 @@ bool Raft::Impl::HandleTerm(const Message& m) {
       LogIgnoredTerm(m, "only our leader hands leadership over, within its own term");
       return false;
     }
-    const bool transfer = TransferHonoured(m);
-    // Our own leader's re-election and an announced transfer are not limited.
-    if (m.type == MessageType::kVote && !transfer && !(lead_ != kNoNode && m.from == lead_)) {
-      auto raised = term_raised_by_vote_at_.find(m.from);
-      if (raised != term_raised_by_vote_at_.end() &&
-          ticks_ - raised->second < static_cast<uint64_t>(config_.election_ticks)) {
+    const bool from_leader = IsLeaderMessage(m.type);
+    if (!from_leader && !TransferHonoured(m) && !(lead_ != kNoNode && m.from == lead_)) {
+      // A vote request's or an answer's term is a claim anyone can make up:
+      // each node moves us to a higher term at most once per election
+      // timeout (an honest candidate campaigns no faster), and not at all
+      // while we lead or hear our leader (above).
+      TermRaise& raise = term_raised_by_vote_[m.from];
+      const uint64_t interval = static_cast<uint64_t>(config_.election_ticks);
+      if (raise.raised && ticks_ - raise.at < interval) {
+        if ((m.type == MessageType::kVoteResp && role_ == Role::kCandidate) ||
+            (m.type == MessageType::kPreVoteResp && role_ == Role::kPreCandidate)) {
+          Message refusal = m;  // an answer from a higher term grants nothing
+          refusal.reject = true;
+          HandleVoteResponse(refusal);
+        }
         LogIgnoredTerm(m, "it raised our term less than an election timeout ago");
         return false;
       }
-      term_raised_by_vote_at_[m.from] = ticks_;
+      raise.raised = true;
+      raise.at = ticks_;
     }
-    const bool from_leader = IsLeaderMessage(m.type);
     if (role_ == Role::kLeader || m.term > term_ + 1 || !from_leader) {
       Log(absl::StrCat("saw term ", m.term, " from ", m.from, " (", MessageTypeName(m.type),
                        "), leaving term ", term_));
     }
-    // A vote request's term is only a claim: moving to it does not reset
-    // our election timer (a leader's message does, when it is handled).
+    // A claimed term moves us without resetting our election timer (a
+    // leader's message does, when it is handled).
     const int elapsed = election_elapsed_;
     const int timeout = randomized_election_timeout_;
     BecomeFollower(m.term, from_leader ? m.from : kNoNode);
-    if (vote_request) {
+    if (!from_leader) {
       election_elapsed_ = elapsed;
       randomized_election_timeout_ = timeout;
     }
@@ -166,9 +174,20 @@ bool Raft::Impl::FromSecondLeader(const Message& m) {
 }
 
 void Raft::Impl::MaybeReElect(const Message& m) {
-  if (reelected_ && ticks_ - reelected_at_ < static_cast<uint64_t>(config_.election_ticks)) {
-    LogIgnoredTerm(m, "we stood for re-election less than an election timeout ago");
+  // Each re-election costs the commits of a round trip, and a hostile voter
+  // can ask for one whenever it likes: the interval between them doubles
+  // (up to 64 election timeouts) and falls back once none was asked for
+  // over four intervals. An honest stuck voter needs just one.
+  const uint64_t base = static_cast<uint64_t>(config_.election_ticks);
+  if (reelected_ && ticks_ - reelected_at_ < reelect_interval_) {
+    LogIgnoredTerm(
+        m, absl::StrCat("we stood for re-election less than ", reelect_interval_, " ticks ago"));
     return;
+  }
+  if (!reelected_ || ticks_ - reelected_at_ > 4 * reelect_interval_) {
+    reelect_interval_ = base;
+  } else {
+    reelect_interval_ = std::min(2 * reelect_interval_, 64 * base);
   }
   reelected_ = true;
   reelected_at_ = ticks_;

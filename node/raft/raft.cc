@@ -160,6 +160,19 @@ void Raft::Impl::BecomeLeader() {
   ResetRoleState(term_);
   stand_in_ = false;
   role_ = Role::kLeader;
+  // Entries earlier leaders appended and nobody committed yet count toward
+  // max_uncommitted_bytes too: otherwise every change of leader (or a
+  // hostile voter forcing re-elections) would let the log grow by another
+  // whole budget beyond the commit index.
+  for (uint64_t lo = log_.commit() + 1; lo <= log_.LastIndex();) {
+    auto batch = log_.Slice(lo, log_.LastIndex() + 1, 8 << 20);
+    if (!batch.ok() || batch->empty()) break;
+    for (const Entry& e : *batch) {
+      uncommitted_.emplace_back(e.index, e.ByteSize());
+      uncommitted_bytes_ += e.ByteSize();
+    }
+    lo = batch->back().index + 1;
+  }
   lead_ = id_;
   SyncProgressWithConf();
   auto self = progress_.find(id_);
@@ -574,6 +587,12 @@ absl::Status Raft::Impl::ReadIndex(std::string context) {
     return absl::OkStatus();
   }
   if (lead_ == kNoNode) return absl::UnavailableError("no leader is known");
+  // Only answers to reads we asked for count (follower.cc).
+  if (asked_reads_.insert(context).second) asked_reads_order_.push_back(context);
+  while (asked_reads_order_.size() > kMaxAskedReads) {
+    asked_reads_.erase(asked_reads_order_.front());
+    asked_reads_order_.pop_front();
+  }
   Message m;
   m.type = MessageType::kReadIndex;
   m.to = lead_;

@@ -179,14 +179,17 @@ class Raft::Impl {
   uint64_t ticks_ = 0;
   // Follower: the transfer target our leader named in its last message.
   NodeId announced_transferee_ = kNoNode;
-  // When (ticks_) a vote request from each node last raised our term: a
-  // candidate gets that at most once per election timeout, so that a node
-  // that claims any log it likes cannot keep the term moving faster than
-  // honest elections complete.
-  std::map<NodeId, uint64_t> term_raised_by_vote_at_;
+  // When a vote request or an answer from each node last raised our term
+  // (lease.cc: at most once per election timeout per sender).
+  struct TermRaise {
+    uint64_t at = 0;  // ticks_ of the last raise
+    bool raised = false;
+  };
+  std::map<NodeId, TermRaise> term_raised_by_vote_;
   // Leader: when it last stood for re-election because a voter answered
   // from a higher term (once per election timeout at most).
   uint64_t reelected_at_ = 0;
+  uint64_t reelect_interval_ = 0;
   bool reelected_ = false;
   // The last (term, node) reported as a second leader, and the last term
   // whose ignored disruptions were logged: one line each, not one per message.
@@ -195,6 +198,11 @@ class Raft::Impl {
   uint64_t ignored_logged_term_ = 0;
   // The last snapshot index refused by config_.snapshot_guard (one alarm each).
   uint64_t refused_snapshot_index_ = 0;
+  // Follower: contexts of read-index requests sent to a leader and not yet
+  // answered (the oldest forgotten past kMaxAskedReads; the caller asks again).
+  static constexpr size_t kMaxAskedReads = 100000;
+  std::set<std::string> asked_reads_;
+  std::deque<std::string> asked_reads_order_;
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
@@ -243,6 +251,7 @@ class Raft::Impl {
   NodeId left_leader_ = kNoNode;
   uint64_t left_term_ = 0;
   uint64_t left_commit_ = 0;  // our commit index when we left it
+  uint64_t left_at_tick_ = 0;  // ticks_ when we left it
   uint64_t stalled_leaders_left_ = 0;
 };
 

@@ -176,8 +176,18 @@ void Raft::Impl::BroadcastHeartbeat(const std::string& context) {
     Message m;
     m.type = MessageType::kHeartbeat;
     m.to = id;
-    // Never tell a follower to commit past what it is known to hold.
+    // Never tell a follower to commit past what it is known to hold, and
+    // name the entry (term and chain) so that it commits only an entry that
+    // matches ours (follower.cc).
     m.commit = std::min(pr.match, log_.commit());
+    auto commit_term = log_.Term(m.commit);
+    auto commit_chain = log_.Chain(m.commit);
+    if (commit_term.ok() && commit_chain.ok()) {
+      m.log_term = *commit_term;
+      m.prev_chain = *commit_chain;
+    } else {
+      m.commit = 0;  // compacted away: this heartbeat commits nothing
+    }
     m.index = log_.commit();
     m.context = context;
     Send(std::move(m));

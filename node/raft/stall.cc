@@ -56,6 +56,7 @@ void Raft::Impl::StopFollowingStalledLeader() {
   left_leader_ = stalled;
   left_term_ = term_;
   left_commit_ = log_.commit();
+  left_at_tick_ = ticks_;
   ++stalled_leaders_left_;
   Message evidence;
   evidence.from = stalled;
@@ -76,12 +77,23 @@ bool Raft::Impl::RefusesVoteToLeaderWeLeft(NodeId candidate) const {
   // The stalled leader's log is often the longest (it kept appending what
   // it never replicated), so it would win the very next election and stall
   // again. It gets no vote from us until some other leader has committed
-  // something here.
-  return left_leader_ != kNoNode && candidate == left_leader_ && log_.commit() <= left_commit_;
+  // something here, or for stall_ticks: a leader stalls honestly too (the
+  // hostile site withholding its acknowledgements while one honest
+  // follower is away), and then its longest log may be the only one that
+  // can win; refusing it for good would leave no leader at all.
+  return left_leader_ != kNoNode && candidate == left_leader_ && log_.commit() <= left_commit_ &&
+         ticks_ - left_at_tick_ < static_cast<uint64_t>(config_.stall_ticks);
 }
 
 bool Raft::Impl::FromLeaderWeLeft(const Message& m) const {
-  return left_leader_ != kNoNode && m.from == left_leader_ && m.term == left_term_;
+  if (left_leader_ == kNoNode || m.from != left_leader_) return false;
+  if (m.term == left_term_) return true;
+  // Nor does it lead us again, in a term it names itself, for stall_ticks:
+  // otherwise a hostile leader could recapture us with one heartbeat.
+  const bool leads = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
+                     m.type == MessageType::kSnapshotChunk;
+  return leads && m.term > left_term_ &&
+         ticks_ - left_at_tick_ < static_cast<uint64_t>(config_.stall_ticks);
 }
 
 }  // namespace qbox::raft

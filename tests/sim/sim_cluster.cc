@@ -75,6 +75,13 @@ SimCluster::SimCluster(const SimOptions& options)
   base_config_.snapshot_chunk_bytes = 64;
   base_config_.promote_max_lag = 20;
   base_config_.stall_ticks = options.stall_ticks;
+  if (options.byzantine) {
+    // The adversary, not flow control, is under test: windows wide enough
+    // that a follower one backlog behind catches up within the schedule.
+    base_config_.max_append_bytes = std::max<uint64_t>(base_config_.max_append_bytes, 1024);
+    base_config_.max_inflight_messages = std::max(base_config_.max_inflight_messages, 4);
+    base_config_.max_inflight_bytes = std::max<uint64_t>(base_config_.max_inflight_bytes, 8192);
+  }
   for (int i = 1; i <= options.num_nodes; ++i) genesis_.push_back(static_cast<raft::NodeId>(i));
 }
 
@@ -83,7 +90,61 @@ SimCluster::~SimCluster() = default;
 raft::RaftConfig SimCluster::ConfigFor(raft::NodeId id) {
   raft::RaftConfig config = base_config_;
   config.id = id;
+  const bool hostile = options_.byzantine && (id == 1 || (id == 2 && options_.num_nodes >= 5));
+  if (options_.byzantine && !hostile) {
+    // What the node's charter and attestation decide (sim_byzantine.cc).
+    config.snapshot_guard = [this](const raft::SnapshotMeta& meta, raft::NodeId) {
+      if (honest_snapshots_.count({meta.index, meta.data_digest}) > 0) return absl::OkStatus();
+      return absl::FailedPreconditionError(
+          absl::StrCat("no honest site attested the state at index ", meta.index));
+    };
+    config.membership_guard = [](const raft::ConfChange& change,
+                                 const raft::ConfState& before) -> absl::Status {
+      if (change.kind == raft::ConfChange::Kind::kRemoveNode && before.IsVoter(change.node)) {
+        return absl::FailedPreconditionError("removing a charter voter needs an executed proposal");
+      }
+      if (change.kind == raft::ConfChange::Kind::kPromoteLearner) {
+        return absl::FailedPreconditionError("the charter lists no such voter");
+      }
+      return absl::OkStatus();
+    };
+  }
   return config;
+}
+
+bool SimCluster::ExpectedAlarm(const raft::Alarm& alarm) {
+  if (alarm.kind == raft::Alarm::Kind::kLeaderStalled && stalling_ever_.count(alarm.from) > 0) {
+    return true;
+  }
+  if (!adversary_) return false;
+  if (alarm.kind == raft::Alarm::Kind::kRefusedSnapshot) ++byzantine_stats_.snapshots_refused;
+  // "Committed nothing for a while" is a fact, not an accusation: with the
+  // hostile site withholding its acknowledgements, an honest leader that
+  // lost one honest follower stalls too.
+  if (alarm.kind == raft::Alarm::Kind::kLeaderStalled) return true;
+  // An alarm against the hostile site is the point. "Two leaders" names the
+  // second one, which may be the honest one when the hostile node came first.
+  if (IsHostile(alarm.from) || alarm.kind == raft::Alarm::Kind::kTwoLeaders) {
+    ++byzantine_stats_.alarms_against_hostile;
+    evidence_of_divergence_ = true;
+    return true;
+  }
+  // After equivocation, honest nodes refuse each other's conflicting entries.
+  if (adversary_->equivocates()) {
+    evidence_of_divergence_ = true;
+    return true;
+  }
+  return false;
+}
+
+void SimCluster::SnapshotWritten(raft::NodeId node, const raft::SnapshotMeta& meta) {
+  if (adversary_ && !IsHostile(node)) honest_snapshots_.insert({meta.index, meta.data_digest});
+}
+
+void SimCluster::Applied(raft::NodeId node, const HashStateMachine& state) {
+  if (!adversary_ || IsHostile(node)) return;
+  const std::string data = state.Serialize();
+  honest_snapshots_.insert({state.applied_index(), state.SnapshotMetaFor(data).data_digest});
 }
 
 SimNode* SimCluster::AddNode(raft::NodeId id) {
@@ -101,6 +162,7 @@ absl::Status SimCluster::Start() {
     absl::Status s = node->Bootstrap(genesis_);
     if (!s.ok()) return s;
   }
+  if (options_.byzantine) SetUpByzantine();
   for (raft::NodeId id : genesis_) {
     absl::Status s = nodes_[id]->Start();
     if (!s.ok()) return s;
@@ -123,6 +185,10 @@ void SimCluster::Send(const raft::Message& message) {
                        " to node ", message.to, " in term ", message.term,
                        " while recovering from storage loss"));
     }
+  }
+  if (adversary_ && adversary_->IsHostile(message.from)) {
+    for (const raft::Message& m : adversary_->Transform(message)) network_.Send(now_ms_, m);
+    return;
   }
   if (message.from == stalling_leader_ && (message.type == raft::MessageType::kAppend ||
                                            message.type == raft::MessageType::kSnapshotChunk)) {
@@ -171,6 +237,7 @@ void SimCluster::Deliver(const raft::Message& message) {
   ++stats_.deliveries;
   SimNode* target = node(message.to);
   if (target == nullptr || !target->alive()) return;
+  if (adversary_ && adversary_->IsHostile(message.to)) adversary_->Observe(message);
   Record(DescribeMessage(message));
   absl::Status s = target->raft()->Step(message);
   if (!s.ok()) Record(absl::StrCat("n", message.to, " refused: ", s.ToString()));
@@ -204,6 +271,7 @@ void SimCluster::RunTicks(uint64_t ticks) {
     for (raft::NodeId id : lazy_) nodes_[id]->Process();
     lazy_.clear();
     RunScheduled();
+    if (adversary_) ByzantineTick();
     if (workload_on_) RandomWorkload();
     if (faults_on_) RandomFaults();
     for (auto& [id, n] : nodes_) {
@@ -342,6 +410,7 @@ void SimCluster::RandomWorkload() {
       raft::NodeId target = random_.Pick(live);
       std::string context = absl::StrCat("read-", ++read_counter_);
       checker_.ObserveReadRequested(context);
+      for (auto& [id, checker] : honest_checkers_) checker->ObserveReadRequested(context);
       if (nodes_[target]->raft()->ReadIndex(context).ok()) {
         ++stats_.reads;
         Record(absl::StrCat("READ '", context, "' asked at n", target));
@@ -484,7 +553,10 @@ void SimCluster::RandomPartition() {
 void SimCluster::RandomFaults() {
   std::vector<raft::NodeId> ids = node_ids();
   const int max_down = static_cast<int>((genesis_.size() - 1) / 2);
-  if (random_.Chance(0.006) && DownOrRecovering() < max_down) {
+  // With a hostile site, honest faults are rarer, so that the honest nodes
+  // spend most of the schedule able to reach each other (I5 under attack).
+  const double rate = options_.byzantine ? 0.002 : 0.006;
+  if (random_.Chance(rate) && DownOrRecovering() < max_down) {
     raft::NodeId leader = Leader();
     raft::NodeId victim =
         leader != raft::kNoNode && random_.Chance(0.4) ? leader : random_.Pick(ids);
@@ -510,7 +582,8 @@ void SimCluster::RandomFaults() {
   }
   // A wipe only while everything else is healthy: the guarantee is
   // for one lost disk at a time.
-  if (random_.Chance(0.0015) && DownOrRecovering() == 0) {
+  // With a hostile site, a lost honest disk would be a second fault.
+  if (!options_.byzantine && random_.Chance(0.0015) && DownOrRecovering() == 0) {
     raft::NodeId victim = random_.Pick(ids);
     SimNode* n = nodes_[victim].get();
     if (n->alive()) {
@@ -521,7 +594,7 @@ void SimCluster::RandomFaults() {
       restart_at_tick_[victim] = tick_ + random_.Uniform(1, 100);
     }
   }
-  if (heal_at_tick_ == 0 && random_.Chance(0.006)) RandomPartition();
+  if (heal_at_tick_ == 0 && random_.Chance(rate)) RandomPartition();
 }
 
 absl::Status SimCluster::Converged() {

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "tests/sim/event_log.h"
 #include "tests/sim/invariant_checker.h"
+#include "tests/sim/sim_adversary.h"
 #include "tests/sim/sim_network.h"
 #include "tests/sim/sim_node.h"
 #include "tests/sim/sim_random.h"
@@ -46,6 +47,19 @@ struct SimOptions {
   size_t event_tail = 60;
   // G7: raft::RaftConfig::stall_ticks of every node (0 = off).
   int stall_ticks = 0;
+  // The Byzantine simulation (sim_adversary.h, sim_byzantine.cc): node 1,
+  // and node 2 when there are 5 nodes, belong to the hostile site.
+  bool byzantine = false;
+  // With `byzantine`: the adversary may also equivocate.
+  bool equivocate = false;
+};
+
+struct ByzantineStats {
+  AdversaryStats adversary;
+  uint64_t liveness_windows = 0;      // windows in which progress was required
+  uint64_t divergences_detected = 0;  // equivocation: honest logs split, with evidence
+  uint64_t alarms_against_hostile = 0;
+  uint64_t snapshots_refused = 0;
 };
 
 struct SimStats {
@@ -79,9 +93,9 @@ class SimCluster : public NodeEnvironment {
   InvariantChecker& checker() override { return checker_; }
   SimRandom& random() override { return random_; }
   // Only leader-stalled alarms against a node ever made a stalling leader.
-  bool ExpectedAlarm(const raft::Alarm& alarm) override {
-    return alarm.kind == raft::Alarm::Kind::kLeaderStalled && stalling_ever_.count(alarm.from) > 0;
-  }
+  bool ExpectedAlarm(const raft::Alarm& alarm) override;
+  void SnapshotWritten(raft::NodeId node, const raft::SnapshotMeta& meta) override;
+  void Applied(raft::NodeId node, const HashStateMachine& state) override;
 
   // Advances the clock by `ticks` ticks, delivering messages as they fall
   // due. Stops early once an invariant is violated.
@@ -112,6 +126,17 @@ class SimCluster : public NodeEnvironment {
     if (id != raft::kNoNode) stalling_ever_.insert(id);
   }
   uint64_t withheld_messages() const { return withheld_messages_; }
+
+  // The Byzantine schedule: `active_ticks` in which the adversary acts
+  // (with silent spells) under load and honest crashes and drops, during
+  // which the honest nodes must keep committing whenever they can reach
+  // each other; then the adversary goes silent or is cut off and the honest
+  // nodes must converge within `quiet_ticks`.
+  void RunByzantineSchedule(uint64_t active_ticks, uint64_t quiet_ticks);
+  bool IsHostile(raft::NodeId id) const { return adversary_ && adversary_->IsHostile(id); }
+  const ByzantineStats& byzantine_stats() const { return byzantine_stats_; }
+  // Converged() among the honest nodes only.
+  absl::Status HonestConverged();
 
   // A random schedule: `fault_ticks` of faults under load, then everything
   // heals and the cluster must converge within `quiet_ticks`.
@@ -166,6 +191,29 @@ class SimCluster : public NodeEnvironment {
   std::map<raft::NodeId, uint64_t> restart_at_tick_;
   std::set<raft::NodeId> lazy_;  // stepped but Ready not yet handled
   uint64_t heal_at_tick_ = 0;
+
+  // sim_byzantine.cc
+  void SetUpByzantine();
+  void ByzantineTick();
+  void CheckHonestProgress();
+  void CheckHonestAgreement();
+  void ForwardHonestViolations();
+  std::vector<raft::NodeId> HonestIds() const;
+  bool HonestCanTalk();
+  std::unique_ptr<SimAdversary> adversary_;
+  InvariantChecker hostile_checker_;  // what hostile nodes observe; never read
+  // Equivocation: each honest node is checked on its own history.
+  std::map<raft::NodeId, std::unique_ptr<InvariantChecker>> honest_checkers_;
+  std::map<raft::NodeId, size_t> honest_violations_forwarded_;
+  // Snapshot data digests of the states honest nodes reached, per index:
+  // what an honest site would attest (the snapshot guard's oracle).
+  std::set<std::pair<uint64_t, raft::ChainHash>> honest_snapshots_;
+  ByzantineStats byzantine_stats_;
+  bool evidence_of_divergence_ = false;
+  bool honest_split_ = false;  // equivocation: honest nodes committed differently
+  uint64_t window_start_tick_ = 0;
+  uint64_t window_start_commit_ = 0;
+  bool window_open_ = false;
 
   raft::NodeId stalling_leader_ = raft::kNoNode;
   std::set<raft::NodeId> stalling_ever_;

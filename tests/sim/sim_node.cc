@@ -66,12 +66,12 @@ void SimNode::WipeStorage() {
   durable_state_.reset();
   commit_checked_ = 0;
   snapshot_checked_ = 0;
-  env_->checker().ObserveWipe(id_);
+  checker().ObserveWipe(id_);
   env_->Record(absl::StrCat("WIPE n", id_, " storage"));
 }
 
 void SimNode::StorageFailure(absl::string_view what, const absl::Status& status) {
-  env_->checker().ReportViolation(
+  checker().ReportViolation(
       "storage write refused",
       absl::StrCat("node ", id_, ": ", what, " as the core asked failed: ", status.ToString()));
 }
@@ -81,7 +81,7 @@ void SimNode::RestoreStateMachine() {
   state_ = HashStateMachine();
   if (meta.held_by_state_machine) {
     if (!durable_state_.has_value() || durable_state_->applied_index() != meta.index) {
-      env_->checker().ReportViolation(
+      checker().ReportViolation(
           "snapshot held by the state machine",
           absl::StrCat("node ", id_, " storage says the state machine holds index ", meta.index,
                        " but it holds ",
@@ -102,7 +102,7 @@ void SimNode::RestoreStateMachine() {
     }
     absl::StatusOr<HashStateMachine> parsed = HashStateMachine::Parse(data);
     if (!parsed.ok() || parsed->applied_index() != meta.index) {
-      env_->checker().ReportViolation(
+      checker().ReportViolation(
           "snapshot data",
           absl::StrCat("node ", id_, " snapshot at index ", meta.index, " does not restore: ",
                        parsed.ok() ? "wrong index" : parsed.status().ToString()));
@@ -110,7 +110,7 @@ void SimNode::RestoreStateMachine() {
     }
     state_ = *std::move(parsed);
   }
-  env_->checker().ObserveStateMachineStart(id_, state_.applied_index(), state_.digest());
+  checker().ObserveStateMachineStart(id_, state_.applied_index(), state_.digest());
 }
 
 std::optional<LogPosition> SimNode::StoredPosition(uint64_t index) const {
@@ -130,12 +130,12 @@ void SimNode::ReadBack(uint64_t from_index, uint64_t commit_before) {
                    entries.ok() ? absl::OutOfRangeError("no predecessor") : entries.status());
     return;
   }
-  env_->checker().ObserveStoredEntries(id_, *prev, *entries, commit_before, term_);
+  checker().ObserveStoredEntries(id_, *prev, *entries, commit_before, term_);
 }
 
 bool SimNode::HandleOneReady() {
   raft::Ready rd = raft_->GetReady();
-  InvariantChecker& checker = env_->checker();
+  InvariantChecker& checker = this->checker();
   for (const raft::Alarm& alarm : rd.alarms) {
     if (env_->ExpectedAlarm(alarm)) {
       env_->Record(absl::StrCat("n", id_, " raised the expected ", raft::AlarmKindName(alarm.kind),
@@ -208,6 +208,7 @@ bool SimNode::HandleOneReady() {
     if (rd.install_snapshot.has_value() && entry.index <= state_.applied_index()) continue;
     checker.ObserveCommitted(id_, PositionOf(entry), term_);
     state_.Apply(entry);
+    env_->Applied(id_, state_);
     checker.ObserveApplied(id_, PositionOf(entry), state_.digest());
   }
   for (const raft::ReadState& read : rd.read_states) {
@@ -225,7 +226,9 @@ void SimNode::SaveDataSnapshot() {
   const uint64_t applied = state_.applied_index();
   if (applied < storage_->Snapshot().index || applied > storage_->LastIndex()) return;
   std::string data = state_.Serialize();
-  absl::Status s = storage_->SaveSnapshot(state_.SnapshotMetaFor(data), data);
+  const raft::SnapshotMeta meta = state_.SnapshotMetaFor(data);
+  env_->SnapshotWritten(id_, meta);
+  absl::Status s = storage_->SaveSnapshot(meta, data);
   if (!s.ok()) {
     StorageFailure(absl::StrCat("SaveSnapshot (wanted) at ", applied), s);
     return;
@@ -249,7 +252,9 @@ void SimNode::MaybeSnapshot() {
     s = storage_->SaveStateMachineSnapshot(state_.SnapshotMetaFor(""));
   } else {
     std::string data = state_.Serialize();
-    s = storage_->SaveSnapshot(state_.SnapshotMetaFor(data), data);
+    const raft::SnapshotMeta meta = state_.SnapshotMetaFor(data);
+    env_->SnapshotWritten(id_, meta);
+    s = storage_->SaveSnapshot(meta, data);
   }
   if (!s.ok()) {
     StorageFailure(absl::StrCat(held ? "SaveStateMachineSnapshot" : "SaveSnapshot", " at ",
@@ -273,8 +278,8 @@ void SimNode::MaybeSnapshot() {
 void SimNode::Process() {
   for (int rounds = 0; raft_ != nullptr && raft_->HasReady(); ++rounds) {
     if (rounds == 1000) {
-      env_->checker().ReportViolation(
-          "runtime loop", absl::StrCat("node ", id_, " still HasReady after 1000 rounds"));
+      checker().ReportViolation("runtime loop",
+                                absl::StrCat("node ", id_, " still HasReady after 1000 rounds"));
       return;
     }
     if (!HandleOneReady()) return;
@@ -283,7 +288,7 @@ void SimNode::Process() {
 }
 
 void SimNode::CheckAfterStep() {
-  InvariantChecker& checker = env_->checker();
+  InvariantChecker& checker = this->checker();
   raft::RaftStatus status = raft_->Status();
   term_ = status.hard_state.term;
   const uint64_t commit = status.hard_state.commit;

@@ -37,6 +37,16 @@ class NodeEnvironment {
     (void)alarm;
     return false;
   }
+  // `node` applied an entry; `state` is its state machine after it.
+  virtual void Applied(raft::NodeId node, const HashStateMachine& state) {
+    (void)node;
+    (void)state;
+  }
+  // `node` wrote a snapshot with data described by `meta`.
+  virtual void SnapshotWritten(raft::NodeId node, const raft::SnapshotMeta& meta) {
+    (void)node;
+    (void)meta;
+  }
 };
 
 // Where an armed crash strikes inside the next Ready that writes something.
@@ -81,6 +91,12 @@ class SimNode {
   // Re-checks the whole stored log (chain, log matching, committed prefix).
   void FullCheck();
 
+  // Where this node's observations go: the cluster's checker unless set
+  // (the Byzantine simulation gives each honest node a checker of its own,
+  // and the hostile node one whose findings nobody reads).
+  void set_checker(InvariantChecker* checker) { own_checker_ = checker; }
+  InvariantChecker& checker() { return own_checker_ != nullptr ? *own_checker_ : env_->checker(); }
+
   // Applied entries between local snapshots.
   void set_snapshot_every(uint64_t entries) { snapshot_every_ = entries; }
   // Compaction keeps up to this many entries below the snapshot index.
@@ -101,6 +117,7 @@ class SimNode {
   const raft::NodeId id_;
   raft::RaftConfig config_;
   NodeEnvironment* env_;
+  InvariantChecker* own_checker_ = nullptr;
   std::unique_ptr<raft::MemoryLogStorage> storage_;
   std::unique_ptr<raft::Raft> raft_;
   HashStateMachine state_;
