@@ -326,7 +326,7 @@ absl::Status Raft::Impl::HandleSnapshotChunk(const Message& m) {
     return absl::OkStatus();
   }
   if (config_.snapshot_guard && m.chunk_offset == 0) {
-    absl::Status vouched = config_.snapshot_guard(meta, m.from);
+    absl::Status vouched = config_.snapshot_guard(meta, m.from, recovering_);
     if (!vouched.ok()) {
       if (refused_snapshot_index_ != meta.index) {
         refused_snapshot_index_ = meta.index;

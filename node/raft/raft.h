@@ -95,16 +95,18 @@ struct RaftConfig {
   // proposal removed, so a hostile leader cannot shrink the group on its
   // own. Empty = every change that fits is accepted.
   std::function<absl::Status(const ConfChange& change, const ConfState& before)> membership_guard;
-  // G1/G4 against a hostile leader: asked before a node that holds state
-  // (it is not rebuilding after storage loss) replaces it with a snapshot
-  // from `leader` above its commit index. Nothing in a snapshot lets the
-  // node check its contents against its own log, so an honest node takes
-  // one only when the layer above vouches for it (a site other than the
-  // sender's and its own attested that state). A non-OK answer refuses the
-  // snapshot before any chunk is stored: the node keeps its state, raises
-  // an alarm (once per snapshot index) and waits. Empty = every snapshot
-  // that matches our committed log is accepted.
-  std::function<absl::Status(const SnapshotMeta& meta, NodeId leader)> snapshot_guard;
+  // G1/G4 against a hostile leader: asked before a node replaces its state
+  // with a snapshot from `leader` above its commit index (`recovering`:
+  // the node is rebuilding after storage loss and has no state of its own
+  // to lose). Nothing in a snapshot lets the node check its contents
+  // against its own log, so an honest node takes one only when the layer
+  // above vouches for it (a site other than the sender's and its own
+  // attested that state). A non-OK answer refuses the snapshot before any
+  // chunk is stored: the node keeps its state, raises an alarm (once per
+  // snapshot index) and waits. Empty = every snapshot that matches our
+  // committed log is accepted.
+  std::function<absl::Status(const SnapshotMeta& meta, NodeId leader, bool recovering)>
+      snapshot_guard;
   // Messages whose term is further than this above ours are refused as
   // malformed: honest terms grow by one per election, and a node that
   // adopted a term near the top of the range could never campaign again.

@@ -95,6 +95,11 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
   app.add_option("--leader-stall-timeout", o.leader_stall_timeout,
                  "Replace a leader that commits nothing for this long (e.g. 10s; 0 = off)");
+  app.add_flag("--accept-unattested-snapshots", o.accept_unattested_snapshots,
+               "Let this node replace the state it holds with a snapshot from the leader that "
+               "no other site attested (a hostile leader could send an empty one). Off: it "
+               "keeps its state, raises a refused-snapshot alarm and stays behind until rebuilt "
+               "empty");
 #ifdef QBOX_HOSTILE_HOOKS
   app.add_option("--hostile", o.hostile,
                  "TEST BINARY ONLY: misbehave as leader: overwrite-committed,broken-chain,"

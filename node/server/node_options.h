@@ -38,6 +38,11 @@ struct NodeOptions {
   // this long is replaced. Parsed from a duration ("10s", "1500ms", "0" =
   // off) and converted to consensus ticks (raft::RaftConfig::stall_ticks).
   std::string leader_stall_timeout = "10s";
+  // --accept-unattested-snapshots (G1): let a node that holds state replace
+  // it with a snapshot no other site attested. Off: such a node keeps its
+  // state, raises a refused-snapshot alarm and stays behind until it is
+  // rebuilt empty (a rebuilt node's state is attested before it votes).
+  bool accept_unattested_snapshots = false;
   int leader_stall_ticks = 0;
   // Only in the test binary qbox-node-hostile (QBOX_HOSTILE_HOOKS), where
   // --hostile and --hostile-trigger-file exist; empty in qbox-node.

@@ -181,6 +181,19 @@ absl::Status NodeServer::Start() {
                                                          const raft::ConfState& before) {
     return CharterAllowsMembershipChange(*machine, change, before);
   };
+  // G1: a snapshot cannot be checked against the state it replaces, so a
+  // node that holds state takes one only when told to trust its leader.
+  // A node rebuilding after storage loss has none to lose, and votes only
+  // once another site attested what it installed (above).
+  ro.raft.snapshot_guard = [accept = options_.accept_unattested_snapshots](
+                               const raft::SnapshotMeta& meta, raft::NodeId leader,
+                               bool recovering) -> absl::Status {
+    if (recovering || accept) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no other site attested the state at index ", meta.index, " that leader ", leader,
+        " sends; rebuild this node empty to catch up (k8s/README.md), or restart it with "
+        "--accept-unattested-snapshots to trust the leader"));
+  };
   ro.raft.random_seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ p.self.id;
   ro.tick = absl::Milliseconds(options_.tick_ms);
   ro.batch_delay = absl::Microseconds(options_.batch_delay_us);

@@ -240,7 +240,7 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   // entry count alone decides when the log is compacted, once no log is
   // kept for followers back from a restart.
   options.snapshot_every = 100;
-  options.extra_args = {"--keep-log-bytes", "0"};
+  options.extra_args = {"--keep-log-bytes", "0", "--accept-unattested-snapshots"};
   ASSERT_NO_FATAL_FAILURE(StartCluster(options));
   int leader = *cluster_->WaitForLeader(absl::Seconds(30));
   int follower = (leader + 1) % cluster_->size();
@@ -295,6 +295,44 @@ TEST_F(ClusterTest, FollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(InboxOf(follower), InboxOf(leader));
   log = cluster_->LogTail(follower, 100000);
   EXPECT_NE(log.find("a snapshot restore was interrupted"), std::string::npos) << log;
+}
+
+// G1 against a hostile leader: nothing lets a follower check a snapshot
+// against the state it would replace, so by default a follower that holds
+// state refuses one, keeps what it has and says why; the other two sites
+// go on committing.
+TEST_F(ClusterTest, FollowerWithStateRefusesAnUnattestedSnapshotAndKeepsItsMail) {
+  LocalClusterOptions options;
+  options.snapshot_every = 100;
+  options.extra_args = {"--keep-log-bytes", "0"};
+  ASSERT_NO_FATAL_FAILURE(StartCluster(options));
+  int leader = *cluster_->WaitForLeader(absl::Seconds(30));
+  int follower = (leader + 1) % cluster_->size();
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(50, "before-"));
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+  const double applied_before =
+      WaitForRaftGaugeAbove(follower, "applied_index", 49.0, absl::Seconds(10));
+  ASSERT_GE(applied_before, 50.0);
+  ASSERT_TRUE(cluster_->Stop(follower).ok());
+  // More than the 2,000 entries a node keeps behind its snapshot.
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(2200, "after-"));
+  ASSERT_TRUE(cluster_->Start(follower).ok());
+  std::string log;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    log = cluster_->LogTail(follower, 100000);
+    if (log.find("ALARM refused-snapshot") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_NE(log.find("ALARM refused-snapshot"), std::string::npos) << log;
+  EXPECT_NE(log.find("--accept-unattested-snapshots"), std::string::npos) << log;
+  EXPECT_EQ(log.find("installing snapshot"), std::string::npos) << log;
+  // It kept its state (a linearizable read there would wait for it to
+  // catch up, so its applied index and store speak for it).
+  EXPECT_GE(RaftGauge(follower, "applied_index"), applied_before);
+  EXPECT_LT(RaftGauge(follower, "applied_index"), applied_before + 2000);
+  // The two other sites still commit.
+  ASSERT_NO_FATAL_FAILURE(AppendToInbox(5, "later-"));
 }
 
 TEST_F(ClusterTest, AFollowerBackFromARestartCatchesUpFromTheLogNotByACopy) {

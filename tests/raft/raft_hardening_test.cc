@@ -224,7 +224,8 @@ class RaftSnapshotGuard : public ::testing::Test {
 TEST_F(RaftSnapshotGuard, RefusedWithoutTheGuardsWordAndReportedOnce) {
   RaftConfig config;
   int asked = 0;
-  config.snapshot_guard = [&](const SnapshotMeta&, NodeId leader) {
+  config.snapshot_guard = [&](const SnapshotMeta&, NodeId leader, bool recovering) {
+    EXPECT_FALSE(recovering);
     ++asked;
     EXPECT_EQ(leader, 1u);
     return absl::FailedPreconditionError("no other site attested it");
@@ -251,7 +252,7 @@ TEST_F(RaftSnapshotGuard, RefusedWithoutTheGuardsWordAndReportedOnce) {
 
 TEST_F(RaftSnapshotGuard, InstalledWhenTheGuardVouches) {
   RaftConfig config;
-  config.snapshot_guard = [](const SnapshotMeta&, NodeId) { return absl::OkStatus(); };
+  config.snapshot_guard = [](const SnapshotMeta&, NodeId, bool) { return absl::OkStatus(); };
   TestCluster c(3, config);
   c.Elect(1);
   c.Deliver();

@@ -93,7 +93,7 @@ raft::RaftConfig SimCluster::ConfigFor(raft::NodeId id) {
   const bool hostile = options_.byzantine && (id == 1 || (id == 2 && options_.num_nodes >= 5));
   if (options_.byzantine && !hostile) {
     // What the node's charter and attestation decide (sim_byzantine.cc).
-    config.snapshot_guard = [this](const raft::SnapshotMeta& meta, raft::NodeId) {
+    config.snapshot_guard = [this](const raft::SnapshotMeta& meta, raft::NodeId, bool) {
       if (honest_snapshots_.count({meta.index, meta.data_digest}) > 0) return absl::OkStatus();
       return absl::FailedPreconditionError(
           absl::StrCat("no honest site attested the state at index ", meta.index));
