@@ -5,13 +5,14 @@
 // $(VAR) expanded the way Kubernetes expands them, its user, and its probes.
 //
 //   node pod_plan.mjs --rendered site-a.yaml --pod qbox-0 --pod-dir DIR \
-//        --volume data=DIR --netns NS --bin-dir DIR --hosts FILE
+//        --volume data=DIR --netns NS --bin-dir DIR --hosts FILE --resolv FILE
 //
 // Writes DIR/plan.json (ports, probes, mount targets) and DIR/launch.argv:
 // NUL-separated argv that starts the container as a process in network
 // namespace NS, in a private mount namespace where the mounts sit at the
 // container's paths, the image's binaries (from --bin-dir) at
-// /usr/local/bin, --hosts as /etc/hosts (the cluster DNS), and the root
+// /usr/local/bin, --hosts as /etc/hosts (the cluster DNS) and --resolv as
+// /etc/resolv.conf (what the kubelet gives every pod), and the root
 // file system read-only if the pod asks for it. Anything in the pod spec it
 // cannot reproduce faithfully is an error, never silently ignored.
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
@@ -28,9 +29,10 @@ const { values: opt } = parseArgs({
     netns: { type: "string" },
     "bin-dir": { type: "string" },
     hosts: { type: "string" },
+    resolv: { type: "string" },
   },
 });
-for (const k of ["rendered", "pod", "pod-dir", "netns", "bin-dir", "hosts"]) {
+for (const k of ["rendered", "pod", "pod-dir", "netns", "bin-dir", "hosts", "resolv"]) {
   if (!opt[k]) throw new Error(`pod_plan: --${k} is required`);
 }
 
@@ -117,6 +119,23 @@ function materialize(vol) {
     ownGroup(dir);
     return dir;
   }
+  if (vol.projected) {
+    // Each source's keys (or only its items, renamed), as the kubelet
+    // projects them into one directory.
+    mkdirSync(dir, { recursive: true });
+    for (const source of vol.projected.sources ?? []) {
+      const ref = source.secret ?? source.configMap;
+      if (!ref) throw new Error(`${src}: volume ${vol.name}: only secret and configMap sources are reproduced`);
+      const obj = named(objects, source.secret ? "Secret" : "ConfigMap", ref.name, src);
+      const value = (key) => (source.secret ? Buffer.from(obj.data[key], "base64") : obj.data[key]);
+      const items = ref.items ?? Object.keys(obj.data ?? {}).map((key) => ({ key, path: key }));
+      for (const item of items) {
+        if (!(item.key in (obj.data ?? {}))) throw new Error(`${src}: volume ${vol.name}: ${obj.kind} ${ref.name} has no key ${item.key}`);
+        writeKeys(dir, [[item.path, value(item.key)]], item.mode ?? vol.projected.defaultMode ?? 0o644);
+      }
+    }
+    return dir;
+  }
   throw new Error(`${src}: volume ${vol.name}: this kind of volume is not reproduced`);
 }
 const mounts = [];
@@ -154,7 +173,8 @@ const setup = ["set -e", "mount -t tmpfs -o mode=0755 image-bin /usr/local/bin"]
 for (const bin of ["qbox-node", "qboxctl"]) {
   setup.push(`touch /usr/local/bin/${bin}`, `mount --bind ${q(join(opt["bin-dir"], bin))} /usr/local/bin/${bin}`);
 }
-setup.push("mount -o remount,ro /usr/local/bin", `mount --bind ${q(opt.hosts)} /etc/hosts`);
+setup.push("mount -o remount,ro /usr/local/bin", `mount --bind ${q(opt.hosts)} /etc/hosts`,
+  `mount --bind ${q(opt.resolv)} /etc/resolv.conf`);
 for (const m of mounts) {
   setup.push(`mount --bind ${q(m.source)} ${q(m.target)}`);
   if (m.readOnly) setup.push(`mount -o remount,bind,ro ${q(m.target)}`);
