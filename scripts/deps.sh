@@ -8,7 +8,7 @@ QBOX_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev libcli11-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev
   etcd-server etcd-client curl python3 openssl iproute2
 )
 
