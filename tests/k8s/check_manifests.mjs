@@ -160,9 +160,11 @@ function checkSite(site, objects) {
   check([...anti, ...spread].some((t) => t.topologyKey === "kubernetes.io/hostname" &&
     selects(t.labelSelector?.matchLabels, labels)),
     `${src}: a site's pods must be kept on different hosts (required anti-affinity on kubernetes.io/hostname)`);
-  for (const kind of ["requests", "limits"]) {
-    check(c.resources?.[kind]?.cpu && c.resources?.[kind]?.memory, `${src}: resources.${kind} needs cpu and memory`);
-  }
+  // Requests for both; a memory limit (a runaway node is killed, not the
+  // host); no CPU limit (throttling delays heartbeats and costs elections).
+  check(c.resources?.requests?.cpu && c.resources?.requests?.memory, `${src}: resources.requests needs cpu and memory`);
+  check(c.resources?.limits?.memory && !c.resources?.limits?.cpu,
+    `${src}: resources.limits needs memory and no cpu (CPU throttling stalls heartbeats)`);
   check((spec.terminationGracePeriodSeconds ?? 30) >= 30,
     `${src}: terminationGracePeriodSeconds must leave time to transfer leadership`);
   check(sts.spec.podManagementPolicy === "Parallel",
@@ -287,6 +289,7 @@ function checkSite(site, objects) {
   }
   checkNetworkPolicy(src, objects, labels, ports);
   checkMonitoring(src, objects, headless);
+  checkBackup(src, site, objects, client);
   return { cluster: cm.data[clusterFile], cas: Object.fromEntries(Object.entries(caOf).map(([k, v]) => [k, v.fingerprint256])) };
 }
 
@@ -329,6 +332,43 @@ function checkMonitoring(src, objects, headless) {
     headless.spec.ports.some((p) => p.name === "metrics"));
   check(scrapes, `${src}: a ServiceMonitor must scrape port metrics of Service ${headless?.metadata.name}`);
   check(ofKind(objects, "PrometheusRule").length === 1, `${src}: one PrometheusRule with the alerts`);
+}
+
+// The backup CronJob: save and verify from this site's own nodes into this
+// site's own volume, one run at a time, as this site's backup admin,
+// reachable through the NetworkPolicy.
+function checkBackup(src, site, objects, client) {
+  const jobs = ofKind(objects, "CronJob");
+  if (!check(jobs.length === 1, `${src}: one backup CronJob`)) return;
+  const job = jobs[0];
+  const pod = job.spec.jobTemplate.spec.template;
+  const c = pod.spec.containers[0];
+  const script = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
+  check(job.spec.concurrencyPolicy === "Forbid", `${src}: CronJob ${job.metadata.name}: concurrencyPolicy must be Forbid`);
+  check(/qboxctl snapshot save/.test(script) && /qboxctl snapshot verify/.test(script),
+    `${src}: CronJob ${job.metadata.name} must run qboxctl snapshot save and snapshot verify`);
+  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+  check(Number(env.QBOX_BACKUP_KEEP) >= 1, `${src}: QBOX_BACKUP_KEEP must be a number of copies`);
+  const host = (env.QBOX_ENDPOINTS ?? "").split(":")[0];
+  check(client && host.startsWith(`${client.metadata.name}.${client.metadata.namespace}.svc`),
+    `${src}: the backup must ask this site's own nodes (the client Service), not ${env.QBOX_ENDPOINTS}`);
+  const volumes = pod.spec.volumes ?? [];
+  const backups = c.volumeMounts?.find((m) => m.mountPath === "/backups");
+  const claim = volumes.find((v) => v.name === backups?.name)?.persistentVolumeClaim?.claimName;
+  check(claim && objects.some((o) => o.kind === "PersistentVolumeClaim" && o.metadata.name === claim),
+    `${src}: backups must go to a PersistentVolumeClaim of this site`);
+  const sec = { ...(pod.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
+  check(sec.runAsNonRoot === true && c.securityContext?.readOnlyRootFilesystem === true &&
+    (c.securityContext?.capabilities?.drop ?? []).includes("ALL"), `${src}: the backup runs non-root, read-only, no capabilities`);
+  const policy = ofKind(objects, "NetworkPolicy")[0];
+  check((policy?.spec.ingress ?? []).some((r) => (r.from ?? []).some((f) => !f.namespaceSelector &&
+    selects(f.podSelector?.matchLabels, pod.metadata.labels ?? {}))),
+  `${src}: the NetworkPolicy must let the backup pods reach the nodes`);
+  const secretNames = volumes.flatMap((v) => (v.projected?.sources ?? []).map((x) => x.secret?.name).filter(Boolean));
+  const cert = ofKind(objects, "Certificate").find((x) => secretNames.includes(x.spec.secretName));
+  check(cert && JSON.stringify(cert.spec.uris) === JSON.stringify([`spiffe://${site}/admin/backup`]) &&
+    (cert.spec.usages ?? []).includes("client auth"),
+  `${src}: the backup's Certificate must be ${site}'s admin "backup" with client auth`);
 }
 
 // ---------- 3. no other site's private material
@@ -396,6 +436,11 @@ function checkOverlaySource(site) {
     check(!f.startsWith("/") && !f.split("/").includes(".."), `${src}: ${f} is outside the overlay`);
     check(sites.every((s) => s === site || !f.includes(`${s}/`)), `${src}: ${f} names another site's directory`);
     check(!/(^|\/)ca\.key$|admins\/|frontends\//.test(f), `${src}: ${f} is not node material`);
+  }
+  // An image the overlay sets is pinned by digest, never by a movable tag.
+  for (const image of k.images ?? []) {
+    check(/^sha256:[0-9a-f]{64}$/.test(image.digest ?? "") && !image.newTag,
+      `${src}: image ${image.name} must be pinned by digest (digest: sha256:...), not by tag`);
   }
   for (const g of k.secretGenerator ?? []) {
     for (const f of g.files ?? []) {

@@ -65,6 +65,8 @@ CLEANUP+=("remove_mount_points")
 # What a site's rendering says about its names, one per line:
 #   pod-dns NAME SHORT    pod qbox-0's cluster DNS name (headless Service)
 #   published HOST PORT   each port of pod qbox-0's published Service
+#   service NAME...       a ClusterIP Service's cluster DNS names (its one
+#                         ready pod is qbox-0)
 site_facts() {
   node --input-type=module -e '
     const { loadRendered, onlyOne, ofKind } = await import(process.argv[1]);
@@ -78,6 +80,10 @@ site_facts() {
         throw new Error(`${process.argv[2]}: Service ${s.metadata.name} publishes no host for ${pod}`);
       }
       for (const p of s.spec.ports) console.log(`published ${host} ${p.port}`);
+    }
+    for (const s of ofKind(objects, "Service").filter((s) => (s.spec.type ?? "ClusterIP") === "ClusterIP" && s.spec.clusterIP !== "None")) {
+      const name = `${s.metadata.name}.${s.metadata.namespace}.svc`;
+      console.log(`service ${name} ${name}.cluster.local`);
     }
   ' "$TOOLS/rendered.mjs" "$1"
 }
@@ -166,7 +172,8 @@ chmod 0644 "$WORK/pods/resolv.conf"
 for site in "${SITES[@]}"; do
   hosts="$WORK/pods/$site.hosts"
   printf '127.0.0.1 localhost\n' >"$hosts"
-  site_facts "$WORK/rendered/$site.yaml" | awk -v ip="$POD_IP" '$1 == "pod-dns" { print ip, $2, $3 }' >>"$hosts"
+  site_facts "$WORK/rendered/$site.yaml" |
+    awk -v ip="$POD_IP" '$1 == "pod-dns" || $1 == "service" { print ip, $2, $3 }' >>"$hosts"
   printf '%s' "$PUBLIC_DNS" >>"$hosts"
   chmod 0644 "$hosts"
 done
@@ -255,6 +262,41 @@ ip netns exec "${GW_NS[${SITES[0]}]}" curl -fsS --max-time 5 -o "$WORK/metrics.t
 node "$TOOLS/check_rule_series.mjs" --rules "$WORK/rules.yaml" --metrics "$WORK/metrics.txt" ||
   die "the alert rules use series a node does not export"
 
+# The backup CronJob of the first site, run as its job would run, three
+# times with QBOX_BACKUP_KEEP=2, in a pod of its own on that site's node
+# network: each run saves and verifies a backup; two remain.
+site="${SITES[0]}" BACKUP_NS="$TAG-1-backup" BACKUP_DIR="$WORK/pods/backup"
+ip netns add "$BACKUP_NS" || die "cannot create network namespace $BACKUP_NS"
+CLEANUP+=("ip netns del $BACKUP_NS")
+ip link add "${TAG}bc" type veth peer name "${TAG}bp" || die "cannot create a veth pair"
+ip link set "${TAG}bc" netns "${GW_NS[$site]}"
+ip link set "${TAG}bp" netns "$BACKUP_NS"
+ip -n "${GW_NS[$site]}" link set "${TAG}bc" master cl0 up
+ip -n "$BACKUP_NS" link set "${TAG}bp" name eth0
+ip -n "$BACKUP_NS" addr add 10.244.0.20/24 dev eth0
+ip -n "$BACKUP_NS" link set eth0 up
+ip -n "$BACKUP_NS" link set lo up
+ip -n "$BACKUP_NS" route add unreachable "$CLUSTER_DNS_IP/32"
+mkdir -p "$BACKUP_DIR"
+chmod 0755 "$BACKUP_DIR"
+node "$TOOLS/pod_plan.mjs" --rendered "${POD_OBJECTS[$site]}" --cronjob qbox-backup --pod qbox-backup-manual \
+  --pod-dir "$BACKUP_DIR" --volume "backups=$BACKUP_DIR/pvc" --netns "$BACKUP_NS" --bin-dir "$BIN" \
+  --hosts "$WORK/pods/$site.hosts" --resolv "$WORK/pods/resolv.conf" --set-env QBOX_BACKUP_KEEP=2 ||
+  die "cannot lay out $site's backup job from its rendered CronJob"
+for target in $(plan_field "$BACKUP_DIR" 'mountTargets.join(" ")'); do ensure_mount_point "$target"; done
+mapfile -d '' backup_argv <"$BACKUP_DIR/launch.argv"
+for run in 1 2 3; do
+  "${backup_argv[@]}" >>"$BACKUP_DIR/job.log" 2>&1 ||
+    { tail -n 20 "$BACKUP_DIR/job.log" >&2; die "$site's backup job failed (run $run)"; }
+done
+mapfile -t kept < <(ls "$BACKUP_DIR/pvc"/qbox-*.qbox 2>/dev/null)
+[ ${#kept[@]} -eq 2 ] || { cat "$BACKUP_DIR/job.log" >&2; die "the backup job kept ${#kept[@]} backups, not QBOX_BACKUP_KEEP=2"; }
+for f in "${kept[@]}"; do
+  "$QBOXCTL" snapshot verify "$f" >/dev/null || die "a kept backup does not verify: $f"
+done
+grep 'saved and verified' "$BACKUP_DIR/job.log" | tail -n 1 | sed 's/^/    job: /'
+echo "==> $site's backup job saved and verified 3 backups and kept the newest 2"
+
 victim="${SITES[1]}"
 echo "==> deleting $victim/qbox-0 and its volume, then starting it again"
 stop_pod "$victim"
@@ -276,4 +318,17 @@ grep -qE "rejoining as a recovering non-voter" <<<"$second_start" ||
 echo "==> $victim/qbox-0 rebuilt itself from the other sites and is ready again"
 
 for site in "${SITES[@]}"; do stop_pod "$site"; done
+# The StatefulSet asks for --log-format=json: what a log shipper reads
+# from each pod must be one JSON object per line, every line.
+for site in "${SITES[@]}"; do
+  node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean);
+    for (const line of lines) {
+      let entry;
+      try { entry = JSON.parse(line); } catch { entry = null; }
+      if (!entry || typeof entry.msg !== "string") { console.error(`not a JSON log line: ${line}`); process.exit(1); }
+    }
+    if (lines.length === 0) { console.error("no log lines"); process.exit(1); }
+  ' "${POD_LOG[$site]}" || die "$site/qbox-0's log is not one JSON object per line"
+done
 echo "pods test: 1 passed, 0 failed"

@@ -6,6 +6,12 @@
 //
 //   node pod_plan.mjs --rendered site-a.yaml --pod qbox-0 --pod-dir DIR \
 //        --volume data=DIR --netns NS --bin-dir DIR --hosts FILE --resolv FILE
+//        [--cronjob NAME --set-env NAME=VALUE ...]
+//
+// With --cronjob, the pod is a run of that CronJob's job instead of a
+// StatefulSet pod, and --set-env overrides one of its env values (as a
+// patch in an overlay would); persistentVolumeClaim volumes are given with
+// --volume like claim templates.
 //
 // Writes DIR/plan.json (ports, probes, mount targets) and DIR/launch.argv:
 // NUL-separated argv that starts the container as a process in network
@@ -30,6 +36,8 @@ const { values: opt } = parseArgs({
     "bin-dir": { type: "string" },
     hosts: { type: "string" },
     resolv: { type: "string" },
+    cronjob: { type: "string" },
+    "set-env": { type: "string", multiple: true, default: [] },
   },
 });
 for (const k of ["rendered", "pod", "pod-dir", "netns", "bin-dir", "hosts", "resolv"]) {
@@ -38,19 +46,29 @@ for (const k of ["rendered", "pod", "pod-dir", "netns", "bin-dir", "hosts", "res
 
 const src = opt.rendered;
 const objects = loadRendered(src);
-const sts = onlyOne(objects, "StatefulSet", src);
-const ordinal = Number(opt.pod.slice(sts.metadata.name.length + 1));
-if (!opt.pod.startsWith(`${sts.metadata.name}-`) || !(ordinal >= 0 && ordinal < (sts.spec.replicas ?? 1))) {
-  throw new Error(`${src}: ${opt.pod} is not a pod of StatefulSet ${sts.metadata.name}`);
+let workload, podSpec, claimNames;
+if (opt.cronjob) {
+  workload = objects.find((o) => o.kind === "CronJob" && o.metadata.name === opt.cronjob);
+  if (!workload) throw new Error(`${src}: no CronJob ${opt.cronjob}`);
+  podSpec = workload.spec.jobTemplate.spec.template.spec;
+  claimNames = new Set((podSpec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));
+} else {
+  workload = onlyOne(objects, "StatefulSet", src);
+  const ordinal = Number(opt.pod.slice(workload.metadata.name.length + 1));
+  if (!opt.pod.startsWith(`${workload.metadata.name}-`) ||
+      !(ordinal >= 0 && ordinal < (workload.spec.replicas ?? 1))) {
+    throw new Error(`${src}: ${opt.pod} is not a pod of StatefulSet ${workload.metadata.name}`);
+  }
+  podSpec = workload.spec.template.spec;
+  claimNames = new Set((workload.spec.volumeClaimTemplates ?? []).map((t) => t.metadata.name));
 }
-const podSpec = sts.spec.template.spec;
 if (podSpec.initContainers?.length) throw new Error(`${src}: init containers are not reproduced`);
 if (podSpec.containers.length !== 1) throw new Error(`${src}: expected one container`);
 const c = podSpec.containers[0];
 const podSec = podSpec.securityContext ?? {};
 const sec = { ...podSec, ...(c.securityContext ?? {}) };
 const fsGroup = podSec.fsGroup;
-const pod = { name: opt.pod, namespace: sts.metadata.namespace ?? "default" };
+const pod = { name: opt.pod, namespace: workload.metadata.namespace ?? "default" };
 
 // --- environment, in order: a value may use the variables defined before it.
 const env = {};
@@ -78,16 +96,22 @@ for (const e of c.env ?? []) {
     throw new Error(`${src}: env ${e.name}: this kind of value is not reproduced`);
   }
 }
+for (const setting of opt["set-env"]) {
+  const [name, ...value] = setting.split("=");
+  if (!(name in env)) throw new Error(`pod_plan: --set-env ${name}: the container has no such variable`);
+  env[name] = value.join("=");
+}
 if (c.envFrom?.length) throw new Error(`${src}: envFrom is not reproduced`);
 if (!c.command?.length) throw new Error(`${src}: the container must name its command`);
 const argv = [...c.command, ...(c.args ?? [])].map(expand);
-const unresolved = argv.filter((a) => /\$\([A-Za-z_]/.test(a));
+// What Kubernetes leaves as it is: a reference to a variable it does not
+// define ($(date ...) in a shell script is not a variable name).
+const unresolved = argv.filter((a) => /\$\([A-Za-z_][A-Za-z0-9_.-]*\)/.test(a.replaceAll("$$", "")));
 if (unresolved.length) throw new Error(`${src}: unresolved variables in ${unresolved.join(" ")}`);
 
 // --- volumes, laid out as the kubelet lays them out.
 const podDir = opt["pod-dir"];
 const given = Object.fromEntries(opt.volume.map((v) => v.split("=", 2)));
-const claimNames = new Set((sts.spec.volumeClaimTemplates ?? []).map((t) => t.metadata.name));
 const ownGroup = (p) => chownSync(p, 0, fsGroup ?? 0);
 function writeKeys(dir, entries, mode) {
   mkdirSync(dir, { recursive: true });
