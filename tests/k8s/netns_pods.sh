@@ -28,6 +28,7 @@
 ip netns list >/dev/null 2>&1 || die "'ip netns' is not available (iproute2 with network namespace support is needed)"
 for tool in setpriv unshare curl flock openssl; do need "$tool" "util-linux / curl / openssl"; done
 need nft "Debian package nftables (the sites' load balancers)"
+need promtool "Debian package prometheus"
 # Kernels without veth, bridges or nf_tables NAT fail here, loudly, in the
 # first ip or nft command.
 
@@ -259,8 +260,13 @@ node "$TOOLS/alert_rules.mjs" --rendered "$WORK/rendered/${SITES[0]}.yaml" --out
 ip netns exec "${GW_NS[${SITES[0]}]}" curl -fsS --max-time 5 -o "$WORK/metrics.txt" \
   "http://$POD_IP:$(plan_field "${POD_DIR[${SITES[0]}]}" ports.metrics)/metrics" ||
   die "cannot scrape ${SITES[0]}/qbox-0's /metrics"
-node "$TOOLS/check_rule_series.mjs" --rules "$WORK/rules.yaml" --metrics "$WORK/metrics.txt" ||
+node "$TOOLS/check_rule_series.mjs" --rules "$WORK/rules.yaml" --metrics "$WORK/metrics.txt" \
+  --promtool-test "$WORK/captured_test.yaml" ||
   die "the alert rules use series a node does not export"
+# And on what a healthy node exports, no alert fires.
+(cd "$WORK" && promtool test rules captured_test.yaml >"$WORK/captured_test.log" 2>&1) ||
+  { cat "$WORK/captured_test.log" >&2; die "an alert fires on a healthy node's own /metrics (promtool test rules)"; }
+echo "    promtool: no alert fires on the $(grep -c '^qbox_' "$WORK/metrics.txt") series scraped from ${SITES[0]}/qbox-0"
 
 # The backup CronJob of the first site, run as its job would run, three
 # times with QBOX_BACKUP_KEEP=2, in a pod of its own on that site's node
