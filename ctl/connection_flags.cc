@@ -190,7 +190,7 @@ absl::StatusOr<Connection> ResolveConnection(const ConnectionFlags& given) {
   ConnectionSettings settings = ToSettings(given);
   FillUnset(&settings, *Fallback());
   ConnectionFlags flags = FromSettings(settings);
-  if (flags.timeout.empty()) flags.timeout = "10s";
+  if (flags.timeout.empty()) flags.timeout = given.default_timeout;
   Connection connection;
   if (!absl::ParseDuration(flags.timeout, &connection.timeout) ||
       connection.timeout <= absl::ZeroDuration()) {

@@ -39,7 +39,10 @@ struct ConnectionFlags {
   std::string key;
   std::string site_dir;
   std::string admin;
-  std::string timeout;  // empty = 10s
+  std::string timeout;  // empty: from QBOX_TIMEOUT or the context, else default_timeout
+  // What a command waits when nothing sets --timeout: 10s for a call, more
+  // for a command that streams (snapshot save) or follows (rebuild watch).
+  std::string default_timeout = "10s";
 };
 
 // Adds the flags above to `command` in a "Connection" group.

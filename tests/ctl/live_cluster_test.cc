@@ -242,6 +242,22 @@ TEST_F(QboxctlLiveClusterTest, ConnectionSettingsFromEnvironmentContextAndAnywhe
     ScopedEnvironment bad(std::map<std::string, std::string>{{"QBOX_TIMEOUT", "soon"}});
     ExpectRefused({"status"}, 1, {"--timeout: 'soon' is not a positive duration"});
   }
+  {  // QBOX_TIMEOUT also reaches commands with a longer default of their own.
+    ScopedEnvironment env(std::map<std::string, std::string>{{"QBOX_TIMEOUT", "1ms"}});
+    std::vector<std::string> save = {"snapshot",
+                                     "save",
+                                     *io_ + "/never.qbox",
+                                     "--cluster",
+                                     cluster_->cluster_file(),
+                                     "--site-dir",
+                                     a.site_dir,
+                                     "--admin",
+                                     LocalCluster::kAdmin};
+    CommandResult r = Run(save);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("eadline")) << r.err;
+    EXPECT_FALSE(fs::exists(*io_ + "/never.qbox"));
+  }
   // Connection flags before the command.
   std::vector<std::string> before = cluster_->AdminFlags(0);
   before.insert(before.end(), {"status", "-o", "json"});
