@@ -29,7 +29,8 @@ void Collect(const CLI::App& app, const std::string& path,
 
 // A bash completion function: finds the deepest command the words so far
 // name, then offers what may follow it. File names are offered too (-o
-// default), for the flags that take a path.
+// default), for the flags that take a path; context names (from
+// `qboxctl context list`) after --context and for `context use|delete`.
 std::string BashScript(const std::map<std::string, std::vector<std::string>>& words) {
   std::string table;
   for (const auto& [path, next] : words) {
@@ -40,6 +41,10 @@ std::string BashScript(const std::map<std::string, std::vector<std::string>>& wo
       "declare -gA _qboxctl_words=(\n",
       table,
       ")\n"
+      "_qboxctl_contexts() {\n"
+      "  qboxctl context list -o json 2>/dev/null |\n"
+      "    sed -n 's/^ *\"name\": \"\\(.*\\)\",\\{0,1\\}$/\\1/p'\n"
+      "}\n"
       "_qboxctl() {\n"
       "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" path=qboxctl i w\n"
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
@@ -47,6 +52,12 @@ std::string BashScript(const std::map<std::string, std::vector<std::string>>& wo
       "    [[ \"$w\" == -* ]] && continue\n"
       "    [[ -n \"${_qboxctl_words[\"$path $w\"]+set}\" ]] && path=\"$path $w\"\n"
       "  done\n"
+      "  if [[ \"${COMP_WORDS[COMP_CWORD-1]}\" == --context ||\n"
+      "        \"$path\" == \"qboxctl context use\" || \"$path\" == \"qboxctl context delete\" ]]; "
+      "then\n"
+      "    COMPREPLY=($(compgen -W \"$(_qboxctl_contexts)\" -- \"$cur\"))\n"
+      "    return\n"
+      "  fi\n"
       "  COMPREPLY=($(compgen -W \"${_qboxctl_words[\"$path\"]}\" -- \"$cur\"))\n"
       "}\n"
       "complete -o default -F _qboxctl qboxctl\n");

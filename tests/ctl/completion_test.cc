@@ -31,7 +31,11 @@ class CompletionTest : public ::testing::Test {
   // completed), with the script `qboxctl completion bash` printed.
   std::string Complete(const std::string& script_path, const std::string& words) {
     const std::string out = dir_ + "/completions";
-    const std::string command = "bash -c 'source \"$0\"; COMP_WORDS=(" + words +
+    // The script runs `qboxctl` from PATH (for context names), as a user's
+    // shell would.
+    const std::string bin = fs::path(QBOXCTL_PATH).parent_path().string();
+    const std::string command = "PATH=" + bin + ":$PATH QBOX_CONFIG=" + dir_ +
+                                "/contexts.json bash -c 'source \"$0\"; COMP_WORDS=(" + words +
                                 "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _qboxctl; "
                                 "printf \"%s\\n\" \"${COMPREPLY[@]}\"' " +
                                 script_path + " > " + out + " 2>&1";
@@ -56,6 +60,19 @@ TEST_F(CompletionTest, BashCompletesCommandsAndEachCommandsFlags) {
   EXPECT_THAT(Complete(script, "qboxctl context s"), HasSubstr("set"));
   EXPECT_THAT(Complete(script, "qboxctl snapshot save --"), HasSubstr("--endpoints"));
   EXPECT_THAT(Complete(script, "qboxctl snapshot save --"), Not(HasSubstr("--report-only")));
+}
+
+TEST_F(CompletionTest, ContextNamesComeFromTheContextFile) {
+  std::ofstream(dir_ + "/contexts.json")
+      << R"({"current_context": "alpha", "contexts": {"alpha": {"endpoints": "a:1"},)"
+      << R"( "beta": {"endpoints": "b:1"}, "bravo": {"endpoints": "c:1"}}})";
+  CommandResult r = RunQboxctl({"completion", "bash"}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string script = dir_ + "/qboxctl.bash";
+  std::ofstream(script) << r.out;
+  EXPECT_EQ(Complete(script, "qboxctl context use b"), "beta\nbravo\n");
+  EXPECT_EQ(Complete(script, "qboxctl --context a"), "alpha\n");
+  EXPECT_EQ(Complete(script, "qboxctl context delete \"\""), "alpha\nbeta\nbravo\n");
 }
 
 TEST_F(CompletionTest, ZshLoadsTheSameFunctionAndOtherShellsAreRefused) {
