@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # quorumbox node image: qbox-node (the entrypoint) and qboxctl.
 #
-#   docker build -t quorumbox:dev .
+#   docker build -t quorumbox:dev --build-arg QBOX_GIT_COMMIT=$(git rev-parse --short=12 HEAD) .
 #
+# The commit (the build context has no .git) goes into `qboxctl --version`
+# and, with the version, into the image's OCI labels, so an operator can see
+# what a pinned digest holds (docker inspect, or crane config).
 # The build stage installs the same Debian packages and runs the same
 # configure and build commands as scripts/test.sh (tests/k8s checks that they
 # stay the same), so the image holds the binaries the test suite tested.
@@ -10,13 +13,15 @@
 # compiler, no headers, no package lists, no shell tools beyond Debian's base.
 
 FROM debian:bookworm-slim AS build
+ARG QBOX_GIT_COMMIT=unknown
 WORKDIR /src
 # The package list lives in one place: scripts/deps.sh.
 COPY scripts/deps.sh scripts/deps.sh
 RUN bash -c 'source scripts/deps.sh && qbox_install_deps'
 COPY . .
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
- && ninja -C build qbox-node qboxctl
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQBOX_GIT_COMMIT="${QBOX_GIT_COMMIT}" \
+ && ninja -C build qbox-node qboxctl \
+ && build/ctl/qboxctl --version
 # Which Debian packages provide the shared libraries the two binaries load:
 # the runtime stage installs exactly those (and nothing that builds code).
 RUN mkdir -p /out \
@@ -28,6 +33,12 @@ RUN mkdir -p /out \
  && cat /out/runtime-packages.txt
 
 FROM debian:bookworm-slim AS runtime
+# The version is the project's (CMakeLists.txt; tests/k8s checks they agree).
+ARG QBOX_VERSION=0.1.0
+ARG QBOX_GIT_COMMIT=unknown
+LABEL org.opencontainers.image.title="quorumbox" \
+      org.opencontainers.image.version="${QBOX_VERSION}" \
+      org.opencontainers.image.revision="${QBOX_GIT_COMMIT}"
 COPY --from=build /out/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

@@ -105,7 +105,14 @@ absl::StatusOr<CredentialFiles> ChooseCredentials(const ConnectionFlags& flags) 
                            guard::KeyPath(flags.site_dir, guard::kRoleAdmin, flags.admin)};
   }
   return absl::InvalidArgumentError(
-      "--cert: no admin credentials; pass --cert FILE --key FILE, or --site-dir DIR --admin NAME");
+      "--cert: no admin credentials; pass --cert FILE --key FILE, or --site-dir DIR --admin NAME "
+      "(or set QBOX_CERT/QBOX_KEY, QBOX_SITE_DIR/QBOX_ADMIN, or a context: 'qboxctl context')");
+}
+
+absl::StatusOr<ConnectionSettings>& Fallback() {
+  static absl::StatusOr<ConnectionSettings>* fallback =
+      new absl::StatusOr<ConnectionSettings>(ConnectionSettings{});
+  return *fallback;
 }
 
 absl::StatusOr<std::vector<std::string>> ParseEndpoints(const std::string& text) {
@@ -148,7 +155,42 @@ void AddConnectionFlags(CLI::App* command, ConnectionFlags* flags) {
       ->group(group);
 }
 
-absl::StatusOr<Connection> ResolveConnection(const ConnectionFlags& flags) {
+void SetConnectionFallback(absl::StatusOr<ConnectionSettings> fallback) {
+  Fallback() = std::move(fallback);
+}
+
+ConnectionSettings ToSettings(const ConnectionFlags& flags) {
+  ConnectionSettings s;
+  s.endpoints = flags.endpoints;
+  s.cacert = flags.cacert;
+  s.cluster = flags.cluster_file;
+  s.cert = flags.cert;
+  s.key = flags.key;
+  s.site_dir = flags.site_dir;
+  s.admin = flags.admin;
+  s.timeout = flags.timeout;
+  return s;
+}
+
+ConnectionFlags FromSettings(const ConnectionSettings& s) {
+  ConnectionFlags flags;
+  flags.endpoints = s.endpoints;
+  flags.cacert = s.cacert;
+  flags.cluster_file = s.cluster;
+  flags.cert = s.cert;
+  flags.key = s.key;
+  flags.site_dir = s.site_dir;
+  flags.admin = s.admin;
+  flags.timeout = s.timeout;
+  return flags;
+}
+
+absl::StatusOr<Connection> ResolveConnection(const ConnectionFlags& given) {
+  if (!Fallback().ok()) return Fallback().status();
+  ConnectionSettings settings = ToSettings(given);
+  FillUnset(&settings, *Fallback());
+  ConnectionFlags flags = FromSettings(settings);
+  if (flags.timeout.empty()) flags.timeout = given.default_timeout;
   Connection connection;
   if (!absl::ParseDuration(flags.timeout, &connection.timeout) ||
       connection.timeout <= absl::ZeroDuration()) {
@@ -179,12 +221,13 @@ absl::StatusOr<Connection> ResolveConnection(const ConnectionFlags& flags) {
   } else {
     return absl::InvalidArgumentError(
         "--cacert: no CA bundle; pass --cacert FILE (every site's ca.crt concatenated) or "
-        "--cluster FILE");
+        "--cluster FILE (or QBOX_CACERT, QBOX_CLUSTER, or a context: 'qboxctl context')");
   }
   if (connection.endpoints.empty()) {
     if (!connection.cluster) {
       return absl::InvalidArgumentError(
-          "--endpoints: no endpoints; pass --endpoints host:port,... or --cluster FILE");
+          "--endpoints: no endpoints; pass --endpoints host:port,... or --cluster FILE (or "
+          "QBOX_ENDPOINTS, QBOX_CLUSTER, or a context: 'qboxctl context')");
     }
     for (const server::NodeConfig& node : connection.cluster->nodes) {
       connection.endpoints.push_back(node.address);

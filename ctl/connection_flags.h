@@ -10,6 +10,9 @@
 //
 // Everything is checked locally before any connection is made, so a wrong
 // file is reported by flag and path rather than as a TLS handshake failure.
+// What the flags leave unset comes from the line's other connection flags,
+// QBOX_* variables and the context file (connection_settings.h), in that
+// order; main() hands those over with SetConnectionFallback.
 #ifndef QBOX_CTL_CONNECTION_FLAGS_H_
 #define QBOX_CTL_CONNECTION_FLAGS_H_
 
@@ -19,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ctl/connection_settings.h"
 #include "node/server/cluster_config.h"
 
 namespace CLI {
@@ -35,11 +39,24 @@ struct ConnectionFlags {
   std::string key;
   std::string site_dir;
   std::string admin;
-  std::string timeout = "10s";
+  std::string timeout;  // empty: from QBOX_TIMEOUT or the context, else default_timeout
+  // What a command waits when nothing sets --timeout: 10s for a call, more
+  // for a command that streams (snapshot save) or follows (rebuild watch).
+  std::string default_timeout = "10s";
 };
 
 // Adds the flags above to `command` in a "Connection" group.
 void AddConnectionFlags(CLI::App* command, ConnectionFlags* flags);
+
+// What ResolveConnection fills unset flags from, for the rest of the
+// process: the connection flags given before the command, then the
+// environment and the context file. An error (a broken context file, an
+// unknown --context) is returned by every later ResolveConnection, so
+// commands that need no connection still run.
+void SetConnectionFallback(absl::StatusOr<ConnectionSettings> fallback);
+
+ConnectionSettings ToSettings(const ConnectionFlags& flags);
+ConnectionFlags FromSettings(const ConnectionSettings& settings);
 
 struct Connection {
   std::vector<std::string> endpoints;

@@ -4,6 +4,10 @@
 // its own file and registers itself here (AddSiteCommands, ...). Errors end
 // the program with exit status 1 (command failed) or 2 (bad command line)
 // and ONE line on stderr that names the flag or file and what to do.
+//
+// Connection flags go anywhere on the line (`qboxctl --cluster F status`
+// or `qboxctl status --cluster F`); what the line leaves unset comes from
+// QBOX_* variables and the context file (connection_settings.h).
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
@@ -12,6 +16,9 @@
 #include "ctl/charter_commands.h"
 #include "ctl/cluster_commands.h"
 #include "ctl/command_runner.h"
+#include "ctl/completion.h"
+#include "ctl/connection_flags.h"
+#include "ctl/context_commands.h"
 #include "ctl/member_commands.h"
 #include "ctl/rebuild_commands.h"
 #include "ctl/site_commands.h"
@@ -52,6 +59,17 @@ std::string OneLine(std::string text) {
 int main(int argc, char** argv) {
   CLI::App app("qboxctl: administer a quorumbox cluster and its sites' credentials", "qboxctl");
   app.set_help_all_flag("--help-all", "Show help for every command");
+  app.set_version_flag("--version", "qboxctl " QBOX_VERSION " (commit " QBOX_GIT_COMMIT ")");
+  // Subcommands created from here on pass flags they do not know to the
+  // root, which takes the connection flags given before the command.
+  app.fallthrough();
+  qbox::ctl::ConnectionFlags line_connection;
+  qbox::ctl::AddConnectionFlags(&app, &line_connection);
+  std::string context;
+  app.add_option("--context", context,
+                 "Connection settings from this context of the context file (see 'qboxctl "
+                 "context'); default QBOX_CONTEXT, else the file's current context")
+      ->group("Connection");
 
   qbox::ctl::CommandRunner runner;
   qbox::ctl::AddSiteCommands(&app, &runner);
@@ -62,6 +80,8 @@ int main(int argc, char** argv) {
   qbox::ctl::AddSnapshotCommands(&app, &runner);
   qbox::ctl::AddRebuildCommands(&app, &runner);
   qbox::ctl::AddCharterCommands(&app, &runner);
+  qbox::ctl::AddContextCommands(&app, &runner);
+  qbox::ctl::AddCompletionCommand(&app, &runner);
 
   try {
     app.parse(argc, argv);
@@ -85,6 +105,14 @@ int main(int argc, char** argv) {
     std::cerr << path << ": missing command (see '" << path << " --help')\n";
     return kExitUsage;
   }
+  absl::StatusOr<qbox::ctl::ConnectionSettings> fallback =
+      qbox::ctl::FallbackSettings(context, qbox::ctl::ProcessEnvironment());
+  if (fallback.ok()) {
+    qbox::ctl::ConnectionSettings line = qbox::ctl::ToSettings(line_connection);
+    qbox::ctl::FillUnset(&line, *fallback);
+    fallback = line;
+  }
+  qbox::ctl::SetConnectionFallback(std::move(fallback));
   absl::Status status = runner.Run();
   if (!status.ok()) {
     std::cerr << CommandPath(app) << ": " << OneLine(std::string(status.message())) << "\n";

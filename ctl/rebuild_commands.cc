@@ -12,7 +12,7 @@ void AddRebuildCommands(CLI::App* root, CommandRunner* runner) {
 
   auto watch = std::make_shared<RebuildWatchOptions>();
   // A rebuild takes a while: --timeout bounds the whole watch here.
-  watch->connection.timeout = "30m";
+  watch->connection.default_timeout = "30m";
   CLI::App* watch_cmd = rebuild->add_subcommand(
       "watch",
       "Follow a node that is catching up: entries to go, entries/s and time left, every "

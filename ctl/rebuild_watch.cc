@@ -162,7 +162,7 @@ absl::Status RunRebuildWatch(const RebuildWatchOptions& options) {
       std::string to_go = last.entries_to_go ? absl::StrCat(*last.entries_to_go, " entries to go")
                                              : "entries to go unknown";
       return absl::DeadlineExceededError(
-          absl::StrCat(node, " has not caught up after ", options.connection.timeout,
+          absl::StrCat(node, " has not caught up after ", absl::FormatDuration(connection.timeout),
                        " (--timeout): ", to_go, "; raise --timeout to keep watching"));
     }
     absl::SleepFor(std::min(interval, deadline - now));

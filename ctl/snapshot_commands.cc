@@ -13,7 +13,7 @@ void AddSnapshotCommands(CLI::App* root, CommandRunner* runner) {
 
   auto save = std::make_shared<SnapshotSaveOptions>();
   // A whole backup streams in one call: give it longer than a status call.
-  save->connection.timeout = "10m";
+  save->connection.default_timeout = "10m";
   CLI::App* save_cmd = snapshot->add_subcommand(
       "save",
       "Stream a consistent backup from a node into FILE, ending in a manifest with the log "

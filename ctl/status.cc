@@ -8,6 +8,7 @@
 #include "ctl/cluster_view.h"
 #include "ctl/status_commands.h"
 #include "ctl/status_gathering.h"
+#include "ctl/status_health.h"
 #include "node/common/status_macros.h"
 
 namespace qbox::ctl {
@@ -60,33 +61,35 @@ void PrintStatusTable(const ClusterView& view) {
   std::vector<std::vector<std::string>> rows;
   for (const NodeRow& row : view.nodes) {
     std::string alarms = row.alarms.empty() ? "-" : absl::StrJoin(row.alarms, "; ");
-    rows.push_back({row.site.empty() ? "-" : row.site, row.node.empty() ? "-" : row.node,
-                    row.address,
-                    row.recovery.empty() ? row.role
-                                         : absl::StrCat(row.role, " (", row.recovery, ")"),
-                    OrDash(row.term), OrDash(row.commit_index),
-                    OrDash(row.applied_index), OrDash(row.lag_entries),
-                    row.last_contact_ms_ago ? absl::StrCat(*row.last_contact_ms_ago, "ms ago") : "-",
-                    alarms, row.error.empty() ? "-" : row.error});
+    rows.push_back(
+        {row.site.empty() ? "-" : row.site, row.node.empty() ? "-" : row.node, row.address,
+         row.recovery.empty() ? row.role : absl::StrCat(row.role, " (", row.recovery, ")"),
+         OrDash(row.term), OrDash(row.commit_index), OrDash(row.applied_index),
+         OrDash(row.lag_entries),
+         row.last_contact_ms_ago ? absl::StrCat(*row.last_contact_ms_ago, "ms ago") : "-", alarms,
+         row.error.empty() ? "-" : row.error});
   }
-  PrintTable(
-      std::cout,
-      {"SITE", "NODE", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG", "LAST CONTACT",
-       "ALARMS", "ERROR"},
-      rows);
+  PrintTable(std::cout,
+             {"SITE", "NODE", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG", "LAST CONTACT",
+              "ALARMS", "ERROR"},
+             rows);
 }
 
 }  // namespace
 
-absl::Status RunStatus(const ReadCommandOptions& options) {
-  ASSIGN_OR_RETURN(Connection connection, ResolveConnection(options.connection));
+absl::Status RunStatus(const StatusOptions& options) {
+  ASSIGN_OR_RETURN(Connection connection, ResolveConnection(options.read.connection));
   ASSIGN_OR_RETURN(ClusterView view, GatherClusterView(connection, "asking for cluster status"));
-  if (options.format == OutputFormat::kJson) {
+  if (options.read.format == OutputFormat::kJson) {
     std::cout << ToJson(view).dump(2) << "\n";
   } else {
     PrintStatusTable(view);
   }
-  return absl::OkStatus();
+  std::cout.flush();
+  std::vector<std::string> problems = ClusterHealthProblems(view);
+  if (options.report_only || problems.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("cluster unhealthy: ", absl::StrJoin(problems, "; "),
+                                             " (--report-only to exit 0 anyway)"));
 }
 
 }  // namespace qbox::ctl

@@ -8,13 +8,16 @@
 namespace qbox::ctl {
 
 void AddStatusCommands(CLI::App* root, CommandRunner* runner) {
-  auto status = std::make_shared<ReadCommandOptions>();
+  auto status = std::make_shared<StatusOptions>();
   CLI::App* status_cmd = root->add_subcommand(
       "status",
       "One row per node: site, node, address, role, term, commit and applied index, lag, alarms. "
-      "Asks every endpoint; one that does not answer shows its error instead.");
-  AddConnectionFlags(status_cmd, &status->connection);
-  AddOutputFlag(status_cmd, &status->format);
+      "Asks every endpoint; one that does not answer shows its error instead. Exits 1 if the "
+      "cluster has no leader or a node is unreachable");
+  AddConnectionFlags(status_cmd, &status->read.connection);
+  AddOutputFlag(status_cmd, &status->read.format);
+  status_cmd->add_flag("--report-only", status->report_only,
+                       "Print the status and exit 0 even with no leader or a node unreachable");
   status_cmd->callback(
       [runner, status] { runner->Select([status] { return RunStatus(*status); }); });
 

@@ -28,14 +28,17 @@ namespace qbox::mail {
 
 // ---- connection (qbox_mail_connection.cc) ----
 
-// The flags every command takes. Empty means "not given".
+// The flags every command takes. Empty means "not given"; what the line
+// does not give comes from --dev, then from QBOX_* variables and the
+// context file, as for qboxctl (ctl/connection_settings.h).
 struct ConnectionFlags {
   std::string endpoints;  // host:port,...
   std::string cacert;     // every site's CA certificate, concatenated
   std::string cert;       // this front end's certificate
   std::string key;        // and its private key
   std::string account;    // the mail account to act on
-  std::string timeout = "10s";
+  std::string timeout;    // empty = 10s
+  std::string context;    // --context: which context of the context file
   // Fill whatever of endpoints/cacert/cert/key is not given from the dev
   // cluster's layout (scripts/dev-cluster.sh) under the current directory.
   bool dev = false;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/examples/qbox_mail.h"
+#include "ctl/connection_settings.h"
 #include "node/common/status_macros.h"
 
 namespace qbox::mail {
@@ -44,6 +45,29 @@ absl::Status ApplyDevDefaults(ConnectionFlags* flags) {
   if (flags->cacert.empty()) flags->cacert = kDevCaBundle;
   if (flags->cert.empty()) flags->cert = kDevCert;
   if (flags->key.empty()) flags->key = kDevKey;
+  return absl::OkStatus();
+}
+
+// QBOX_* variables, then the context file, for what neither the line nor
+// --dev gave. The context's credentials are taken only if the line and
+// --dev gave none.
+absl::Status ApplyFallback(ConnectionFlags* flags) {
+  ASSIGN_OR_RETURN(ctl::ConnectionSettings fallback,
+                   ctl::FallbackSettings(flags->context, ctl::ProcessEnvironment()));
+  ctl::ConnectionSettings settings;
+  settings.endpoints = flags->endpoints;
+  settings.cacert = flags->cacert;
+  settings.cert = flags->cert;
+  settings.key = flags->key;
+  settings.account = flags->account;
+  settings.timeout = flags->timeout;
+  ctl::FillUnset(&settings, fallback);
+  flags->endpoints = settings.endpoints;
+  flags->cacert = settings.cacert;
+  flags->cert = settings.cert;
+  flags->key = settings.key;
+  flags->account = settings.account;
+  flags->timeout = settings.timeout.empty() ? "10s" : settings.timeout;
   return absl::OkStatus();
 }
 
@@ -84,6 +108,10 @@ void AddConnectionFlags(CLI::App* app, ConnectionFlags* flags) {
   app->add_option("--timeout", flags->timeout, "Deadline of each call, e.g. 5s, 500ms, 1m")
       ->default_str("10s")
       ->group(group);
+  app->add_option("--context", flags->context,
+                  "Connection settings from this context of qboxctl's context file; default "
+                  "QBOX_CONTEXT, else its current context (QBOX_* variables come first)")
+      ->group(group);
   app->add_flag("--dev", flags->dev,
                 "Use the dev cluster in ./.dev-cluster: endpoints 127.0.0.1:7101-7103, its CA "
                 "bundle and site-a's front-end certificate 'imap' (flags given win)")
@@ -93,6 +121,7 @@ void AddConnectionFlags(CLI::App* app, ConnectionFlags* flags) {
 absl::StatusOr<std::unique_ptr<Client>> OpenClient(const ConnectionFlags& given, Session* session) {
   ConnectionFlags flags = given;
   RETURN_IF_ERROR(ApplyDevDefaults(&flags));
+  RETURN_IF_ERROR(ApplyFallback(&flags));
   RETURN_IF_ERROR(
       RequireFlag(flags.account, "--account", "the mail account to act on, e.g. alice"));
   constexpr char kOrDev[] = " (or --dev for the local dev cluster)";

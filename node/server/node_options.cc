@@ -27,9 +27,9 @@ absl::Status CheckReadable(const std::string& path, const char* flag) {
 absl::Status ResolveStallTicks(NodeOptions* o) {
   absl::Duration timeout;
   if (!absl::ParseDuration(o->leader_stall_timeout, &timeout) || timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--leader-stall-timeout: '", o->leader_stall_timeout,
-        "' is not a non-negative duration such as 10s or 1500ms (0 turns it off)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--leader-stall-timeout: '", o->leader_stall_timeout,
+                     "' is not a non-negative duration such as 10s or 1500ms (0 turns it off)"));
   }
   if (timeout == absl::ZeroDuration()) {
     o->leader_stall_ticks = 0;
@@ -53,7 +53,8 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
   std::string node;
   CLI::App app{"qbox-node: a quorumbox storage node (replicated mailbox store)"};
   app.set_config("--config", "", "Read flags from this INI/TOML file");
-  app.add_option("--cluster", o.cluster_file, "Cluster configuration (JSON) from qboxctl cluster init")
+  app.add_option("--cluster", o.cluster_file,
+                 "Cluster configuration (JSON) from qboxctl cluster init")
       ->required();
   app.add_option("--node", node, "This node as SITE/NAME, e.g. site-a/n1")->required();
   app.add_option("--data-dir", o.data_dir, "Directory for the raft log and mailbox data")
@@ -65,7 +66,8 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "Plaintext address for /metrics, /healthz and /readyz (default: off)");
   app.add_option("--tick-ms", o.tick_ms, "Consensus tick in milliseconds")
       ->check(CLI::Range(1, 10000));
-  app.add_option("--election-ticks", o.election_ticks, "Election timeout in ticks (randomised up to 2x)")
+  app.add_option("--election-ticks", o.election_ticks,
+                 "Election timeout in ticks (randomised up to 2x)")
       ->check(CLI::Range(3, 1000));
   app.add_option("--batch-delay-us", o.batch_delay_us,
                  "Group commit under concurrent writes: wait up to this many microseconds for "
@@ -107,6 +109,13 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
   app.add_option("--hostile-trigger-file", o.hostile_trigger_file,
                  "TEST BINARY ONLY: misbehave only once this file exists");
 #endif
+  std::string log_format = "text", log_level = "info";
+  app.add_option("--log-format", log_format,
+                 "text: one narrative line per event; json: one JSON object per line "
+                 "(time, level, site, node, msg) for log shippers")
+      ->default_str("text");
+  app.add_option("--log-level", log_level, "Lowest level logged: debug, info, warning, error")
+      ->default_str("info");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -128,6 +137,12 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
   if (absl::Status s = CheckReadable(o.cert_file, "--cert"); !s.ok()) return s;
   if (absl::Status s = CheckReadable(o.key_file, "--key"); !s.ok()) return s;
   if (absl::Status s = ResolveStallTicks(&o); !s.ok()) return s;
+  absl::StatusOr<LogFormat> format = ParseLogFormat(log_format);
+  if (!format.ok()) return format.status();
+  o.log_format = *format;
+  absl::StatusOr<LogLevel> level = ParseLogLevel(log_level);
+  if (!level.ok()) return level.status();
+  o.log_level = *level;
 #ifdef QBOX_HOSTILE_HOOKS
   if (auto behaviours = hostile::ParseBehaviours(o.hostile); !behaviours.ok()) {
     return behaviours.status();

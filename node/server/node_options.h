@@ -7,12 +7,13 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "node/server/node_log.h"
 
 namespace qbox::server {
 
 struct NodeOptions {
-  std::string cluster_file;    // --cluster: genesis configuration (cluster_config.h)
-  std::string site;            // from --node SITE/NAME
+  std::string cluster_file;  // --cluster: genesis configuration (cluster_config.h)
+  std::string site;          // from --node SITE/NAME
   std::string name;
   std::string data_dir;        // --data-dir
   std::string cert_file;       // --cert: this node's certificate (role node)
@@ -48,6 +49,10 @@ struct NodeOptions {
   // --hostile and --hostile-trigger-file exist; empty in qbox-node.
   std::string hostile;
   std::string hostile_trigger_file;
+  // --log-format text|json and --log-level debug|info|warning|error
+  // (node_log.h).
+  LogFormat log_format = LogFormat::kText;
+  LogLevel log_level = LogLevel::kInfo;
 };
 
 // Parses argv. On --help, prints usage and returns CANCELLED (exit 0); on a

@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -30,6 +28,7 @@
 #include "node/server/mailbox_replica.h"
 #include "node/server/mailstore_service.h"
 #include "node/server/membership_guard.h"
+#include "node/server/node_log.h"
 #include "node/server/node_metrics.h"
 #include "node/server/peer_directory.h"
 #include "node/server/raft_runtime.h"
@@ -80,17 +79,6 @@ namespace {
 // Idle gRPC handler threads kept for the next calls (StartGrpc).
 constexpr int kIdleHandlerThreads = 128;
 
-std::string Timestamp() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms.count()));
-  return out;
-}
-
 uint64_t DirectoryBytes(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
@@ -108,10 +96,8 @@ NodeServer::NodeServer(NodeOptions options)
 
 NodeServer::~NodeServer() { Shutdown(); }
 
-void NodeServer::Log(const std::string& line) const {
-  std::fprintf(stderr, "%s %s/%s %s\n", Timestamp().c_str(), options_.site.c_str(),
-               options_.name.c_str(), line.c_str());
-}
+// The node log (node_log.h) names the node on every line.
+void NodeServer::Log(const std::string& line) const { LogInfo(line); }
 
 absl::Status NodeServer::Start() {
   Parts& p = *parts_;

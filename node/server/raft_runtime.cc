@@ -11,6 +11,7 @@
 #include "node/common/status_macros.h"
 #include "node/common/thread_name.h"
 #include "node/common/thread_priority.h"
+#include "node/server/node_log.h"
 #include "node/server/snapshot_policy.h"
 
 namespace qbox::server {
@@ -61,8 +62,7 @@ void RaftRuntime::Log(const std::string& line) const {
 void RaftRuntime::Fatal(const std::string& what, const absl::Status& status) {
   // The log or the state machine could not be written: continuing would
   // acknowledge what is not durable. Stop here; a restart recovers from disk.
-  Log(absl::StrCat("FATAL: ", what, ": ", status.ToString()));
-  std::fprintf(stderr, "qbox-node: fatal: %s: %s\n", what.c_str(), status.ToString().c_str());
+  LogFatal(absl::StrCat("FATAL: ", what, ": ", status.ToString()));
   std::fflush(nullptr);
   std::abort();
 }

@@ -116,6 +116,12 @@ class QboxMailTest : public ::testing::Test {
   // One cluster for the whole suite: starting three processes and electing
   // a leader is the slow part. Each test uses its own mailboxes.
   static void SetUpTestSuite() {
+    // Hermetic: no QBOX_* settings or context file of whoever runs the test.
+    for (const char* name : {"QBOX_ENDPOINTS", "QBOX_CACERT", "QBOX_CERT", "QBOX_KEY",
+                             "QBOX_ACCOUNT", "QBOX_TIMEOUT", "QBOX_CONTEXT", "QBOX_CONFIG"}) {
+      unsetenv(name);
+    }
+    setenv("QBOX_CONFIG", "/nonexistent/qbox-mail-test/contexts.json", 1);
     auto created = LocalCluster::Create({});
     ASSERT_TRUE(created.ok()) << created.status();
     cluster_ = created->release();
@@ -296,6 +302,40 @@ TEST_F(QboxMailTest, MailboxRenameDeleteAndRestoreAsAWhole) {
     }
   }
   EXPECT_TRUE(found) << mailboxes;
+}
+
+TEST_F(QboxMailTest, ConnectionFromEnvironmentAndContextFileLikeQboxctl) {
+  ScratchDir scratch;
+  const std::string contexts = scratch.path() + "/contexts.json";
+  nlohmann::json file = {{"current_context", "t1"},
+                         {"contexts",
+                          {{"t1",
+                            {{"endpoints", absl::StrJoin(cluster_->endpoints(), ",")},
+                             {"cacert", cluster_->ca_bundle_path()},
+                             {"cert", cluster_->cert_path(0, "frontend")},
+                             {"key", cluster_->key_path(0, "frontend")},
+                             {"account", kAccount},
+                             {"timeout", "30s"}}}}}};
+  std::ofstream(contexts) << file.dump();
+  setenv("QBOX_CONFIG", contexts.c_str(), 1);
+  // The current context alone.
+  MailRun listed = RunQboxMail({"mailbox", "list"});
+  EXPECT_EQ(listed.exit_code, 0) << Describe(listed);
+  EXPECT_THAT(listed.out, HasSubstr("INBOX"));
+  // A variable beats the context, and the line beats the variable.
+  setenv("QBOX_ENDPOINTS", "127.0.0.1:1", 1);
+  MailRun unreachable = RunQboxMail({"mailbox", "list", "--timeout", "2s"});
+  EXPECT_NE(unreachable.exit_code, 0) << Describe(unreachable);
+  EXPECT_EQ(StderrLines(unreachable), 1) << unreachable.err;
+  MailRun line =
+      RunQboxMail({"mailbox", "list", "--endpoints", absl::StrJoin(cluster_->endpoints(), ",")});
+  EXPECT_EQ(line.exit_code, 0) << Describe(line);
+  unsetenv("QBOX_ENDPOINTS");
+  MailRun unknown = RunQboxMail({"mailbox", "list", "--context", "nope"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("--context: no context 'nope' in " + contexts));
+  EXPECT_EQ(StderrLines(unknown), 1) << unknown.err;
+  setenv("QBOX_CONFIG", "/nonexistent/qbox-mail-test/contexts.json", 1);
 }
 
 TEST_F(QboxMailTest, MissingCertificateFileIsNamedByFlagAndPath) {

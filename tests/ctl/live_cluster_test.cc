@@ -25,6 +25,26 @@ using testing::WaitFor;
 using json = nlohmann::json;
 
 constexpr auto kClusterDeadline = std::chrono::seconds(30);
+constexpr const char* kSettingVariables[] = {"QBOX_ENDPOINTS", "QBOX_CACERT",  "QBOX_CLUSTER",
+                                             "QBOX_CERT",      "QBOX_KEY",     "QBOX_SITE_DIR",
+                                             "QBOX_ADMIN",     "QBOX_TIMEOUT", "QBOX_CONTEXT"};
+
+// Sets QBOX_* variables for one scope (the child qboxctl inherits them).
+class ScopedEnvironment {
+ public:
+  explicit ScopedEnvironment(const std::map<std::string, std::string>& values) {
+    for (const auto& [name, value] : values) {
+      names_.push_back(name);
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
+  }
+  ~ScopedEnvironment() {
+    for (const std::string& name : names_) ::unsetenv(name.c_str());
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
 
 class QboxctlLiveClusterTest : public ::testing::Test {
  protected:
@@ -34,6 +54,9 @@ class QboxctlLiveClusterTest : public ::testing::Test {
     root_ = new std::string(tmpl);
     io_ = new std::string(tmpl + "/io");
     fs::create_directory(*io_);
+    // Hermetic: no QBOX_* settings or context file of whoever runs the test.
+    for (const char* name : kSettingVariables) ::unsetenv(name);
+    ::setenv("QBOX_CONFIG", (tmpl + "/contexts.json").c_str(), 1);
     cluster_ = new LocalCluster();
     std::string created = cluster_->Create(*root_ + "/cluster");
     ASSERT_EQ(created, "");
@@ -168,7 +191,16 @@ TEST_F(QboxctlLiveClusterTest, AStoppedNodeShowsAsUnreachableAndTheRestStillAnsw
   int victim = cluster_->node(0).QualifiedName() == leader ? 1 : 0;
   cluster_->Kill(victim);
 
-  CommandResult r = RunOk(Admin({"status", "-o", "json"}, "2s"));
+  // The rows still print; the exit status says a node is unreachable, like
+  // `etcdctl endpoint health`, unless --report-only.
+  CommandResult failed = Run(Admin({"status", "-o", "json"}, "2s"));
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_THAT(failed.err, HasSubstr("cluster unhealthy: " + cluster_->node(victim).QualifiedName() +
+                                    " unreachable"));
+  EXPECT_EQ(std::count(failed.err.begin(), failed.err.end(), '\n'), 1) << failed.err;
+  EXPECT_EQ(json::parse(failed.out)["endpoints_answered"], 2);
+
+  CommandResult r = RunOk(Admin({"status", "-o", "json", "--report-only"}, "2s"));
   json s = json::parse(r.out);
   EXPECT_EQ(s["endpoints_answered"], 2);
   ASSERT_EQ(s["nodes"].size(), 3u) << s.dump(2);
@@ -179,13 +211,78 @@ TEST_F(QboxctlLiveClusterTest, AStoppedNodeShowsAsUnreachableAndTheRestStillAnsw
   EXPECT_THAT(row["error"].get<std::string>(), HasSubstr("Connection refused"));
   EXPECT_TRUE(row["commit_index"].is_null());
 
-  CommandResult table = RunOk(Admin({"status"}, "2s"));
+  CommandResult table = RunOk(Admin({"status", "--report-only"}, "2s"));
   EXPECT_THAT(table.out, HasSubstr("Connection refused"));
 
   CommandResult alarms = RunOk(Admin({"alarms", "list", "-o", "json"}, "2s"));
   json a = json::parse(alarms.out);
   ASSERT_EQ(a["unanswered"].size(), 1u);
   EXPECT_EQ(a["unanswered"][0]["endpoint"], cluster_->node(victim).address);
+}
+
+TEST_F(QboxctlLiveClusterTest, ConnectionSettingsFromEnvironmentContextAndAnywhereOnTheLine) {
+  const LocalCluster::Node& a = cluster_->node(0);
+  auto answered = [](const CommandResult& r) {
+    json s = json::parse(r.out, nullptr, false);
+    return s.is_object() ? s["endpoints_answered"].get<int>() : -1;
+  };
+  {  // QBOX_* variables alone.
+    ScopedEnvironment env({{"QBOX_ENDPOINTS", a.address},
+                           {"QBOX_CLUSTER", cluster_->cluster_file()},
+                           {"QBOX_SITE_DIR", a.site_dir},
+                           {"QBOX_ADMIN", LocalCluster::kAdmin},
+                           {"QBOX_TIMEOUT", "5s"}});
+    CommandResult r = RunOk({"status", "-o", "json"});
+    EXPECT_EQ(answered(r), 1) << r.out;  // QBOX_ENDPOINTS narrowed it to one node
+    // A flag on the line beats the variable.
+    EXPECT_EQ(answered(RunOk({"status", "-o", "json", "--endpoints",
+                              cluster_->node(1).address + "," + cluster_->node(2).address})),
+              2);
+    // A bad value is named by its flag, and nothing is asked.
+    ScopedEnvironment bad(std::map<std::string, std::string>{{"QBOX_TIMEOUT", "soon"}});
+    ExpectRefused({"status"}, 1, {"--timeout: 'soon' is not a positive duration"});
+  }
+  {  // QBOX_TIMEOUT also reaches commands with a longer default of their own.
+    ScopedEnvironment env(std::map<std::string, std::string>{{"QBOX_TIMEOUT", "1ms"}});
+    std::vector<std::string> save = {"snapshot",
+                                     "save",
+                                     *io_ + "/never.qbox",
+                                     "--cluster",
+                                     cluster_->cluster_file(),
+                                     "--site-dir",
+                                     a.site_dir,
+                                     "--admin",
+                                     LocalCluster::kAdmin};
+    CommandResult r = Run(save);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("eadline")) << r.err;
+    EXPECT_FALSE(fs::exists(*io_ + "/never.qbox"));
+  }
+  // Connection flags before the command.
+  std::vector<std::string> before = cluster_->AdminFlags(0);
+  before.insert(before.end(), {"status", "-o", "json"});
+  EXPECT_EQ(answered(RunOk(before)), 3);
+
+  // A context: set from flags, then used with none.
+  std::vector<std::string> set = {"context", "set", "live"};
+  for (const std::string& f : cluster_->AdminFlags(0)) set.push_back(f);
+  CommandResult created = RunOk(set);
+  EXPECT_THAT(created.out, HasSubstr("created context live"));
+  EXPECT_EQ(answered(RunOk({"status", "-o", "json"})), 3);
+  CommandResult listed = RunOk({"context", "list", "-o", "json"});
+  EXPECT_EQ(json::parse(listed.out)["current_context"], "live");
+  // The line beats the context: an endpoint nobody serves is asked, and
+  // named.
+  ExpectRefused({"--endpoints", "127.0.0.1:1", "status"}, 1,
+                {"none of the 1 endpoints answered", "127.0.0.1:1"});
+  ExpectRefused({"--context", "nope", "status"}, 1, {"--context: no context 'nope'"});
+  ExpectRefused({"context", "use", "nope"}, 1, {"NAME: no context 'nope'"});
+  {
+    ScopedEnvironment env(std::map<std::string, std::string>{{"QBOX_CONTEXT", "other"}});
+    ExpectRefused({"status"}, 1, {"QBOX_CONTEXT: no context 'other'"});
+  }
+  RunOk({"context", "delete", "live"});
+  ExpectRefused({"status"}, 1, {"--cacert: no CA bundle"});
 }
 
 TEST_F(QboxctlLiveClusterTest, LeaderTransferMovesLeadership) {

@@ -71,6 +71,17 @@ const entry = runtime.body.filter((i) => i.op === "ENTRYPOINT").pop()?.arg;
 check(entry && JSON.parse(entry)[0] === container.command[0],
   `Dockerfile: ENTRYPOINT ${entry} differs from the StatefulSet's command ${container.command}`);
 
+// The image says what it holds: OCI version and revision labels, the
+// version defaulting to the project's.
+const cmakeVersion = /project\(quorumbox VERSION (\S+)/.exec(readFileSync(join(opt.source, "CMakeLists.txt"), "utf8"))?.[1];
+const versionArg = runtime.body.find((i) => i.op === "ARG" && i.arg.startsWith("QBOX_VERSION="))?.arg.split("=")[1];
+check(cmakeVersion && versionArg === cmakeVersion,
+  `Dockerfile: ARG QBOX_VERSION=${versionArg} differs from the project's version ${cmakeVersion} (CMakeLists.txt)`);
+const labels = runtime.body.filter((i) => i.op === "LABEL").map((i) => i.arg).join(" ");
+check(/org\.opencontainers\.image\.version="\$\{QBOX_VERSION\}"/.test(labels) &&
+  /org\.opencontainers\.image\.revision="\$\{QBOX_GIT_COMMIT\}"/.test(labels),
+  "Dockerfile: the runtime stage must label the image with its version and revision");
+
 const ignore = readFileSync(join(opt.source, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
 for (const must of ["k8s/overlays/*/credentials", "**/*.key", ".git"]) {
   check(ignore.includes(must), `.dockerignore: must exclude ${must}`);

@@ -1,17 +1,23 @@
 // Checks what `kubectl kustomize` rendered for every site, offline:
-//  1. every object against the Kubernetes API schemas (kubernetes-models),
-//     plus a check for field names that no Kubernetes type has (the schemas
-//     alone accept unknown fields, which the API server would reject);
+//  1. every object against the Kubernetes API schemas (kubernetes-models)
+//     and the cert-manager and prometheus-operator ones
+//     (@kubernetes-models/cert-manager, .../prometheus-operator), plus a
+//     check for field names that no such type has (the schemas alone accept
+//     unknown fields, which the API server would reject);
 //  2. the properties the deployment relies on (probes on the health port,
 //     PDB, anti-affinity, non-root, read-only root, identity from the pod
-//     name, genesis shared by all sites);
-//  3. that no site's rendering holds or names another site's private files.
+//     name, genesis shared by all sites, each pod published and certified
+//     under the address cluster.json gives it, the NetworkPolicy, the
+//     ServiceMonitor);
+//  3. that no site's rendering holds or names another site's private files,
+//     or names anything in another site's cluster: every cluster DNS name
+//     it holds is one of its own Services, and cluster.json holds none.
 //
 //   node check_manifests.mjs --rendered DIR --creds DIR --sites site-a,site-b,site-c
 // DIR holds SITE.yaml for each site and base.yaml; --creds holds each
 // site's `qboxctl site init` output (to recognise their private keys).
 // Prints one line per failed check and exits 1 if any failed.
-import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,17 +42,29 @@ const check = (ok, what) => {
 
 // ---------- 1. API schemas
 const here = dirname(fileURLToPath(import.meta.url));
-const schemaDir = join(here, "node_modules", "kubernetes-models", "_schemas");
+// The npm package that holds the models of an API group.
+const packageOf = (group) => ({
+  "cert-manager.io": "@kubernetes-models/cert-manager",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+}[group] ?? "kubernetes-models");
 const knownFields = new Set();
-for (const f of readdirSync(schemaDir)) {
-  for (const m of readFileSync(join(schemaDir, f), "utf8").matchAll(/data\.([A-Za-z_$][A-Za-z0-9_$]*)/g)) {
-    knownFields.add(m[1]);
+for (const pkg of ["kubernetes-models", packageOf("cert-manager.io"), packageOf("monitoring.coreos.com")]) {
+  const schemaDir = join(here, "node_modules", pkg, "_schemas");
+  const before = knownFields.size;
+  for (const f of readdirSync(schemaDir)) {
+    for (const m of readFileSync(join(schemaDir, f), "utf8").matchAll(/data\.([A-Za-z_$][A-Za-z0-9_$]*)/g)) {
+      knownFields.add(m[1]);
+    }
   }
+  check(knownFields.size > before, `schema vocabulary not found in ${schemaDir}`);
 }
-check(knownFields.size > 500 && knownFields.has("readinessProbe"), `schema vocabulary not found in ${schemaDir}`);
+check(knownFields.has("readinessProbe") && knownFields.has("issuerRef") && knownFields.has("scrapeTimeout"),
+  "schema vocabulary incomplete");
 // Maps whose keys are the user's (labels, ConfigMap data, resource names).
 const freeForm = new Set(["labels", "annotations", "data", "binaryData", "stringData", "matchLabels",
   "nodeSelector", "requests", "limits"]);
+// Alert rules' own labels and annotations are the user's too.
+const freeFormPath = (path) => /^PrometheusRule\.spec\.groups\[\d+\]\.rules\[\d+\]\.(labels|annotations)$/.test(path);
 function unknownFields(value, path, out) {
   if (Array.isArray(value)) {
     value.forEach((v, i) => unknownFields(v, `${path}[${i}]`, out));
@@ -54,19 +72,22 @@ function unknownFields(value, path, out) {
     for (const [k, v] of Object.entries(value)) {
       if (!knownFields.has(k) && !freeForm.has(k)) out.push(`${path}.${k}`);
       const isServiceSelector = k === "selector" && /^Service\.spec$/.test(path);
-      if (!freeForm.has(k) && !isServiceSelector) unknownFields(v, `${path}.${k}`, out);
+      if (!freeForm.has(k) && !isServiceSelector && !freeFormPath(`${path}.${k}`)) unknownFields(v, `${path}.${k}`, out);
     }
   }
 }
 async function validateSchema(obj, source) {
   const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : [null, obj.apiVersion];
-  const modulePath = `kubernetes-models/${group ? `${group}/` : ""}${version}/${obj.kind}`;
+  const pkg = packageOf(group);
+  const modulePath = pkg === "kubernetes-models"
+    ? `kubernetes-models/${group ? `${group}/` : ""}${version}/${obj.kind}`
+    : `${pkg}/${group}/${version}/${obj.kind}`;
   const id = `${source}: ${obj.kind}/${obj.metadata?.name}`;
   let Model;
   try {
     Model = (await import(modulePath))[obj.kind];
   } catch (e) {
-    return check(false, `${id}: no Kubernetes API type ${obj.apiVersion} ${obj.kind} (${e.message})`);
+    return check(false, `${id}: no API type ${obj.apiVersion} ${obj.kind} in ${pkg} (${e.message})`);
   }
   // kustomize wraps long base64 values over lines, which the API server's
   // decoder accepts and the schema's "byte" format does not.
@@ -139,9 +160,11 @@ function checkSite(site, objects) {
   check([...anti, ...spread].some((t) => t.topologyKey === "kubernetes.io/hostname" &&
     selects(t.labelSelector?.matchLabels, labels)),
     `${src}: a site's pods must be kept on different hosts (required anti-affinity on kubernetes.io/hostname)`);
-  for (const kind of ["requests", "limits"]) {
-    check(c.resources?.[kind]?.cpu && c.resources?.[kind]?.memory, `${src}: resources.${kind} needs cpu and memory`);
-  }
+  // Requests for both; a memory limit (a runaway node is killed, not the
+  // host); no CPU limit (throttling delays heartbeats and costs elections).
+  check(c.resources?.requests?.cpu && c.resources?.requests?.memory, `${src}: resources.requests needs cpu and memory`);
+  check(c.resources?.limits?.memory && !c.resources?.limits?.cpu,
+    `${src}: resources.limits needs memory and no cpu (CPU throttling stalls heartbeats)`);
   check((spec.terminationGracePeriodSeconds ?? 30) >= 30,
     `${src}: terminationGracePeriodSeconds must leave time to transfer leadership`);
   check(sts.spec.podManagementPolicy === "Parallel",
@@ -174,8 +197,8 @@ function checkSite(site, objects) {
   const expandPod = (s, podName) => s.replaceAll("$(POD_NAME)", podName);
   const certMount = mountOf(argValue(args, "--cert") ?? ""), keyMount = mountOf(argValue(args, "--key") ?? "");
   const tlsVol = certMount && vol(certMount.name);
-  check(tlsVol?.secret && keyMount?.name === certMount.name && certMount.readOnly === true,
-    `${src}: --cert and --key must come from a Secret mounted read-only`);
+  check(tlsVol?.projected && keyMount?.name === certMount.name && certMount.readOnly === true,
+    `${src}: --cert and --key must come from a projected volume of the pods' certificate Secrets, read-only`);
   const clusterMount = mountOf(argValue(args, "--cluster") ?? "");
   const clusterVol = clusterMount && vol(clusterMount.name);
   check(clusterVol?.configMap && clusterMount.readOnly === true, `${src}: --cluster must come from a ConfigMap`);
@@ -197,7 +220,7 @@ function checkSite(site, objects) {
   const headless = services.find((s) => s.metadata.name === sts.spec.serviceName);
   check(headless?.spec.clusterIP === "None" && headless.spec.publishNotReadyAddresses === true &&
     selects(headless.spec.selector, labels), `${src}: serviceName must be a headless Service publishing not-ready pods`);
-  const client = services.find((s) => s !== headless);
+  const client = services.find((s) => s !== headless && (s.spec.type ?? "ClusterIP") === "ClusterIP");
   check(client && client.spec.clusterIP !== "None" && !client.spec.publishNotReadyAddresses &&
     selects(client.spec.selector, labels) && client.spec.ports.some((p) => p.targetPort === "grpc" || p.targetPort === grpcPort),
   `${src}: a client Service must send gRPC to ready pods only`);
@@ -225,27 +248,127 @@ function checkSite(site, objects) {
   for (let i = 0; i < replicas; i++) {
     const name = `${sts.metadata.name}-${i}`;
     const n = ownNodes.find((x) => x.name === name);
-    const host = `${name}.${sts.spec.serviceName}.${namespace}.svc.cluster.local`;
-    check(n?.address === `${host}:${grpcPort}`, `${src}: cluster.json must list ${site}/${name} at ${host}:${grpcPort}`);
-    // This pod's certificate and key, issued by this site's CA.
-    const secret = named(objects, "Secret", tlsVol.secret.secretName, src);
-    const crtKey = posix.basename(expandPod(argValue(args, "--cert"), name));
-    const keyKey = posix.basename(expandPod(argValue(args, "--key"), name));
-    const crtB64 = secret.data?.[crtKey], keyB64 = secret.data?.[keyKey];
-    if (!check(crtB64 && keyB64, `${src}: Secret ${secret.metadata.name} lacks ${crtKey} / ${keyKey}`)) continue;
-    const cert = new X509Certificate(Buffer.from(crtB64, "base64"));
-    check(cert.subjectAltName?.includes(`URI:spiffe://${site}/node/${name}`),
-      `${src}: ${crtKey} is not the certificate of ${site}/${name}`);
-    check(caOf[site] && cert.verify(caOf[site].publicKey), `${src}: ${crtKey} is not issued by ${site}'s CA`);
-    check(cert.checkHost(host) === host, `${src}: ${crtKey} does not name ${host}, the address peers dial`);
-    const key = createPrivateKey(Buffer.from(keyB64, "base64"));
-    check(createPublicKey(key).export({ type: "spki", format: "der" }).equals(cert.publicKey.export({ type: "spki", format: "der" })),
-      `${src}: ${keyKey} is not the key of ${crtKey}`);
+    // Its published address: a LoadBalancer Service for this pod alone,
+    // with the public DNS name the other sites dial.
+    const podLabels = { ...labels, "statefulset.kubernetes.io/pod-name": name };
+    const published = services.find((x) => x.spec.type === "LoadBalancer" && selects(x.spec.selector, podLabels) &&
+      x.spec.selector["statefulset.kubernetes.io/pod-name"] === name);
+    const publishedPort = published?.spec.ports.find((p) => p.targetPort === "grpc" || p.targetPort === grpcPort)?.port;
+    check(published && publishedPort && published.spec.publishNotReadyAddresses === true,
+      `${src}: ${name} needs a LoadBalancer Service of its own publishing gRPC, not-ready included`);
+    const host = published?.metadata.annotations?.["external-dns.alpha.kubernetes.io/hostname"];
+    check(host && !isClusterDns(host), `${src}: ${published?.metadata.name} must name its public DNS name (external-dns annotation), got '${host}'`);
+    check(n?.address === `${host}:${publishedPort}`, `${src}: cluster.json must list ${site}/${name} at its published ${host}:${publishedPort}`);
+    // Its certificate: cert-manager's Secret, renamed to --cert / --key.
+    const crtFile = posix.basename(expandPod(argValue(args, "--cert"), name));
+    const keyFile = posix.basename(expandPod(argValue(args, "--key"), name));
+    const itemPath = (source, key) => source.secret?.items?.find((i) => i.key === key)?.path;
+    const source = (tlsVol?.projected?.sources ?? []).find((x) => itemPath(x, "tls.crt") === crtFile);
+    if (!check(source && itemPath(source, "tls.key") === keyFile,
+      `${src}: the tls volume must map a Secret's tls.crt/tls.key to ${crtFile}/${keyFile}`)) continue;
+    const cert = ofKind(objects, "Certificate").find((x) => x.spec.secretName === source.secret.name);
+    if (!check(cert, `${src}: no Certificate writes Secret ${source.secret.name} (${name}'s certificate)`)) continue;
+    const id = `${src}: Certificate ${cert.metadata.name}`;
+    check(JSON.stringify(cert.spec.uris) === JSON.stringify([`spiffe://${site}/node/${name}`]),
+      `${id}: uris must be exactly [spiffe://${site}/node/${name}], got ${JSON.stringify(cert.spec.uris)}`);
+    check((cert.spec.dnsNames ?? []).includes(host), `${id}: dnsNames must include ${host}, the address peers dial`);
+    check((cert.spec.dnsNames ?? []).every((d) => !isClusterDns(d) || d.split(".")[1] === namespace),
+      `${id}: dnsNames name another cluster's services`);
+    const usages = cert.spec.usages ?? [];
+    check(usages.includes("server auth") && usages.includes("client auth"),
+      `${id}: usages must include server auth and client auth (nodes dial each other)`);
+    check(cert.spec.privateKey?.rotationPolicy === "Always", `${id}: privateKey.rotationPolicy must be Always`);
+    const issuer = (cert.spec.issuerRef?.kind ?? "Issuer") === "Issuer" &&
+      objects.find((x) => x.kind === "Issuer" && x.metadata.name === cert.spec.issuerRef.name);
+    check(issuer?.spec?.ca?.secretName, `${id}: must be issued by this site's own CA Issuer (a namespaced Issuer with spec.ca)`);
   }
-  for (const n of config.nodes.filter((x) => x.site !== site)) {
+  for (const n of config.nodes) {
     check(/^[a-z0-9.-]+:\d+$/.test(n.address), `${src}: cluster.json lists ${n.site}/${n.name} without an address`);
+    check(!isClusterDns(n.address.split(":")[0]),
+      `${src}: cluster.json lists ${n.site}/${n.name} at ${n.address}, a cluster DNS name other sites cannot resolve`);
   }
+  checkNetworkPolicy(src, objects, labels, ports);
+  checkMonitoring(src, objects, headless);
+  checkBackup(src, site, objects, client);
   return { cluster: cm.data[clusterFile], cas: Object.fromEntries(Object.entries(caOf).map(([k, v]) => [k, v.fingerprint256])) };
+}
+
+// A Kubernetes cluster DNS name (SERVICE.NAMESPACE.svc[.cluster.local],
+// possibly under a pod name), which resolves only inside one cluster.
+const isClusterDns = (host) => /\.svc(\.cluster\.local)?\.?$/.test(host) || /(^|\.)cluster\.local\.?$/.test(host);
+
+// Ingress: gRPC only from named peers, metrics only from "monitoring".
+function checkNetworkPolicy(src, objects, labels, ports) {
+  const policies = ofKind(objects, "NetworkPolicy").filter((p) => selects(p.spec.podSelector?.matchLabels, labels));
+  if (!check(policies.length === 1, `${src}: exactly one NetworkPolicy must select the node pods`)) return;
+  const policy = policies[0];
+  check((policy.spec.policyTypes ?? []).includes("Ingress"), `${src}: the NetworkPolicy must restrict Ingress`);
+  const portNumber = (p) => (typeof p.port === "string" ? ports[p.port] : p.port);
+  for (const [i, rule] of (policy.spec.ingress ?? []).entries()) {
+    const where = `${src}: NetworkPolicy ingress[${i}]`;
+    check(rule.ports?.length && rule.from?.length, `${where}: must name its ports and its sources (none means everyone)`);
+    const numbers = (rule.ports ?? []).map(portNumber);
+    check(numbers.every((n) => n === ports.grpc || n === ports.metrics), `${where}: opens a port the node does not serve`);
+    if (numbers.includes(ports.metrics)) {
+      check((rule.from ?? []).every((f) => f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "monitoring" &&
+        !f.ipBlock), `${where}: the metrics port is open only to namespace monitoring`);
+    }
+    for (const f of rule.from ?? []) {
+      check(f.ipBlock || Object.keys(f.podSelector?.matchLabels ?? {}).length ||
+        Object.keys(f.namespaceSelector?.matchLabels ?? {}).length, `${where}: a source that selects everyone`);
+      check(!f.ipBlock || !/\/0$/.test(f.ipBlock.cidr), `${where}: ipBlock ${f.ipBlock?.cidr} is everyone`);
+    }
+  }
+  const opened = (policy.spec.ingress ?? []).flatMap((r) => (r.ports ?? []).map(portNumber));
+  check(opened.includes(ports.grpc) && opened.includes(ports.metrics), `${src}: the NetworkPolicy must admit gRPC and metrics`);
+}
+
+// The site's Prometheus scrapes every node (through the headless Service)
+// and has the alert rules.
+function checkMonitoring(src, objects, headless) {
+  const monitors = ofKind(objects, "ServiceMonitor");
+  const scrapes = monitors.some((m) => selects(m.spec.selector?.matchLabels, headless?.metadata.labels ?? {}) &&
+    m.spec.endpoints?.some((e) => e.port === "metrics" && (e.path ?? "/metrics") === "/metrics") &&
+    headless.spec.ports.some((p) => p.name === "metrics"));
+  check(scrapes, `${src}: a ServiceMonitor must scrape port metrics of Service ${headless?.metadata.name}`);
+  check(ofKind(objects, "PrometheusRule").length === 1, `${src}: one PrometheusRule with the alerts`);
+}
+
+// The backup CronJob: save and verify from this site's own nodes into this
+// site's own volume, one run at a time, as this site's backup admin,
+// reachable through the NetworkPolicy.
+function checkBackup(src, site, objects, client) {
+  const jobs = ofKind(objects, "CronJob");
+  if (!check(jobs.length === 1, `${src}: one backup CronJob`)) return;
+  const job = jobs[0];
+  const pod = job.spec.jobTemplate.spec.template;
+  const c = pod.spec.containers[0];
+  const script = [...(c.command ?? []), ...(c.args ?? [])].join(" ");
+  check(job.spec.concurrencyPolicy === "Forbid", `${src}: CronJob ${job.metadata.name}: concurrencyPolicy must be Forbid`);
+  check(/qboxctl snapshot save/.test(script) && /qboxctl snapshot verify/.test(script),
+    `${src}: CronJob ${job.metadata.name} must run qboxctl snapshot save and snapshot verify`);
+  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+  check(Number(env.QBOX_BACKUP_KEEP) >= 1, `${src}: QBOX_BACKUP_KEEP must be a number of copies`);
+  const host = (env.QBOX_ENDPOINTS ?? "").split(":")[0];
+  check(client && host.startsWith(`${client.metadata.name}.${client.metadata.namespace}.svc`),
+    `${src}: the backup must ask this site's own nodes (the client Service), not ${env.QBOX_ENDPOINTS}`);
+  const volumes = pod.spec.volumes ?? [];
+  const backups = c.volumeMounts?.find((m) => m.mountPath === "/backups");
+  const claim = volumes.find((v) => v.name === backups?.name)?.persistentVolumeClaim?.claimName;
+  check(claim && objects.some((o) => o.kind === "PersistentVolumeClaim" && o.metadata.name === claim),
+    `${src}: backups must go to a PersistentVolumeClaim of this site`);
+  const sec = { ...(pod.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
+  check(sec.runAsNonRoot === true && c.securityContext?.readOnlyRootFilesystem === true &&
+    (c.securityContext?.capabilities?.drop ?? []).includes("ALL"), `${src}: the backup runs non-root, read-only, no capabilities`);
+  const policy = ofKind(objects, "NetworkPolicy")[0];
+  check((policy?.spec.ingress ?? []).some((r) => (r.from ?? []).some((f) => !f.namespaceSelector &&
+    selects(f.podSelector?.matchLabels, pod.metadata.labels ?? {}))),
+  `${src}: the NetworkPolicy must let the backup pods reach the nodes`);
+  const secretNames = volumes.flatMap((v) => (v.projected?.sources ?? []).map((x) => x.secret?.name).filter(Boolean));
+  const cert = ofKind(objects, "Certificate").find((x) => secretNames.includes(x.spec.secretName));
+  check(cert && JSON.stringify(cert.spec.uris) === JSON.stringify([`spiffe://${site}/admin/backup`]) &&
+    (cert.spec.usages ?? []).includes("client auth"),
+  `${src}: the backup's Certificate must be ${site}'s admin "backup" with client auth`);
 }
 
 // ---------- 3. no other site's private material
@@ -267,6 +390,15 @@ function checkIsolation(site, objects, text) {
           `${src}: Secret ${s.metadata.name} key ${key} is a certificate of another site (${cert.subjectAltName})`);
       }
     }
+  }
+  // Nothing in another site's cluster: every cluster DNS name is one of
+  // this rendering's own Services in its own namespace.
+  const namespace = objects.find((o) => o.kind === "Namespace")?.metadata.name;
+  const ownServices = new Set(ofKind(objects, "Service").map((o) => o.metadata.name));
+  for (const [name] of text.matchAll(/[a-z0-9.-]+\.svc(\.cluster\.local)?(?![a-z0-9-])/g)) {
+    const labels = name.replace(/\.svc(\.cluster\.local)?$/, "").split(".");
+    const [service, ns] = labels.slice(-2);
+    check(ns === namespace && ownServices.has(service), `${src}: names ${name}, which is not a Service of this site's cluster`);
   }
   for (const other of sites) {
     const dir = join(opt.creds, other);
@@ -304,6 +436,11 @@ function checkOverlaySource(site) {
     check(!f.startsWith("/") && !f.split("/").includes(".."), `${src}: ${f} is outside the overlay`);
     check(sites.every((s) => s === site || !f.includes(`${s}/`)), `${src}: ${f} names another site's directory`);
     check(!/(^|\/)ca\.key$|admins\/|frontends\//.test(f), `${src}: ${f} is not node material`);
+  }
+  // An image the overlay sets is pinned by digest, never by a movable tag.
+  for (const image of k.images ?? []) {
+    check(/^sha256:[0-9a-f]{64}$/.test(image.digest ?? "") && !image.newTag,
+      `${src}: image ${image.name} must be pinned by digest (digest: sha256:...), not by tag`);
   }
   for (const g of k.secretGenerator ?? []) {
     for (const f of g.files ?? []) {

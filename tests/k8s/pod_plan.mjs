@@ -5,13 +5,20 @@
 // $(VAR) expanded the way Kubernetes expands them, its user, and its probes.
 //
 //   node pod_plan.mjs --rendered site-a.yaml --pod qbox-0 --pod-dir DIR \
-//        --volume data=DIR --netns NS --bin-dir DIR --hosts FILE
+//        --volume data=DIR --netns NS --bin-dir DIR --hosts FILE --resolv FILE
+//        [--cronjob NAME --set-env NAME=VALUE ...]
+//
+// With --cronjob, the pod is a run of that CronJob's job instead of a
+// StatefulSet pod, and --set-env overrides one of its env values (as a
+// patch in an overlay would); persistentVolumeClaim volumes are given with
+// --volume like claim templates.
 //
 // Writes DIR/plan.json (ports, probes, mount targets) and DIR/launch.argv:
 // NUL-separated argv that starts the container as a process in network
 // namespace NS, in a private mount namespace where the mounts sit at the
 // container's paths, the image's binaries (from --bin-dir) at
-// /usr/local/bin, --hosts as /etc/hosts (the cluster DNS), and the root
+// /usr/local/bin, --hosts as /etc/hosts (the cluster DNS) and --resolv as
+// /etc/resolv.conf (what the kubelet gives every pod), and the root
 // file system read-only if the pod asks for it. Anything in the pod spec it
 // cannot reproduce faithfully is an error, never silently ignored.
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
@@ -28,27 +35,40 @@ const { values: opt } = parseArgs({
     netns: { type: "string" },
     "bin-dir": { type: "string" },
     hosts: { type: "string" },
+    resolv: { type: "string" },
+    cronjob: { type: "string" },
+    "set-env": { type: "string", multiple: true, default: [] },
   },
 });
-for (const k of ["rendered", "pod", "pod-dir", "netns", "bin-dir", "hosts"]) {
+for (const k of ["rendered", "pod", "pod-dir", "netns", "bin-dir", "hosts", "resolv"]) {
   if (!opt[k]) throw new Error(`pod_plan: --${k} is required`);
 }
 
 const src = opt.rendered;
 const objects = loadRendered(src);
-const sts = onlyOne(objects, "StatefulSet", src);
-const ordinal = Number(opt.pod.slice(sts.metadata.name.length + 1));
-if (!opt.pod.startsWith(`${sts.metadata.name}-`) || !(ordinal >= 0 && ordinal < (sts.spec.replicas ?? 1))) {
-  throw new Error(`${src}: ${opt.pod} is not a pod of StatefulSet ${sts.metadata.name}`);
+let workload, podSpec, claimNames;
+if (opt.cronjob) {
+  workload = objects.find((o) => o.kind === "CronJob" && o.metadata.name === opt.cronjob);
+  if (!workload) throw new Error(`${src}: no CronJob ${opt.cronjob}`);
+  podSpec = workload.spec.jobTemplate.spec.template.spec;
+  claimNames = new Set((podSpec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.name));
+} else {
+  workload = onlyOne(objects, "StatefulSet", src);
+  const ordinal = Number(opt.pod.slice(workload.metadata.name.length + 1));
+  if (!opt.pod.startsWith(`${workload.metadata.name}-`) ||
+      !(ordinal >= 0 && ordinal < (workload.spec.replicas ?? 1))) {
+    throw new Error(`${src}: ${opt.pod} is not a pod of StatefulSet ${workload.metadata.name}`);
+  }
+  podSpec = workload.spec.template.spec;
+  claimNames = new Set((workload.spec.volumeClaimTemplates ?? []).map((t) => t.metadata.name));
 }
-const podSpec = sts.spec.template.spec;
 if (podSpec.initContainers?.length) throw new Error(`${src}: init containers are not reproduced`);
 if (podSpec.containers.length !== 1) throw new Error(`${src}: expected one container`);
 const c = podSpec.containers[0];
 const podSec = podSpec.securityContext ?? {};
 const sec = { ...podSec, ...(c.securityContext ?? {}) };
 const fsGroup = podSec.fsGroup;
-const pod = { name: opt.pod, namespace: sts.metadata.namespace ?? "default" };
+const pod = { name: opt.pod, namespace: workload.metadata.namespace ?? "default" };
 
 // --- environment, in order: a value may use the variables defined before it.
 const env = {};
@@ -76,16 +96,22 @@ for (const e of c.env ?? []) {
     throw new Error(`${src}: env ${e.name}: this kind of value is not reproduced`);
   }
 }
+for (const setting of opt["set-env"]) {
+  const [name, ...value] = setting.split("=");
+  if (!(name in env)) throw new Error(`pod_plan: --set-env ${name}: the container has no such variable`);
+  env[name] = value.join("=");
+}
 if (c.envFrom?.length) throw new Error(`${src}: envFrom is not reproduced`);
 if (!c.command?.length) throw new Error(`${src}: the container must name its command`);
 const argv = [...c.command, ...(c.args ?? [])].map(expand);
-const unresolved = argv.filter((a) => /\$\([A-Za-z_]/.test(a));
+// What Kubernetes leaves as it is: a reference to a variable it does not
+// define ($(date ...) in a shell script is not a variable name).
+const unresolved = argv.filter((a) => /\$\([A-Za-z_][A-Za-z0-9_.-]*\)/.test(a.replaceAll("$$", "")));
 if (unresolved.length) throw new Error(`${src}: unresolved variables in ${unresolved.join(" ")}`);
 
 // --- volumes, laid out as the kubelet lays them out.
 const podDir = opt["pod-dir"];
 const given = Object.fromEntries(opt.volume.map((v) => v.split("=", 2)));
-const claimNames = new Set((sts.spec.volumeClaimTemplates ?? []).map((t) => t.metadata.name));
 const ownGroup = (p) => chownSync(p, 0, fsGroup ?? 0);
 function writeKeys(dir, entries, mode) {
   mkdirSync(dir, { recursive: true });
@@ -115,6 +141,23 @@ function materialize(vol) {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, fsGroup !== undefined ? 0o2777 : 0o777);
     ownGroup(dir);
+    return dir;
+  }
+  if (vol.projected) {
+    // Each source's keys (or only its items, renamed), as the kubelet
+    // projects them into one directory.
+    mkdirSync(dir, { recursive: true });
+    for (const source of vol.projected.sources ?? []) {
+      const ref = source.secret ?? source.configMap;
+      if (!ref) throw new Error(`${src}: volume ${vol.name}: only secret and configMap sources are reproduced`);
+      const obj = named(objects, source.secret ? "Secret" : "ConfigMap", ref.name, src);
+      const value = (key) => (source.secret ? Buffer.from(obj.data[key], "base64") : obj.data[key]);
+      const items = ref.items ?? Object.keys(obj.data ?? {}).map((key) => ({ key, path: key }));
+      for (const item of items) {
+        if (!(item.key in (obj.data ?? {}))) throw new Error(`${src}: volume ${vol.name}: ${obj.kind} ${ref.name} has no key ${item.key}`);
+        writeKeys(dir, [[item.path, value(item.key)]], item.mode ?? vol.projected.defaultMode ?? 0o644);
+      }
+    }
     return dir;
   }
   throw new Error(`${src}: volume ${vol.name}: this kind of volume is not reproduced`);
@@ -154,7 +197,8 @@ const setup = ["set -e", "mount -t tmpfs -o mode=0755 image-bin /usr/local/bin"]
 for (const bin of ["qbox-node", "qboxctl"]) {
   setup.push(`touch /usr/local/bin/${bin}`, `mount --bind ${q(join(opt["bin-dir"], bin))} /usr/local/bin/${bin}`);
 }
-setup.push("mount -o remount,ro /usr/local/bin", `mount --bind ${q(opt.hosts)} /etc/hosts`);
+setup.push("mount -o remount,ro /usr/local/bin", `mount --bind ${q(opt.hosts)} /etc/hosts`,
+  `mount --bind ${q(opt.resolv)} /etc/resolv.conf`);
 for (const m of mounts) {
   setup.push(`mount --bind ${q(m.source)} ${q(m.target)}`);
   if (m.readOnly) setup.push(`mount -o remount,bind,ro ${q(m.target)}`);

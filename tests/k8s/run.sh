@@ -4,20 +4,27 @@
 #
 #   tests/k8s/run.sh manifests|pods --source DIR --build DIR --qboxctl PATH --qbox-node PATH
 #
-# Both phases copy k8s/ to a temporary directory, fill every overlay with
-# test credentials made by `qboxctl site init` (one CA per site, nothing
-# shared but the public CA certificates) and render it with
-# `kubectl kustomize`.
+# Both phases copy k8s/ to a temporary directory, make each site's
+# credentials with `qboxctl site init` (one CA per site, nothing shared but
+# the public CA certificates), give every overlay the exchanged CA
+# certificates and render it with `kubectl kustomize`.
 #   manifests  validates the rendered objects against the Kubernetes API
-#              schemas (npm package kubernetes-models, installed into the
-#              build directory), checks the properties the deployment relies
-#              on and that no site's rendering holds another site's private
-#              material, and checks the Dockerfile (check_dockerfile.mjs).
-#   pods       runs each site's pod qbox-0 as qbox-node in its own network
-#              namespace, exactly as the rendered StatefulSet describes it
-#              (pod_plan.mjs), waits until every pod passes its readiness
-#              probe, wipes one pod's volume, restarts it and waits until it
-#              has rebuilt itself and is ready again. Needs root.
+#              schemas (npm kubernetes-models) and the cert-manager and
+#              prometheus-operator ones (@kubernetes-models/*), checks the
+#              properties the deployment relies on, that no site's rendering
+#              holds another site's private material or names another site's
+#              cluster DNS, the alert rules with `promtool test rules`, and
+#              the Dockerfile (check_dockerfile.mjs).
+#   pods       issues each pod's certificate as cert-manager would from the
+#              rendered Certificate (issue_certificates.mjs), runs each
+#              site's pod qbox-0 as qbox-node in a network namespace of that
+#              site's own "cluster" (netns_pods.sh: three clusters reaching
+#              each other only through their published addresses), exactly
+#              as the rendered StatefulSet describes it (pod_plan.mjs), waits
+#              until every pod passes its readiness probe, checks that the
+#              alerts use series a real node exports, wipes one pod's volume,
+#              restarts it and waits until it has rebuilt itself and is ready
+#              again. Needs root.
 # Any failure exits non-zero with a message saying what failed.
 set -euo pipefail
 
@@ -61,7 +68,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- npm tools
-# kubernetes-models and yaml, pinned in tests/k8s/package.json, installed once
+# The schema packages and yaml, pinned in tests/k8s/package.json, installed once
 # into the build directory; the test's scripts run from there so that Node
 # finds them. flock: ctest may run both phases at once.
 TOOLS="$BUILD/tests/k8s/npm"
@@ -74,25 +81,27 @@ mkdir -p "$TOOLS"
     npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error >"$TOOLS/npm.log" 2>&1 ||
       { cat "$TOOLS/npm.log" >&2; exit 1; }
   fi
-  cp "$HERE"/*.mjs "$TOOLS/"
+  cp "$HERE"/*.mjs "$HERE"/*.yaml "$TOOLS/"
 ) 9>"$BUILD/tests/k8s/npm.lock" || die "npm install failed (see above)"
 
 # ------------------------------------------------ credentials and rendering
 # Each site's credentials are made in its own directory, as each site's
-# operator would on their own machine. Overlays get their own site's node
-# certificates and keys, and every site's public CA certificate.
+# operator would on their own machine. Overlays get every site's public CA
+# certificate and nothing else: node certificates are issued in the site's
+# cluster by cert-manager from the site's CA (the pods phase plays
+# cert-manager). The node certificates `site init` makes here are only used
+# to recognise private keys that must never appear in a rendering.
 cp -r "$SOURCE/k8s" "$WORK/k8s"
 CREDS="$WORK/creds"
 mkdir -p "$CREDS" "$WORK/rendered"
 for site in "${SITES[@]}"; do
   "$QBOXCTL" site init "$site" --out "$CREDS/$site" --node qbox-0 --admin ops \
-    --node-host "qbox-0.qbox-peers.qbox-$site.svc.cluster.local" >/dev/null ||
+    --node-host "qbox-0.qbox.$site.example" >/dev/null ||
     die "qboxctl site init $site failed"
 done
 for site in "${SITES[@]}"; do
   ov="$WORK/k8s/overlays/$site"
-  mkdir -p "$ov/credentials/nodes" "$ov/ca"
-  cp "$CREDS/$site/nodes/qbox-0.crt" "$CREDS/$site/nodes/qbox-0.key" "$ov/credentials/nodes/"
+  mkdir -p "$ov/ca"
   for other in "${SITES[@]}"; do cp "$CREDS/$other/ca.crt" "$ov/ca/$other-ca.crt"; done
   kubectl kustomize "$ov" >"$WORK/rendered/$site.yaml" 2>"$WORK/rendered/$site.err" ||
     { cat "$WORK/rendered/$site.err" >&2; die "kubectl kustomize k8s/overlays/$site failed"; }
@@ -104,6 +113,17 @@ if [ "$PHASE" = manifests ]; then
   node "$TOOLS/check_manifests.mjs" --rendered "$WORK/rendered" --creds "$CREDS" \
     --overlays "$SOURCE/k8s/overlays" --sites "$(IFS=,; echo "${SITES[*]}")"
   node "$TOOLS/check_dockerfile.mjs" --source "$SOURCE" --rendered "$WORK/rendered/site-a.yaml"
+  # The alert rules as every site renders them, through promtool.
+  need promtool "Debian package prometheus"
+  for site in "${SITES[@]}"; do
+    node "$TOOLS/alert_rules.mjs" --rendered "$WORK/rendered/$site.yaml" --out "$WORK/rules-$site.yaml" ||
+      die "cannot read the PrometheusRule of $site"
+    cmp -s "$WORK/rules-${SITES[0]}.yaml" "$WORK/rules-$site.yaml" || die "$site's alert rules differ from ${SITES[0]}'s"
+  done
+  cp "$WORK/rules-${SITES[0]}.yaml" "$WORK/rules.yaml"
+  cp "$HERE/alert_rules_test.yaml" "$WORK/"
+  promtool check rules "$WORK/rules.yaml" || die "promtool check rules failed on the rendered PrometheusRule"
+  (cd "$WORK" && promtool test rules alert_rules_test.yaml) || die "promtool test rules failed (tests/k8s/alert_rules_test.yaml)"
   exit 0
 fi
 
