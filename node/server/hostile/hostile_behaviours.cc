@@ -16,11 +16,13 @@ absl::StatusOr<HostileBehaviours> ParseBehaviours(const std::string& list) {
       b.bad_snapshot = true;
     } else if (word == "stop-committing") {
       b.stop_committing = true;
+    } else if (word == "double-promotion") {
+      b.double_promotion = true;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("--hostile: unknown behaviour '", word,
                        "' (known: overwrite-committed, broken-chain, bad-snapshot, "
-                       "stop-committing)"));
+                       "stop-committing, double-promotion)"));
     }
   }
   return b;

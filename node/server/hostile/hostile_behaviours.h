@@ -24,8 +24,14 @@ struct HostileBehaviours {
   // commits any more (G7).
   bool stop_committing = false;
 
+  // Membership (G7): commit two forged learners of this node's own site on
+  // the followers, then send both their promotions in one AppendEntries,
+  // which together would give this site a majority of the voters.
+  bool double_promotion = false;
+
   bool any() const {
-    return overwrite_committed || broken_chain || bad_snapshot || stop_committing;
+    return overwrite_committed || broken_chain || bad_snapshot || stop_committing ||
+           double_promotion;
   }
 };
 
