@@ -210,16 +210,16 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
   if (!change.ok()) {
     const v1::ProposalState state = record->state();
     const bool closed = state == v1::PROPOSAL_STATE_EXECUTED ||
-                        state == v1::PROPOSAL_STATE_VETOED ||
-                        state == v1::PROPOSAL_STATE_EXPIRED || state == v1::PROPOSAL_STATE_FAILED;
+                        state == v1::PROPOSAL_STATE_VETOED || state == v1::PROPOSAL_STATE_EXPIRED ||
+                        state == v1::PROPOSAL_STATE_FAILED;
     if (closed && absl::IsFailedPrecondition(change.status())) {
       // An honest node's clock that spoke while the entry closing the
       // proposal was in flight: late, not an attack, and audited as such.
-      RETURN_IF_ERROR(AppendAudit(
-          ctx.txn, ctx.log_index, ActorOf(ctx, signer), kKind, Evidence(ctx),
-          absl::StrCat("late: ", signer, " spoke about proposal ", record->proposal_id(),
-                       ", which is already ", guard::ProposalStateName(state),
-                       "; nothing changes")));
+      RETURN_IF_ERROR(
+          AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx, signer), kKind, Evidence(ctx),
+                      absl::StrCat("late: ", signer, " spoke about proposal ",
+                                   record->proposal_id(), ", which is already ",
+                                   guard::ProposalStateName(state), "; nothing changes")));
       v1::CommandResult result;
       result.set_status_code(static_cast<int>(change.status().code()));
       result.set_status_message(std::string(change.status().message()));
@@ -232,7 +232,8 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
   switch (*change) {
     case guard::ProposalChange::kExpired:
       detail = absl::StrCat("proposal ", record->proposal_id(), " expired: the clock of ", signer,
-                            " says its lifetime passed before M sites approved");
+                            " says its lifetime passed before M sites approved; ",
+                            record->expired_sites_size(), " sites agree");
       break;
     case guard::ProposalChange::kExecute:
       detail =
@@ -240,9 +241,13 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
                        record->delay_elapsed_sites_size(), " sites agree, so it runs now");
       break;
     default:
-      detail = absl::StrCat("proposal ", record->proposal_id(), ": ", signer,
-                            " says the delay passed (", record->delay_elapsed_sites_size(), " of ",
-                            record->required_sites(), " sites)");
+      detail = clock.event() == v1::ProposalClock::EVENT_EXPIRED
+                   ? absl::StrCat("proposal ", record->proposal_id(), ": ", signer,
+                                  " says its lifetime passed (", record->expired_sites_size(),
+                                  " of ", record->required_sites(), " sites)")
+                   : absl::StrCat("proposal ", record->proposal_id(), ": ", signer,
+                                  " says the delay passed (", record->delay_elapsed_sites_size(),
+                                  " of ", record->required_sites(), " sites)");
       break;
   }
   RETURN_IF_ERROR(
@@ -316,9 +321,9 @@ absl::StatusOr<v1::CommandResult> ApplyAlarmReport(GuardApplyContext& ctx,
   }
   if (alarm.detail().size() > kMaxAlarmDetailBytes) {
     return Refuse(ctx, kind,
-                  absl::InvalidArgumentError(absl::StrCat("statement.alarm_report.detail: ",
-                                                          alarm.detail().size(), " bytes; the limit is ",
-                                                          kMaxAlarmDetailBytes)));
+                  absl::InvalidArgumentError(
+                      absl::StrCat("statement.alarm_report.detail: ", alarm.detail().size(),
+                                   " bytes; the limit is ", kMaxAlarmDetailBytes)));
   }
   const std::string signer = verified.signer.ToString();
   RETURN_IF_ERROR(AppendAudit(
