@@ -15,6 +15,7 @@
 #include "node/mailbox/apply_guard.h"
 #include "node/mailbox/guard_records.h"
 #include "node/mailbox/keys.h"
+#include "node/mailbox/records.h"
 
 namespace qbox::mailbox {
 namespace {
@@ -388,6 +389,24 @@ bool IsGuardCommand(const v1::MailboxCommand& command) {
 }
 
 absl::StatusOr<v1::CommandResult> ApplyGuardCommand(GuardApplyContext& ctx) {
+  // Whatever the leader checked: it may be hostile (apply_limits.h).
+  const size_t bytes = ctx.command.ByteSizeLong();
+  if (bytes > ctx.max_command_bytes) {
+    const absl::string_view kind = ctx.command.has_submit_proposal()    ? "proposal.submit"
+                                   : ctx.command.has_endorse_proposal() ? "proposal.endorse"
+                                                                        : "node.statement";
+    const absl::Status why = absl::InvalidArgumentError(absl::StrCat(
+        "command: ", bytes, " bytes; the limit at apply is ", ctx.max_command_bytes, " bytes"));
+    // The evidence is the command's SHA-256, not the command: a refused
+    // oversized entry must not bloat every replica's audit log.
+    RETURN_IF_ERROR(AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx), kind,
+                                Sha256(ctx.command.SerializeAsString()),
+                                absl::StrCat("refused: ", why.message())));
+    v1::CommandResult result;
+    result.set_status_code(static_cast<int>(why.code()));
+    result.set_status_message(std::string(why.message()));
+    return result;
+  }
   if (ctx.command.has_submit_proposal()) return ApplySubmit(ctx);
   if (ctx.command.has_endorse_proposal()) return ApplyEndorse(ctx);
   return ApplyNodeStatement(ctx);

@@ -65,6 +65,15 @@ std::optional<IdempotencyScope> IdempotencyOf(const v1::MailboxCommand& cmd) {
   }
 }
 
+absl::Status CheckCommandBytes(const v1::MailboxCommand& command, uint64_t limit) {
+  const size_t bytes = command.ByteSizeLong();
+  if (bytes > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("command: ", bytes, " bytes; the limit at apply is ", limit, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Dispatch(ApplyContext& ctx, const v1::MailboxCommand& cmd, v1::CommandResult* r) {
   using C = v1::MailboxCommand;
   switch (cmd.op_case()) {
@@ -369,9 +378,9 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyGuardLocked(
       trust_status = built.status();
     }
   }
-  GuardApplyContext gctx{txn,          log_index, options_.local_clock_ms(),
-                         command,      charter,   trust,
-                         trust_status, false,     {}};
+  GuardApplyContext gctx{
+      txn,   log_index, options_.local_clock_ms(),       command, charter, trust, trust_status,
+      false, {},        options_.max_guard_command_bytes};
   // Whatever the outcome, the command may have rewritten the charter.
   ForgetCharter();
   ASSIGN_OR_RETURN(v1::CommandResult result, ApplyGuardCommand(gctx));
@@ -399,11 +408,12 @@ absl::StatusOr<v1::CommandResult> MailboxStateMachine::ApplyMailLocked(
   // in `txn` stay.
   txn.SetSavePoint();
   v1::CommandResult result;
-  absl::Status status;
+  // Whatever the leader checked: it may be hostile (apply_limits.h).
+  absl::Status status = CheckCommandBytes(command, options_.max_mail_command_bytes);
   bool replayed = false;
   const std::optional<IdempotencyScope> idempotency = IdempotencyOf(command);
   std::string fingerprint;
-  if (idempotency.has_value()) {
+  if (status.ok() && idempotency.has_value()) {
     status = ValidateIdempotencyKey(idempotency->key, "idempotency_key");
     if (status.ok()) {
       fingerprint = RequestFingerprint(*idempotency->request);
