@@ -32,10 +32,11 @@ bool IsStorageFailure(const absl::Status& s) {
 // signed items inside it verify on their own).
 std::string Evidence(const GuardApplyContext& ctx) { return ctx.command.SerializeAsString(); }
 
-// Who asked, as the proposing node authenticated the caller; the signer
-// when the command does not say.
-std::string ActorOf(const GuardApplyContext& ctx, absl::string_view signer = "") {
-  return ctx.command.actor().empty() ? std::string(signer) : ctx.command.actor();
+// Who asked (G5): the signer whose signature this node verified; without
+// one, what the proposing node claimed, explicitly marked as unverified.
+std::string ActorOf(const GuardApplyContext& ctx, absl::string_view verified_signer = "") {
+  if (!verified_signer.empty()) return std::string(verified_signer);
+  return absl::StrCat(kUnverifiedActorPrefix, ctx.command.actor());
 }
 
 // Audits a refused attempt and makes it the command's result.
@@ -187,7 +188,9 @@ absl::Status ExecuteProposal(GuardApplyContext& ctx, v1::ProposalRecord* record)
   if (!status.ok()) RETURN_IF_ERROR(ctx.txn.RollbackToSavePoint());
   guard::FinishProposal(status, outcome, ctx.log_index, record);
   SaveProposal(ctx.txn, *record);
-  return AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx), "proposal.execute", Evidence(ctx),
+  // Executing runs what the proposer signed and M sites approved.
+  return AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx, record->proposer().name()),
+                     "proposal.execute", Evidence(ctx),
                      status.ok()
                          ? absl::StrCat("proposal ", record->proposal_id(), " executed: ", outcome)
                          : absl::StrCat("proposal ", record->proposal_id(), " (", description,

@@ -66,6 +66,11 @@ struct MembershipChange {
   std::string context;  // kGenesis: a serialized v1::Charter; kAddLearner: a serialized v1::CharterNode
 };
 
+// The audit log's actor of an admin command whose admin signature does not
+// verify (or that has none): this prefix, then the actor the proposing
+// node claimed (G5).
+inline constexpr char kUnverifiedActorPrefix[] = "unverified:";
+
 // This node's own checkpoint (G5): the digest of the state right after
 // `index` was applied.
 struct OwnCheckpoint {
