@@ -28,10 +28,13 @@ struct HostileBehaviours {
   // the followers, then send both their promotions in one AppendEntries,
   // which together would give this site a majority of the voters.
   bool double_promotion = false;
+  // Bounds at apply: commit, after our own log, a guard command of 2 MiB
+  // (twice what any node applies) on the followers.
+  bool oversized_command = false;
 
   bool any() const {
     return overwrite_committed || broken_chain || bad_snapshot || stop_committing ||
-           double_promotion;
+           double_promotion || oversized_command;
   }
 };
 

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "qbox/v1/charter.pb.h"
+#include "qbox/v1/command.pb.h"
 
 namespace qbox::server::hostile {
 namespace {
@@ -30,6 +31,7 @@ std::string Names(const HostileBehaviours& b) {
   add(b.bad_snapshot, "bad-snapshot");
   add(b.stop_committing, "stop-committing");
   add(b.double_promotion, "double-promotion");
+  add(b.oversized_command, "oversized-command");
   return out.empty() ? "nothing" : out;
 }
 
@@ -70,6 +72,7 @@ HostileBehaviours HostileTransport::Armed() {
       armed.bad_snapshot = behaviours_.bad_snapshot && chosen->bad_snapshot;
       armed.stop_committing = behaviours_.stop_committing && chosen->stop_committing;
       armed.double_promotion = behaviours_.double_promotion && chosen->double_promotion;
+      armed.oversized_command = behaviours_.oversized_command && chosen->oversized_command;
     }
   }
   if (Names(armed) != Names(armed_)) Log("armed: " + Names(armed));
@@ -119,6 +122,7 @@ void HostileTransport::Forge(const HostileBehaviours& armed, raft::NodeId self, 
     if (armed.broken_chain) forged.push_back(BrokenChain(to, term));
     if (armed.bad_snapshot) forged.push_back(BadSnapshot(to, term, commit));
     if (armed.double_promotion) forged.push_back(DoublePromotion(to, term));
+    if (armed.oversized_command) forged.push_back(OversizedCommand(to, term));
     for (std::optional<raft::Message>& m : forged) {
       if (!m) continue;
       m->from = self;
@@ -295,6 +299,41 @@ std::optional<raft::Message> HostileTransport::DoublePromotion(raft::NodeId to, 
   }
   m.entries = entries;
   m.commit = entries.back().index;  // "committed", because the leader says so
+  return m;
+}
+
+// --------------------------------------------------------- oversized-command
+
+std::optional<raft::Message> HostileTransport::OversizedCommand(raft::NodeId to, uint64_t term) {
+  if (!oversized_.has_value()) {
+    const uint64_t prev = storage_->LastIndex();
+    auto prev_term = storage_->Term(prev);
+    auto prev_chain = storage_->Chain(prev);
+    if (!prev_term.ok() || !prev_chain.ok()) return std::nullopt;
+    // An endorsement of 2 MiB: twice the largest guard command a node
+    // applies (node/mailbox/apply_limits.h).
+    v1::MailboxCommand command;
+    command.set_actor("site-b/admin/bob");
+    command.mutable_endorse_proposal()->set_endorsement(std::string(2 << 20, 'x'));
+    raft::Entry e;
+    e.type = raft::EntryType::kNormal;
+    e.data = command.SerializeAsString();
+    std::vector<raft::Entry> entries = {std::move(e)};
+    ChainAfter(prev, *prev_chain, term, &entries);
+    raft::Message m;
+    m.type = raft::MessageType::kAppend;
+    m.term = term;
+    m.index = prev;
+    m.log_term = *prev_term;
+    m.prev_chain = *prev_chain;
+    m.commit = entries.back().index;  // "committed", because the leader says so
+    m.entries = std::move(entries);
+    oversized_ = std::move(m);
+    Log(absl::StrCat("oversized-command: a ", oversized_->entries.back().data.size(),
+                     "-byte command at index ", oversized_->commit));
+  }
+  raft::Message m = *oversized_;
+  m.to = to;
   return m;
 }
 

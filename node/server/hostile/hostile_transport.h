@@ -56,6 +56,9 @@ class HostileTransport : public RaftTransport {
   std::optional<raft::Message> DoublePromotion(raft::NodeId to, uint64_t term)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PlanDoublePromotion(uint64_t term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // oversized-command: one forged entry after our own log, "committed".
+  std::optional<raft::Message> OversizedCommand(raft::NodeId to, uint64_t term)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const HostileBehaviours behaviours_;
   const std::string trigger_file_;
@@ -79,6 +82,9 @@ class HostileTransport : public RaftTransport {
   std::vector<raft::Entry> forged_learners_ ABSL_GUARDED_BY(mu_);
   std::vector<raft::Entry> forged_promotions_ ABSL_GUARDED_BY(mu_);
   int promotion_forgeries_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // oversized-command: the forged entry and the one it follows.
+  std::optional<raft::Message> oversized_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace qbox::server::hostile
