@@ -1,4 +1,4 @@
-// Who asked for an audited admin command (DESIGN.md G5, issue I3): every
+// Who asked for an audited admin command (DESIGN.md G5): every
 // node verifies the admin's signature over the request when it applies it,
 // and records the signer as the actor; without a signature that verifies,
 // the actor the leader claimed is recorded as explicitly unverified. Real
