@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "ctl/account_commands.h"
 #include "ctl/admin_connection.h"
+#include "ctl/statement_signing.h"
 #include "node/common/status_macros.h"
 
 namespace qbox::ctl {
@@ -17,6 +18,10 @@ absl::Status RunAccountCreate(const AccountCreateOptions& options) {
   request.set_quota_bytes(options.quota_bytes);
   request.set_quota_messages(options.quota_messages);
   request.set_max_message_bytes(options.max_message_bytes);
+  // Signed, so that every node's audit log names this admin as verified.
+  ASSIGN_OR_RETURN(*request.mutable_admin_signature(),
+                   SignAdminRequest(connection, request,
+                                    absl::StrCat("creating account '", options.account, "'")));
   // The library fills in an idempotency key, so its retries create once.
   absl::StatusOr<v1::CreateAccountResponse> response =
       client->CreateAccount(request, CallOptionsFor(connection));

@@ -5,6 +5,7 @@
 #include "ctl/account_commands.h"
 #include "ctl/account_listing.h"
 #include "ctl/admin_connection.h"
+#include "ctl/statement_signing.h"
 #include "node/common/status_macros.h"
 
 namespace qbox::ctl {
@@ -50,6 +51,10 @@ absl::Status RunQuotaSet(const QuotaSetOptions& options) {
   request.set_quota_bytes(options.quota_bytes.value_or(current.quota_bytes()));
   request.set_quota_messages(options.quota_messages.value_or(current.quota_messages()));
   request.set_max_message_bytes(options.max_message_bytes);
+  // Signed, so that every node's audit log names this admin as verified.
+  ASSIGN_OR_RETURN(*request.mutable_admin_signature(),
+                   SignAdminRequest(connection, request,
+                                    absl::StrCat("setting the quota of '", options.account, "'")));
   ASSIGN_OR_RETURN(std::unique_ptr<AdminClient> client, OpenAdminClient(connection));
   absl::StatusOr<v1::SetQuotaResponse> response =
       client->SetQuota(request, CallOptionsFor(connection));

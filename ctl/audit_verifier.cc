@@ -108,12 +108,52 @@ class RecordChecker {
                       StatementKind::kNodeStatement, s.statement(), s.signature(),
                       statement.signed_at_ms(), guard::kRoleNode, verified);
       }
+      case v1::MailboxCommand::kCreateAccount:
+        return VerifyAdminActor(record, command.create_account().request().admin_signature(),
+                                verified);
+      case v1::MailboxCommand::kSetQuota:
+        return VerifyAdminActor(record, command.set_quota().admin_signature(), verified);
       default:
-        return absl::OkStatus();  // an admin command: its actor is in the chain, nothing signed
+        return absl::OkStatus();
     }
   }
 
  private:
+  // An admin command's actor is either marked unverified or the admin whose
+  // signature over the request verifies. A record without a signature and
+  // without the mark predates signed admin commands and passes.
+  absl::Status VerifyAdminActor(const v1::AuditRecord& record,
+                                const v1::SignedAdminCommand& signature, uint64_t* verified) const {
+    if (absl::StartsWith(record.actor(), "unverified:") || signature.body().empty()) {
+      return absl::OkStatus();
+    }
+    v1::AdminCommandBody body;
+    if (!body.ParseFromString(signature.body())) {
+      return absl::DataLossError("the admin signature's body does not parse");
+    }
+    absl::Status first = absl::UnauthenticatedError("no CA of the charter is known");
+    for (size_t i = 0; i < stores_.size(); ++i) {
+      absl::StatusOr<guard::PeerIdentity> signer = guard::VerifyStatement(
+          stores_[i], StatementKind::kAdminCommand, signature.body(), signature.signature(),
+          absl::FromUnixMillis(body.signed_at_ms()), guard::kRoleAdmin);
+      if (signer.ok()) {
+        if (signer->ToString() != record.actor()) {
+          return absl::DataLossError(absl::StrCat("the actor is ", record.actor(),
+                                                  " but the admin signature is ",
+                                                  signer->ToString(), "'s"));
+        }
+        ++*verified;
+        return absl::OkStatus();
+      }
+      if (i == 0) first = signer.status();
+    }
+    return absl::Status(first.code(),
+                        absl::StrCat("the actor ", record.actor(),
+                                     " is not marked unverified, but the admin signature does "
+                                     "not verify with any CA the charter ever had: ",
+                                     first.message()));
+  }
+
   absl::Status Verify(const std::string& what, StatementKind kind, const std::string& bytes,
                       const v1::Signature& signature, int64_t signed_at_ms, absl::string_view role,
                       uint64_t* verified) const {

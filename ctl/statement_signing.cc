@@ -4,7 +4,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ctl/admin_connection.h"
+#include "ctl/guard_admin_client.h"
 #include "node/common/status_macros.h"
+#include "node/guard/admin_command.h"
 #include "node/guard/credential_directory.h"
 #include "node/guard/signed_statement.h"
 
@@ -49,6 +54,22 @@ absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& end
       guard::SignStatement(guard::StatementKind::kEndorsement, signed_endorsement.endorsement(),
                            signer.certificate_pem, signer.private_key_pem));
   return signed_endorsement;
+}
+
+absl::StatusOr<v1::SignedAdminCommand> SignAdminRequest(const Connection& connection,
+                                                        const google::protobuf::Message& request,
+                                                        absl::string_view action) {
+  ASSIGN_OR_RETURN(AdminSigner signer, LoadAdminSigner(connection));
+  ASSIGN_OR_RETURN(std::unique_ptr<GuardAdminClient> client, GuardAdminClient::Open(connection));
+  absl::StatusOr<v1::GetCharterResponse> charter = client->GetCharter();
+  if (!charter.ok()) {
+    return ExplainCallError(charter.status(),
+                            absl::StrCat(action, " (reading the charter to sign the request)"), {},
+                            connection);
+  }
+  return guard::SignAdminCommand(charter->charter().cluster(), request,
+                                 absl::ToUnixMillis(absl::Now()), signer.certificate_pem,
+                                 signer.private_key_pem);
 }
 
 }  // namespace qbox::ctl

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "ctl/connection_flags.h"
+#include "google/protobuf/message.h"
 #include "qbox/v1/charter.pb.h"
 
 namespace qbox::ctl {
@@ -35,6 +36,16 @@ absl::StatusOr<v1::SignedProposal> SignProposal(const v1::ProposalBody& body,
 // "qbox.v1.Endorsement"). Errors as guard::SignStatement.
 absl::StatusOr<v1::SignedEndorsement> SignEndorsement(const v1::Endorsement& endorsement,
                                                       const AdminSigner& signer);
+
+// Signs an audited admin request (CreateAccountRequest, SetQuotaRequest)
+// with the connection's admin certificate and key for the cluster whose
+// charter the connection's nodes hold, so that every node records this
+// admin as the verified actor (node/guard/admin_command.h). Errors name the
+// key file, or say that the charter could not be read while `action`
+// ("creating account 'carol'").
+absl::StatusOr<v1::SignedAdminCommand> SignAdminRequest(const Connection& connection,
+                                                        const google::protobuf::Message& request,
+                                                        absl::string_view action);
 
 }  // namespace qbox::ctl
 

@@ -17,6 +17,13 @@ struct VaultOptions {
   OutputFormat format = OutputFormat::kTable;
 };
 
+// "mailbox", "messages" or "sieve" (a deleted or replaced sieve script).
+std::string KindOf(const v1::DeletedItem& item) {
+  if (item.whole_mailbox()) return "mailbox";
+  if (!item.sieve_script().empty()) return "sieve";
+  return "messages";
+}
+
 absl::Status ListDeleted(const Session& s, const VaultOptions& o) {
   v1::ListDeletedRequest request;
   request.set_account(s.account);
@@ -26,7 +33,8 @@ absl::Status ListDeleted(const Session& s, const VaultOptions& o) {
     nlohmann::json out = nlohmann::json::array();
     for (const v1::DeletedItem& item : listed->items()) {
       out.push_back({{"id", item.vault_id()},
-                     {"kind", item.whole_mailbox() ? "mailbox" : "messages"},
+                     {"kind", KindOf(item)},
+                     {"sieve_script", item.sieve_script()},
                      {"mailbox", item.mailbox()},
                      {"messages", item.message_count()},
                      {"size_bytes", item.size_bytes()},
@@ -38,10 +46,10 @@ absl::Status ListDeleted(const Session& s, const VaultOptions& o) {
   }
   Table table({"ID", "KIND", "MAILBOX", "MESSAGES", "BYTES", "DELETED", "RESTORABLE-UNTIL"});
   for (const v1::DeletedItem& item : listed->items()) {
-    table.AddRow({std::to_string(item.vault_id()), item.whole_mailbox() ? "mailbox" : "messages",
-                  item.mailbox(), std::to_string(item.message_count()),
-                  std::to_string(item.size_bytes()), FormatTimeMs(item.deleted_at_ms()),
-                  FormatTimeMs(item.restorable_until_ms())});
+    table.AddRow({std::to_string(item.vault_id()), KindOf(item),
+                  item.sieve_script().empty() ? item.mailbox() : item.sieve_script(),
+                  std::to_string(item.message_count()), std::to_string(item.size_bytes()),
+                  FormatTimeMs(item.deleted_at_ms()), FormatTimeMs(item.restorable_until_ms())});
   }
   std::printf("%s", table.ToString().c_str());
   return absl::OkStatus();

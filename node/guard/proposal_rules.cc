@@ -86,6 +86,17 @@ bool CountApproval(const v1::Charter& charter, absl::string_view site, uint64_t 
 
 }  // namespace
 
+std::string SiteTheActionTargets(const v1::ProposedAction& action) {
+  switch (action.action_case()) {
+    case v1::ProposedAction::kRemoveSite:
+      return action.remove_site().site();
+    case v1::ProposedAction::kReplaceSiteCa:
+      return action.replace_site_ca().site();
+    default:
+      return std::string();
+  }
+}
+
 bool IsValidProposalId(absl::string_view id) {
   return id.size() == kProposalIdLength && std::all_of(id.begin(), id.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -181,6 +192,16 @@ absl::StatusOr<ProposalChange> AcceptEndorsement(const v1::Charter& charter,
   const v1::ProposalSigner entry =
       SignerOf(*signer, parsed.signed_at_ms(), log_index, parsed.comment());
   if (parsed.decision() == v1::ENDORSEMENT_DECISION_VETO) {
+    // A compromised site must not be able to keep itself in the cluster or
+    // keep its CA: the site a remove-site or replace-site-ca proposal names
+    // has no veto over it (the other sites still do).
+    const std::string target = SiteTheActionTargets(record->body().action());
+    if (!target.empty() && target == entry.site()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "endorsement.decision: ", entry.name(), " cannot veto proposal ", record->proposal_id(),
+          ": it ", DescribeAction(charter, record->body().action()),
+          ", and the site it names has no veto over it"));
+    }
     record->set_state(v1::PROPOSAL_STATE_VETOED);
     record->set_closed_index(log_index);
     record->set_outcome(absl::StrCat("vetoed by ", entry.name(),
@@ -232,13 +253,22 @@ absl::StatusOr<ProposalChange> AcceptProposalClock(const v1::ProposalClock& cloc
             absl::StrCat("proposal ", record->proposal_id(), " is ",
                          ProposalStateName(record->state()), "; only a PENDING one can expire"));
       }
-      record->add_expired_sites(std::string(site));
+      if (!Contains(record->expired_sites(), site)) {
+        record->add_expired_sites(std::string(site));
+      }
+      // M sites' own clocks, as for T: one site's statement (a compromised
+      // site's clock can say anything) cannot close a proposal the others
+      // are still approving, such as one that removes that site.
+      if (static_cast<uint32_t>(record->expired_sites_size()) < record->required_sites()) {
+        return ProposalChange::kNone;
+      }
       record->set_state(v1::PROPOSAL_STATE_EXPIRED);
       record->set_closed_index(log_index);
       record->set_outcome(
           absl::StrCat("expired: approved by ", absl::StrJoin(record->approved_sites(), ", "), " (",
                        record->approved_sites_size(), " of ", record->required_sites(),
-                       " sites) when ", site, "'s clock said its lifetime of ",
+                       " sites) when the clocks of ", absl::StrJoin(record->expired_sites(), ", "),
+                       " said its lifetime of ",
                        absl::FormatDuration(absl::Milliseconds(record->ttl_ms())), " had passed"));
       return ProposalChange::kExpired;
     }

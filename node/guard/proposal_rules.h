@@ -2,9 +2,11 @@
 // admin; approvals and vetoes signed by admins of the sites; M distinct
 // sites approve (the proposer's site counts); then the nodes of M sites each
 // say by their OWN clock that T has passed since they applied the approval;
-// only then does the action run, unless any site vetoed first. A proposal
-// that a node's own clock says outlived its lifetime before M sites approved
-// expires and never runs. Nothing is approved by a timeout.
+// only then does the action run, unless a site vetoed first (the site a
+// remove-site or replace-site-ca proposal names has no veto over it). A
+// proposal that the nodes of M sites each say, by their OWN clocks,
+// outlived its lifetime before M sites approved expires and never runs.
+// Nothing is approved by a timeout, and nothing is closed by one site.
 //
 // Pure and deterministic: the mailbox state machine calls these while it
 // applies an entry, with the charter in force at that entry. Each function
@@ -65,14 +67,16 @@ enum class ProposalChange {
 // "endorsement.proposal_sha256" otherwise: the signer saw other bytes), a
 // known decision, comment <= 1024 bytes, an admin's signature of a charter
 // site at signed_at_ms. FAILED_PRECONDITION if the proposal is already
-// closed (executed, vetoed, expired, failed). The same admin approving
+// closed (executed, vetoed, expired, failed). A veto by an admin of the
+// site that a remove-site or replace-site-ca proposal names is
+// PERMISSION_DENIED "endorsement.decision: ..." and changes nothing: a
+// compromised site cannot block its own eviction. The same admin approving
 // twice is ALREADY_EXISTS; another admin of a site that already approved is
 // recorded but counts once. A veto is accepted while PENDING or APPROVED.
 absl::StatusOr<ProposalChange> AcceptEndorsement(const v1::Charter& charter,
                                                  const SiteTrustStore& trust,
                                                  const v1::SignedEndorsement& endorsement,
-                                                 uint64_t log_index,
-                                                 v1::ProposalRecord* record);
+                                                 uint64_t log_index, v1::ProposalRecord* record);
 
 // A node statement, verified: parses (INVALID_ARGUMENT "statement"), names
 // the charter's cluster and a node of the charter that is not removed, and
@@ -82,17 +86,18 @@ struct VerifiedNodeStatement {
   v1::NodeStatement statement;
   PeerIdentity signer;  // site/node/name
 };
-absl::StatusOr<VerifiedNodeStatement> VerifyNodeStatement(const v1::Charter& charter,
-                                                          const SiteTrustStore& trust,
-                                                          const v1::SignedNodeStatement& signed_statement);
+absl::StatusOr<VerifiedNodeStatement> VerifyNodeStatement(
+    const v1::Charter& charter, const SiteTrustStore& trust,
+    const v1::SignedNodeStatement& signed_statement);
 
 // A verified ProposalClock statement from a node of `site`:
 // EVENT_DELAY_ELAPSED while APPROVED adds the site to delay_elapsed_sites
 // and returns kExecute once M distinct sites said so (M = the record's
-// required_sites); EVENT_EXPIRED while PENDING closes it as EXPIRED (one
-// site's clock suffices: expiring is the safe direction). Either event in
-// another state is FAILED_PRECONDITION naming the state; an unknown event is
-// INVALID_ARGUMENT.
+// required_sites); EVENT_EXPIRED while PENDING adds the site to
+// expired_sites and closes the proposal as EXPIRED once M distinct sites
+// said so (kNone before: one site's clock, which may lie, never closes a
+// proposal). Either event in another state is FAILED_PRECONDITION naming
+// the state; an unknown event is INVALID_ARGUMENT.
 absl::StatusOr<ProposalChange> AcceptProposalClock(const v1::ProposalClock& clock,
                                                    absl::string_view site, uint64_t log_index,
                                                    v1::ProposalRecord* record);
@@ -101,6 +106,10 @@ absl::StatusOr<ProposalChange> AcceptProposalClock(const v1::ProposalClock& cloc
 // error's message if `result` is not OK.
 void FinishProposal(const absl::Status& result, absl::string_view outcome, uint64_t log_index,
                     v1::ProposalRecord* record);
+
+// The site a remove-site or replace-site-ca action names; empty for every
+// other action.
+std::string SiteTheActionTargets(const v1::ProposedAction& action);
 
 // "PENDING", "APPROVED", ...
 absl::string_view ProposalStateName(v1::ProposalState state);

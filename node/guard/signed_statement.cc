@@ -73,6 +73,8 @@ absl::string_view DomainOf(StatementKind kind) {
       return "qbox.v1.Endorsement";
     case StatementKind::kNodeStatement:
       return "qbox.v1.NodeStatement";
+    case StatementKind::kAdminCommand:
+      return "qbox.v1.AdminCommandBody";
   }
   return "qbox.v1.Unknown";
 }

@@ -24,6 +24,7 @@ enum class StatementKind {
   kProposalBody,   // domain "qbox.v1.ProposalBody", signed by an admin
   kEndorsement,    // domain "qbox.v1.Endorsement", signed by an admin
   kNodeStatement,  // domain "qbox.v1.NodeStatement", signed by a node
+  kAdminCommand,   // domain "qbox.v1.AdminCommandBody", signed by an admin
 };
 
 // "qbox.v1.ProposalBody", ...

@@ -37,6 +37,8 @@ struct GuardApplyContext {
   bool checkpoint_requested = false;
   // Out: comparisons of applied peer checkpoints with this node's own.
   std::vector<CheckpointComparison> comparisons;
+  // Larger commands are refused (apply_limits.h).
+  uint64_t max_command_bytes = kMaxGuardCommandBytes;
 };
 
 // True for submit_proposal, endorse_proposal and node_statement.

@@ -68,6 +68,15 @@ absl::StatusOr<v1::MailboxRecord> NewMailbox(ApplyContext& ctx, v1::AccountRecor
   return mailbox;
 }
 
+absl::Status CheckMaxMessageBytes(uint64_t max_message_bytes) {
+  if (max_message_bytes > kMaxMessageBytesCeiling) {
+    return absl::InvalidArgumentError(absl::StrCat("max_message_bytes: ", max_message_bytes,
+                                                   " is more than the ", kMaxMessageBytesCeiling,
+                                                   " bytes any node accepts"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> AddVaultEntry(ApplyContext& ctx, const v1::AccountRecord& account,
                                        v1::VaultRecord record) {
   ASSIGN_OR_RETURN(v1::IdCounters counters, LoadCounters(ctx.txn));
@@ -96,6 +105,7 @@ absl::Status ApplyCreateAccount(ApplyContext& ctx, const v1::CreateAccountComman
   if (cmd.retention_ms() < 0) {
     return absl::InvalidArgumentError("retention_ms: must not be negative");
   }
+  RETURN_IF_ERROR(CheckMaxMessageBytes(req.max_message_bytes()));
   ASSIGN_OR_RETURN(v1::IdCounters counters, LoadCounters(ctx.txn));
   v1::AccountRecord account;
   account.set_account_id(counters.next_account_id());
@@ -118,6 +128,7 @@ absl::Status ApplyCreateAccount(ApplyContext& ctx, const v1::CreateAccountComman
 absl::Status ApplySetQuota(ApplyContext& ctx, const v1::SetQuotaRequest& req,
                            v1::SetQuotaResponse*) {
   ASSIGN_OR_RETURN(v1::AccountRecord account, LoadAccount(ctx.txn, req.account()));
+  RETURN_IF_ERROR(CheckMaxMessageBytes(req.max_message_bytes()));
   account.set_quota_bytes(req.quota_bytes());
   account.set_quota_messages(req.quota_messages());
   account.set_max_message_bytes(req.max_message_bytes() != 0 ? req.max_message_bytes()

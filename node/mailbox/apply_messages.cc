@@ -1,4 +1,5 @@
 // Messages: append, flag changes, copy, move and expunge (into the vault).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ absl::Status ApplyAppendMessage(ApplyContext& ctx, const v1::AppendMessageComman
   ASSIGN_OR_RETURN(v1::MailboxRecord mailbox,
                    LoadMailbox(ctx.txn, account, req.mailbox(), "mailbox"));
   if (req.body().empty()) return absl::InvalidArgumentError("body: must not be empty");
-  if (req.body().size() > account.max_message_bytes()) {
+  if (req.body().size() > std::min(account.max_message_bytes(), kMaxMessageBytesCeiling)) {
     return absl::InvalidArgumentError(absl::StrCat("body: message of ", req.body().size(),
                                                    " bytes exceeds the limit of ",
                                                    account.max_message_bytes(), " bytes"));
@@ -214,8 +215,7 @@ absl::Status ApplyExpungeMessages(ApplyContext& ctx, const v1::ExpungeMessagesRe
     ASSIGN_OR_RETURN(uint64_t vault_id, AddVaultEntry(ctx, account, std::move(vault)));
     out->set_vault_id(vault_id);
   }
-  RETURN_IF_ERROR(
-      PruneVanished(ctx.txn, &mailbox, out->expunged_size(), ctx.max_vanished_records));
+  RETURN_IF_ERROR(PruneVanished(ctx.txn, &mailbox, out->expunged_size(), ctx.max_vanished_records));
   SaveMailbox(ctx.txn, mailbox);
   SaveAccount(ctx.txn, account);
   out->set_highest_modseq(mailbox.highest_modseq());

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "node/mailbox/apply_limits.h"
 #include "node/mailbox/store.h"
 #include "qbox/v1/command.pb.h"
 #include "qbox/v1/mailbox_records.pb.h"
@@ -76,6 +77,8 @@ absl::StatusOr<v1::MailboxRecord> NewMailbox(ApplyContext& ctx, v1::AccountRecor
 // stamps deletion times (leader's) and the local apply time.
 absl::StatusOr<uint64_t> AddVaultEntry(ApplyContext& ctx, const v1::AccountRecord& account,
                                        v1::VaultRecord record);
+// INVALID_ARGUMENT "max_message_bytes: ..." above kMaxMessageBytesCeiling.
+absl::Status CheckMaxMessageBytes(uint64_t max_message_bytes);
 
 }  // namespace qbox::mailbox
 

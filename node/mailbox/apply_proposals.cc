@@ -15,6 +15,7 @@
 #include "node/mailbox/apply_guard.h"
 #include "node/mailbox/guard_records.h"
 #include "node/mailbox/keys.h"
+#include "node/mailbox/records.h"
 
 namespace qbox::mailbox {
 namespace {
@@ -31,10 +32,11 @@ bool IsStorageFailure(const absl::Status& s) {
 // signed items inside it verify on their own).
 std::string Evidence(const GuardApplyContext& ctx) { return ctx.command.SerializeAsString(); }
 
-// Who asked, as the proposing node authenticated the caller; the signer
-// when the command does not say.
-std::string ActorOf(const GuardApplyContext& ctx, absl::string_view signer = "") {
-  return ctx.command.actor().empty() ? std::string(signer) : ctx.command.actor();
+// Who asked (G5): the signer whose signature this node verified; without
+// one, what the proposing node claimed, explicitly marked as unverified.
+std::string ActorOf(const GuardApplyContext& ctx, absl::string_view verified_signer = "") {
+  if (!verified_signer.empty()) return std::string(verified_signer);
+  return absl::StrCat(kUnverifiedActorPrefix, ctx.command.actor());
 }
 
 // Audits a refused attempt and makes it the command's result.
@@ -186,7 +188,9 @@ absl::Status ExecuteProposal(GuardApplyContext& ctx, v1::ProposalRecord* record)
   if (!status.ok()) RETURN_IF_ERROR(ctx.txn.RollbackToSavePoint());
   guard::FinishProposal(status, outcome, ctx.log_index, record);
   SaveProposal(ctx.txn, *record);
-  return AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx), "proposal.execute", Evidence(ctx),
+  // Executing runs what the proposer signed and M sites approved.
+  return AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx, record->proposer().name()),
+                     "proposal.execute", Evidence(ctx),
                      status.ok()
                          ? absl::StrCat("proposal ", record->proposal_id(), " executed: ", outcome)
                          : absl::StrCat("proposal ", record->proposal_id(), " (", description,
@@ -210,16 +214,16 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
   if (!change.ok()) {
     const v1::ProposalState state = record->state();
     const bool closed = state == v1::PROPOSAL_STATE_EXECUTED ||
-                        state == v1::PROPOSAL_STATE_VETOED ||
-                        state == v1::PROPOSAL_STATE_EXPIRED || state == v1::PROPOSAL_STATE_FAILED;
+                        state == v1::PROPOSAL_STATE_VETOED || state == v1::PROPOSAL_STATE_EXPIRED ||
+                        state == v1::PROPOSAL_STATE_FAILED;
     if (closed && absl::IsFailedPrecondition(change.status())) {
       // An honest node's clock that spoke while the entry closing the
       // proposal was in flight: late, not an attack, and audited as such.
-      RETURN_IF_ERROR(AppendAudit(
-          ctx.txn, ctx.log_index, ActorOf(ctx, signer), kKind, Evidence(ctx),
-          absl::StrCat("late: ", signer, " spoke about proposal ", record->proposal_id(),
-                       ", which is already ", guard::ProposalStateName(state),
-                       "; nothing changes")));
+      RETURN_IF_ERROR(
+          AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx, signer), kKind, Evidence(ctx),
+                      absl::StrCat("late: ", signer, " spoke about proposal ",
+                                   record->proposal_id(), ", which is already ",
+                                   guard::ProposalStateName(state), "; nothing changes")));
       v1::CommandResult result;
       result.set_status_code(static_cast<int>(change.status().code()));
       result.set_status_message(std::string(change.status().message()));
@@ -232,7 +236,8 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
   switch (*change) {
     case guard::ProposalChange::kExpired:
       detail = absl::StrCat("proposal ", record->proposal_id(), " expired: the clock of ", signer,
-                            " says its lifetime passed before M sites approved");
+                            " says its lifetime passed before M sites approved; ",
+                            record->expired_sites_size(), " sites agree");
       break;
     case guard::ProposalChange::kExecute:
       detail =
@@ -240,9 +245,13 @@ absl::StatusOr<v1::CommandResult> ApplyProposalClock(GuardApplyContext& ctx,
                        record->delay_elapsed_sites_size(), " sites agree, so it runs now");
       break;
     default:
-      detail = absl::StrCat("proposal ", record->proposal_id(), ": ", signer,
-                            " says the delay passed (", record->delay_elapsed_sites_size(), " of ",
-                            record->required_sites(), " sites)");
+      detail = clock.event() == v1::ProposalClock::EVENT_EXPIRED
+                   ? absl::StrCat("proposal ", record->proposal_id(), ": ", signer,
+                                  " says its lifetime passed (", record->expired_sites_size(),
+                                  " of ", record->required_sites(), " sites)")
+                   : absl::StrCat("proposal ", record->proposal_id(), ": ", signer,
+                                  " says the delay passed (", record->delay_elapsed_sites_size(),
+                                  " of ", record->required_sites(), " sites)");
       break;
   }
   RETURN_IF_ERROR(
@@ -316,9 +325,9 @@ absl::StatusOr<v1::CommandResult> ApplyAlarmReport(GuardApplyContext& ctx,
   }
   if (alarm.detail().size() > kMaxAlarmDetailBytes) {
     return Refuse(ctx, kind,
-                  absl::InvalidArgumentError(absl::StrCat("statement.alarm_report.detail: ",
-                                                          alarm.detail().size(), " bytes; the limit is ",
-                                                          kMaxAlarmDetailBytes)));
+                  absl::InvalidArgumentError(
+                      absl::StrCat("statement.alarm_report.detail: ", alarm.detail().size(),
+                                   " bytes; the limit is ", kMaxAlarmDetailBytes)));
   }
   const std::string signer = verified.signer.ToString();
   RETURN_IF_ERROR(AppendAudit(
@@ -383,6 +392,24 @@ bool IsGuardCommand(const v1::MailboxCommand& command) {
 }
 
 absl::StatusOr<v1::CommandResult> ApplyGuardCommand(GuardApplyContext& ctx) {
+  // Whatever the leader checked: it may be hostile (apply_limits.h).
+  const size_t bytes = ctx.command.ByteSizeLong();
+  if (bytes > ctx.max_command_bytes) {
+    const absl::string_view kind = ctx.command.has_submit_proposal()    ? "proposal.submit"
+                                   : ctx.command.has_endorse_proposal() ? "proposal.endorse"
+                                                                        : "node.statement";
+    const absl::Status why = absl::InvalidArgumentError(absl::StrCat(
+        "command: ", bytes, " bytes; the limit at apply is ", ctx.max_command_bytes, " bytes"));
+    // The evidence is the command's SHA-256, not the command: a refused
+    // oversized entry must not bloat every replica's audit log.
+    RETURN_IF_ERROR(AppendAudit(ctx.txn, ctx.log_index, ActorOf(ctx), kind,
+                                Sha256(ctx.command.SerializeAsString()),
+                                absl::StrCat("refused: ", why.message())));
+    v1::CommandResult result;
+    result.set_status_code(static_cast<int>(why.code()));
+    result.set_status_message(std::string(why.message()));
+    return result;
+  }
   if (ctx.command.has_submit_proposal()) return ApplySubmit(ctx);
   if (ctx.command.has_endorse_proposal()) return ApplyEndorse(ctx);
   return ApplyNodeStatement(ctx);

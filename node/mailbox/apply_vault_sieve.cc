@@ -1,9 +1,11 @@
 // The retention vault's restore (purging is local: vault_purge.cc) and the
-// account's sieve scripts.
+// account's sieve scripts, which go into the vault when overwritten or
+// deleted, like mail (G3).
 #include <algorithm>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
@@ -23,6 +25,30 @@ uint32_t UidvalidityFromLeaderTime(int64_t leader_time_ms) {
   if (seconds <= 0) return 1;
   if (seconds >= UINT32_MAX) return UINT32_MAX - 1;
   return static_cast<uint32_t>(seconds);
+}
+
+// G3 for sieve scripts: `content`, the text script `name` had, goes into
+// the vault like expunged mail, so that overwriting or deleting a script
+// can be undone for R days.
+absl::Status VaultSieveScript(ApplyContext& ctx, const v1::AccountRecord& account,
+                              const std::string& name, std::string content) {
+  v1::VaultRecord record;
+  record.set_sieve_script(name);
+  record.set_sieve_content(std::move(content));
+  return AddVaultEntry(ctx, account, std::move(record)).status();
+}
+
+// Puts the script a vault entry holds back under its name; a different
+// script of that name goes into the vault in its place.
+absl::Status RestoreSieveScript(ApplyContext& ctx, const v1::AccountRecord& account,
+                                const v1::VaultRecord& entry) {
+  const std::string key = keys::Sieve(account.account_id(), entry.sieve_script());
+  ASSIGN_OR_RETURN(auto current, ctx.txn.Get(Cf::kSieve, key));
+  if (current.has_value() && *current != entry.sieve_content()) {
+    RETURN_IF_ERROR(VaultSieveScript(ctx, account, entry.sieve_script(), *std::move(current)));
+  }
+  ctx.txn.Put(Cf::kSieve, key, entry.sieve_content());
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -63,6 +89,17 @@ absl::Status ApplyRestoreDeleted(ApplyContext& ctx, const v1::RestoreDeletedRequ
     if (ctx.leader_time_ms > restorable_until) {
       return absl::FailedPreconditionError(absl::StrCat(
           field, ": vault entry ", vault_id, " is past its retention period and may be purged"));
+    }
+    if (!entry.sieve_script().empty()) {
+      if (!req.target_mailbox().empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "target_mailbox: ", field, " (vault entry ", vault_id, ") is the sieve script \"",
+            entry.sieve_script(), "\", not mail; restore it without a target_mailbox"));
+      }
+      RETURN_IF_ERROR(RestoreSieveScript(ctx, account, entry));
+      out->add_restored_sieve_scripts(entry.sieve_script());
+      ctx.txn.Delete(Cf::kVault, keys::Vault(account.account_id(), vault_id));
+      continue;
     }
     const std::string name =
         CanonicalMailboxName(req.target_mailbox().empty() ? entry.mailbox() : req.target_mailbox());
@@ -118,7 +155,12 @@ absl::Status ApplyPutSieveScript(ApplyContext& ctx, const v1::PutSieveScriptRequ
   if (!IsValidUtf8(req.content())) {
     return absl::InvalidArgumentError("content: script is not valid UTF-8");
   }
-  ctx.txn.Put(Cf::kSieve, keys::Sieve(account.account_id(), req.name()), req.content());
+  const std::string key = keys::Sieve(account.account_id(), req.name());
+  ASSIGN_OR_RETURN(auto replaced, ctx.txn.Get(Cf::kSieve, key));
+  if (replaced.has_value() && *replaced != req.content()) {
+    RETURN_IF_ERROR(VaultSieveScript(ctx, account, req.name(), *std::move(replaced)));
+  }
+  ctx.txn.Put(Cf::kSieve, key, req.content());
   return absl::OkStatus();
 }
 
@@ -135,6 +177,7 @@ absl::Status ApplyDeleteSieveScript(ApplyContext& ctx, const v1::DeleteSieveScri
     return absl::FailedPreconditionError(
         absl::StrCat("name: sieve script \"", req.name(), "\" is active; deactivate it first"));
   }
+  RETURN_IF_ERROR(VaultSieveScript(ctx, account, req.name(), *std::move(existing)));
   ctx.txn.Delete(Cf::kSieve, key);
   return absl::OkStatus();
 }

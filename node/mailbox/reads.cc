@@ -105,22 +105,21 @@ absl::StatusOr<v1::GetChangesResponse> MailboxStateMachine::GetChanges(
   bool corrupt = false;
   const uint64_t from = req.since_modseq() == UINT64_MAX ? UINT64_MAX : req.since_modseq() + 1;
   const std::string prefix = keys::MessagePrefix(mailbox.mailbox_id());
-  RETURN_IF_ERROR(
-      view.txn().Scan(Cf::kChanges, keys::Change(mailbox.mailbox_id(), from),
-                      keys::PrefixEnd(prefix), [&](absl::string_view key, absl::string_view value) {
-                        if (changes.size() == max_changes) {
-                          has_more = true;
-                          return false;
-                        }
-                        const std::optional<uint64_t> modseq = keys::ChangeModseq(key, prefix);
-                        if (!modseq.has_value() ||
-                            !changes.emplace_back().ParseFromString(std::string(value))) {
-                          corrupt = true;
-                          return false;
-                        }
-                        last_modseq = *modseq;
-                        return true;
-                      }));
+  RETURN_IF_ERROR(view.txn().Scan(
+      Cf::kChanges, keys::Change(mailbox.mailbox_id(), from), keys::PrefixEnd(prefix),
+      [&](absl::string_view key, absl::string_view value) {
+        if (changes.size() == max_changes) {
+          has_more = true;
+          return false;
+        }
+        const std::optional<uint64_t> modseq = keys::ChangeModseq(key, prefix);
+        if (!modseq.has_value() || !changes.emplace_back().ParseFromString(std::string(value))) {
+          corrupt = true;
+          return false;
+        }
+        last_modseq = *modseq;
+        return true;
+      }));
   if (corrupt)
     return absl::DataLossError(absl::StrCat("mailbox store ", dir(), ": bad change record"));
   out.set_has_more_changes(has_more);
@@ -171,6 +170,7 @@ absl::StatusOr<v1::ListDeletedResponse> MailboxStateMachine::ListDeleted(
                                           item->set_deleted_at_ms(record.deleted_at_ms());
                                           item->set_restorable_until_ms(
                                               record.restorable_until_ms());
+                                          item->set_sieve_script(record.sieve_script());
                                           return true;
                                         }));
   if (corrupt)

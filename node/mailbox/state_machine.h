@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "node/mailbox/apply_limits.h"
 #include "node/mailbox/state_digest.h"
 #include "node/mailbox/store.h"
 #include "qbox/v1/admin.pb.h"
@@ -64,6 +65,11 @@ struct MembershipChange {
   uint64_t node = 0;    // not used for kGenesis
   std::string context;  // kGenesis: a serialized v1::Charter; kAddLearner: a serialized v1::CharterNode
 };
+
+// The audit log's actor of an admin command whose admin signature does not
+// verify (or that has none): this prefix, then the actor the proposing
+// node claimed (G5).
+inline constexpr char kUnverifiedActorPrefix[] = "unverified:";
 
 // This node's own checkpoint (G5): the digest of the state right after
 // `index` was applied.
@@ -127,6 +133,12 @@ class MailboxStateMachine {
     // use the same value: production code leaves the default, and it is
     // deliberately not a node flag.
     uint64_t max_vanished_records = 0;
+    // The largest mail and guard commands this node applies; larger ones are
+    // refused at apply (apply_limits.h). Like max_vanished_records, every
+    // replica must use the same values: tests lower them, production code
+    // leaves the defaults.
+    uint64_t max_mail_command_bytes = kMaxMailCommandBytes;
+    uint64_t max_guard_command_bytes = kMaxGuardCommandBytes;
     // G5: called on the applying thread, inside the apply of the entry at a
     // checkpoint index (a multiple of the charter's checkpoint_every, or an
     // entry carrying a CheckpointRequest), once the state there was

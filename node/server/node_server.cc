@@ -195,7 +195,8 @@ absl::Status NodeServer::Start() {
   ASSIGN_OR_RETURN(hostile::HostileBehaviours hostile_behaviours,
                    hostile::ParseBehaviours(options_.hostile));
   p.hostile_transport = std::make_unique<hostile::HostileTransport>(
-      hostile_behaviours, options_.hostile_trigger_file, p.log.get(), raft_transport, logger);
+      hostile_behaviours, options_.hostile_trigger_file, p.log.get(), raft_transport, logger,
+      options_.site);
   raft_transport = p.hostile_transport.get();
 #endif
   p.runtime = std::make_unique<RaftRuntime>(ro, p.log.get(), p.replica.get(), raft_transport);

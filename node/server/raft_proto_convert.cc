@@ -17,8 +17,7 @@ absl::Status ParseHash(const std::string& bytes, const char* field, raft::ChainH
     return absl::OkStatus();
   }
   if (bytes.size() != out->size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be 32 bytes, got ", bytes.size()));
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be 32 bytes, got ", bytes.size()));
   }
   std::memcpy(out->data(), bytes.data(), out->size());
   return absl::OkStatus();
@@ -111,9 +110,14 @@ absl::StatusOr<raft::Message> FromProto(const v1::RaftMessage& in) {
     }
     m.snapshot.conf.voters.assign(s.conf().voters().begin(), s.conf().voters().end());
     m.snapshot.conf.learners.assign(s.conf().learners().begin(), s.conf().learners().end());
+    if (s.data_size() > kMaxSnapshotDataBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("snapshot.data_size: ", s.data_size(),
+                                                     " bytes is more than the ",
+                                                     kMaxSnapshotDataBytes, " a node accepts"));
+    }
     m.snapshot.data_size = s.data_size();
-    if (absl::Status st = ParseHash(s.data_digest(), "snapshot.data_digest",
-                                    &m.snapshot.data_digest);
+    if (absl::Status st =
+            ParseHash(s.data_digest(), "snapshot.data_digest", &m.snapshot.data_digest);
         !st.ok()) {
       return st;
     }

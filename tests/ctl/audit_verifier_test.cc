@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "node/guard/admin_command.h"
 #include "node/guard/audit_chain.h"
 #include "node/guard/peer_identity.h"
 #include "node/guard/signed_statement.h"
@@ -195,6 +196,31 @@ TEST_F(AuditVerifierTest, FlippedSignatureByteIsBroken) {
   ASSERT_TRUE(v.broken.has_value());
   EXPECT_EQ(v.broken->seq, 4u);
   EXPECT_THAT(v.broken->reason, HasSubstr("endorsement"));
+}
+
+TEST_F(AuditVerifierTest, AnAdminCommandsActorMustBeItsVerifiedSignerOrMarkedUnverified) {
+  BuildHonestLog();
+  v1::MailboxCommand create;
+  v1::CreateAccountRequest* req = create.mutable_create_account()->mutable_request();
+  req->set_account("bob");
+  *req->mutable_admin_signature() =
+      guard::SignAdminCommand("test", *req, absl::ToUnixMillis(absl::Now()),
+                              sites_[1].admin.certificate_pem, sites_[1].admin.private_key_pem)
+          .value();
+  Append("site-b/admin/admin1", "admin.create_account", create.SerializeAsString(), "done", 6);
+  Append("unverified:site-c/admin/admin1", "admin.create_account", create.SerializeAsString(),
+         "done (actor unverified: ...)", 7);
+  AuditVerification v = Verify();
+  ASSERT_FALSE(v.broken.has_value()) << v.broken->reason;
+  EXPECT_EQ(v.signatures, 3u);
+
+  // The same signed request attributed to someone else is caught.
+  Append("site-c/admin/admin1", "admin.create_account", create.SerializeAsString(), "done", 8);
+  v = Verify();
+  ASSERT_TRUE(v.broken.has_value());
+  EXPECT_EQ(v.broken->seq, 7u);
+  EXPECT_THAT(v.broken->reason, HasSubstr("the actor is site-c/admin/admin1 but the admin "
+                                          "signature is site-b/admin/admin1's"));
 }
 
 TEST_F(AuditVerifierTest, RefusedForgeryIsCountedNotBroken) {

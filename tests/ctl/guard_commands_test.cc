@@ -4,6 +4,7 @@
 // verifying, and bad flags refused before anything is sent.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -221,6 +222,20 @@ TEST_F(QboxctlGuardTest, AuditLogVerifiesAndNarrates) {
     if (r["kind"] == "proposal.submit" && r["actor"] == "site-a/admin/admin1") saw_submit = true;
   }
   EXPECT_TRUE(saw_submit);
+
+  // qboxctl signs audited admin commands: every node records the admin it
+  // verified, not the leader's word.
+  ASSERT_EQ(Run(As(0, {"account", "create", "audited"})).exit_code, 0);
+  ASSERT_EQ(Run(As(1, {"account", "quota", "set", "audited", "--quota-messages", "9"})).exit_code,
+            0);
+  json admin_log = RunJson(As(2, {"audit", "log", "-o", "json"}));
+  std::map<std::string, std::string> actors;
+  for (const json& r : admin_log["records"]) {
+    const std::string kind = r["kind"];
+    if (kind == "admin.create_account" || kind == "admin.set_quota") actors[kind] = r["actor"];
+  }
+  EXPECT_EQ(actors["admin.create_account"], "site-a/admin/admin1");
+  EXPECT_EQ(actors["admin.set_quota"], "site-b/admin/admin1");
   json tail = RunJson(As(2, {"audit", "log", "--from", "2", "-o", "json"}));
   EXPECT_EQ(tail["records"][0]["seq"], 2);
   CommandResult table = Run(As(0, {"audit", "log"}));

@@ -272,18 +272,88 @@ TEST_F(ProposalRulesTest, ExecutionErrorClosesAsFailed) {
   EXPECT_EQ(record_.outcome(), "account victim@example.org does not exist");
 }
 
-TEST_F(ProposalRulesTest, OneSitesClockExpiresAPendingProposal) {
+TEST_F(ProposalRulesTest, OneSitesClockDoesNotExpireAPendingProposalMSitesClocksDo) {
   absl::StatusOr<ProposalChange> change =
       AcceptProposalClock(Clock(Event::EVENT_EXPIRED), "site-b", 40, &record_);
   ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(*change, ProposalChange::kNone);
+  EXPECT_EQ(record_.state(), v1::PROPOSAL_STATE_PENDING);
+  EXPECT_THAT(record_.expired_sites(), ElementsAre("site-b"));
+  // The same site saying it again counts once.
+  change = AcceptProposalClock(Clock(Event::EVENT_EXPIRED), "site-b", 41, &record_);
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(*change, ProposalChange::kNone);
+  EXPECT_EQ(record_.state(), v1::PROPOSAL_STATE_PENDING);
+
+  change = AcceptProposalClock(Clock(Event::EVENT_EXPIRED), "site-c", 42, &record_);
+  ASSERT_TRUE(change.ok()) << change.status();
   EXPECT_EQ(*change, ProposalChange::kExpired);
   EXPECT_EQ(record_.state(), v1::PROPOSAL_STATE_EXPIRED);
-  EXPECT_EQ(record_.closed_index(), 40u);
-  EXPECT_THAT(record_.expired_sites(), ElementsAre("site-b"));
+  EXPECT_EQ(record_.closed_index(), 42u);
+  EXPECT_THAT(record_.expired_sites(), ElementsAre("site-b", "site-c"));
   EXPECT_THAT(record_.outcome(), HasSubstr("expired"));
   EXPECT_THAT(record_.outcome(), HasSubstr("1 of 2 sites"));
+  EXPECT_THAT(record_.outcome(), HasSubstr("the clocks of site-b, site-c"));
   ExpectRefusedUnchanged(Approve(world_.bob, proposal_), absl::StatusCode::kFailedPrecondition,
                          "EXPIRED");
+}
+
+TEST_F(ProposalRulesTest, OneSitesExpiryStatementDoesNotStopTheOthersApproving) {
+  ASSERT_TRUE(AcceptProposalClock(Clock(Event::EVENT_EXPIRED), "site-a", 40, &record_).ok());
+  absl::StatusOr<ProposalChange> change = Endorse(Approve(world_.bob, proposal_), 41);
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(*change, ProposalChange::kApproved);
+  EXPECT_EQ(record_.state(), v1::PROPOSAL_STATE_APPROVED);
+}
+
+// A proposal to remove site-a (or replace its CA) signed by bob of site-b.
+class EvictionProposalTest : public ProposalRulesTest {
+ protected:
+  void Propose(const v1::ProposedAction& action) {
+    proposal_ = SignProposal(world_.bob, Body(action));
+    absl::StatusOr<v1::ProposalRecord> record =
+        AcceptProposal(world_.charter, world_.trust, proposal_, 10);
+    ASSERT_TRUE(record.ok()) << record.status();
+    record_ = *record;
+  }
+};
+
+TEST_F(EvictionProposalTest, TheSiteARemoveSiteProposalNamesCannotVetoIt) {
+  v1::ProposedAction action;
+  action.mutable_remove_site()->set_site("site-a");
+  Propose(action);
+  EXPECT_EQ(SiteTheActionTargets(action), "site-a");
+  ExpectRefusedUnchanged(Veto(world_.alice, proposal_, "keep us"),
+                         absl::StatusCode::kPermissionDenied,
+                         "endorsement.decision: site-a/admin/alice cannot veto");
+  ExpectRefusedUnchanged(Veto(world_.alan, proposal_, "keep us"),
+                         absl::StatusCode::kPermissionDenied, "has no veto over it");
+  // It still takes its course: M sites approve, and another site may veto.
+  ASSERT_TRUE(Endorse(Approve(world_.carol, proposal_), 12).ok());
+  EXPECT_EQ(record_.state(), v1::PROPOSAL_STATE_APPROVED);
+  ExpectRefusedUnchanged(Veto(world_.alice, proposal_, "still keep us"),
+                         absl::StatusCode::kPermissionDenied, "cannot veto");
+  absl::StatusOr<ProposalChange> vetoed = Endorse(Veto(world_.carol, proposal_, "changed"), 13);
+  ASSERT_TRUE(vetoed.ok()) << vetoed.status();
+  EXPECT_EQ(*vetoed, ProposalChange::kVetoed);
+}
+
+TEST_F(EvictionProposalTest, TheSiteAReplaceSiteCaProposalNamesCannotVetoIt) {
+  v1::ProposedAction action;
+  action.mutable_replace_site_ca()->set_site("site-a");
+  action.mutable_replace_site_ca()->set_ca_cert_pem(NewSiteCa("site-a").certificate_pem);
+  Propose(action);
+  ExpectRefusedUnchanged(Veto(world_.alice, proposal_, "keep our CA"),
+                         absl::StatusCode::kPermissionDenied, "cannot veto");
+  // A proposal about another site: site-a's veto counts as before.
+  v1::ProposedAction other = action;
+  other.mutable_replace_site_ca()->set_site("site-c");
+  other.mutable_replace_site_ca()->set_ca_cert_pem(NewSiteCa("site-c").certificate_pem);
+  Propose(other);
+  EXPECT_EQ(SiteTheActionTargets(PurgeVault("x")), "");
+  absl::StatusOr<ProposalChange> vetoed = Endorse(Veto(world_.alice, proposal_, "no"), 13);
+  ASSERT_TRUE(vetoed.ok()) << vetoed.status();
+  EXPECT_EQ(*vetoed, ProposalChange::kVetoed);
 }
 
 TEST_F(ProposalRulesTest, ClockStatementsOutOfPlaceAreRefusedUnchanged) {

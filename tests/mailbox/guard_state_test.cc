@@ -97,7 +97,8 @@ TEST_F(GuardStateTest, AuditChainVerifiesAndCoversAdminCommandsOnly) {
   const std::vector<v1::AuditRecord> log = AuditLog();
   ASSERT_EQ(log.size(), 5u);
   EXPECT_EQ(log[1].kind(), "admin.create_account");
-  EXPECT_EQ(log[1].actor(), "site-a/admin/alice");
+  // Unsigned: the leader's word, marked as such (admin_attribution_test.cc).
+  EXPECT_EQ(log[1].actor(), "unverified:site-a/admin/alice");
   EXPECT_EQ(log[2].kind(), "admin.create_account");
   EXPECT_NE(log[2].detail().find("refused"), std::string::npos);
   EXPECT_EQ(log[3].kind(), "admin.set_quota");
@@ -324,8 +325,8 @@ TEST_F(GuardStateTest, ApplyingGoesOnWhileADigestIsComputed) {
   EXPECT_EQ(checkpoints[1].index, 8u);
   EXPECT_EQ(checkpoints[1].digest, at8);
   EXPECT_EQ(*sm_->GetOwnCheckpoint(8), at8);
-  EXPECT_EQ(Events(), (std::vector<std::string>{"captured 4", "captured 8", "checkpoint 4",
-                                                "checkpoint 8"}));
+  EXPECT_EQ(Events(),
+            (std::vector<std::string>{"captured 4", "captured 8", "checkpoint 4", "checkpoint 8"}));
 }
 
 // A faster peer's statement can be applied before this node's digest at
@@ -335,8 +336,8 @@ TEST_F(GuardStateTest, ApplyingGoesOnWhileADigestIsComputed) {
 TEST_F(GuardStateTest, StatementsAppliedBeforeTheDigestIsKeptAreComparedOnce) {
   CheckpointGate gate;
   ASSERT_NO_FATAL_FAILURE(StartGatedEvery4(&gate));  // 1, 2
-  ASSERT_TRUE(sm_->ApplyNoop(++index_).ok());  // 3
-  MustAppend("INBOX", "Subject: x\r\n\r\nbody");  // 4
+  ASSERT_TRUE(sm_->ApplyNoop(++index_).ok());        // 3
+  MustAppend("INBOX", "Subject: x\r\n\r\nbody");     // 4
   const std::array<uint8_t, 32> own = *sm_->Digest();
   ASSERT_TRUE(gate.WaitUntilHeldAt(4));
 
@@ -344,7 +345,7 @@ TEST_F(GuardStateTest, StatementsAppliedBeforeTheDigestIsKeptAreComparedOnce) {
   wrong[31] ^= 0x80;
   MustApplyGuard(CheckpointCmd(2, 4, own));    // 5: agrees
   MustApplyGuard(CheckpointCmd(3, 4, wrong));  // 6: does not
-  EXPECT_TRUE(Comparisons().empty());  // nothing to compare with yet
+  EXPECT_TRUE(Comparisons().empty());          // nothing to compare with yet
 
   gate.Open();
   ASSERT_TRUE(sm_->WaitForCheckpoints().ok());
@@ -365,9 +366,9 @@ TEST_F(GuardStateTest, StatementsAppliedBeforeTheDigestIsKeptAreComparedOnce) {
             std::string(reinterpret_cast<const char*>(wrong.data()), wrong.size()));
   // This node's digest comes first: the signed evidence exists before a
   // mismatch is raised.
-  EXPECT_EQ(Events(), (std::vector<std::string>{"captured 4", "checkpoint 4",
-                                                "compared 4 site-b/node/n1",
-                                                "compared 4 site-c/node/n1"}));
+  EXPECT_EQ(Events(),
+            (std::vector<std::string>{"captured 4", "checkpoint 4", "compared 4 site-b/node/n1",
+                                      "compared 4 site-c/node/n1"}));
 
   // Applied after the digest was kept: compared at apply time, and the
   // earlier ones are not compared again.
@@ -400,7 +401,7 @@ TEST_F(GuardStateTest, BackedUpCheckpointsHoldApplyingAndSaySo) {
   charter.set_checkpoint_every(1);
   ASSERT_TRUE(Genesis(charter).ok());  // 1: held in the worker
   ASSERT_TRUE(gate.WaitUntilHeldAt(1));
-  ASSERT_TRUE(sm_->ApplyNoop(2).ok());  // 2: waits in the queue
+  ASSERT_TRUE(sm_->ApplyNoop(2).ok());                                // 2: waits in the queue
   std::thread applier([&] { EXPECT_TRUE(sm_->ApplyNoop(3).ok()); });  // 3: no room
   {
     absl::MutexLock lock(&log_mu);

@@ -161,7 +161,13 @@ TEST_F(ProposalApplyTest, UnapprovedProposalExpiresByTheNodesOwnClock) {
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].event, v1::ProposalClock::EVENT_EXPIRED);
-  v1::CommandResult expired = MustApplyGuard(ClockCmd(3, v1::ProposalClock::EVENT_EXPIRED));
+  // One site's clock is not enough (its statement may lie); M sites' are.
+  v1::CommandResult said = MustApplyGuard(ClockCmd(3, v1::ProposalClock::EVENT_EXPIRED));
+  EXPECT_EQ(said.proposal().state(), v1::PROPOSAL_STATE_PENDING);
+  EXPECT_EQ(AuditLog().back().detail(),
+            absl::StrCat("proposal ", gt::kProposalId,
+                         ": site-c/node/n1 says its lifetime passed (1 of 2 sites)"));
+  v1::CommandResult expired = MustApplyGuard(ClockCmd(2, v1::ProposalClock::EVENT_EXPIRED));
   EXPECT_EQ(expired.proposal().state(), v1::PROPOSAL_STATE_EXPIRED);
   // Approving afterwards changes nothing.
   v1::CommandResult late = MustApplyGuard(EndorseCmd(gt::Approve(world_.bob, proposal)));

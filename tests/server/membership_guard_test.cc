@@ -62,7 +62,41 @@ TEST_F(MembershipGuardTest, APromotionThatWouldGiveOneSiteAMajorityOfVotersIsRef
   EXPECT_NE(refused.message().find("site-a"), absl::string_view::npos) << refused;
 }
 
+TEST_F(MembershipGuardTest, TwoPromotionsInOneBatchAreJudgedByTheConfigurationTheyProduce) {
+  AddLearner(4, "site-a");
+  AddLearner(5, "site-a");
+  // The core hands the guard the configuration with the earlier changes of
+  // the same AppendEntries already in it; the charter has applied neither
+  // promotion yet, so judging against the charter alone would pass both.
+  ASSERT_TRUE(Allows(raft::ConfChange::Kind::kPromoteLearner, 4).ok());
+  raft::ConfChange first;
+  first.kind = raft::ConfChange::Kind::kPromoteLearner;
+  first.node = 4;
+  ASSERT_TRUE(first.ApplyTo(&before_));
+  absl::Status refused = Allows(raft::ConfChange::Kind::kPromoteLearner, 5);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("site 'site-a' would hold 3 of 5"), absl::string_view::npos)
+      << refused;
+}
+
+TEST_F(MembershipGuardTest, AVoterTheCharterDoesNotListBlocksFurtherPromotions) {
+  AddLearner(4, "site-b");
+  // A configuration a hostile leader got a follower to hold earlier: node 9
+  // votes without being in the charter. Nothing more is promoted on top.
+  before_.voters.push_back(9);
+  absl::Status refused = Allows(raft::ConfChange::Kind::kPromoteLearner, 4);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_NE(refused.message().find("node 9 would vote"), absl::string_view::npos) << refused;
+}
+
+TEST_F(MembershipGuardTest, AChangeThatDoesNotFitIsLeftToTheCore) {
+  // Promoting a voter does not fit the configuration: the core refuses it
+  // with its own message, the charter has nothing to add.
+  EXPECT_TRUE(Allows(raft::ConfChange::Kind::kPromoteLearner, 1).ok());
+}
+
 TEST_F(MembershipGuardTest, PromotingANodeTheCharterDoesNotListIsRefused) {
+  before_.learners.push_back(9);  // a learner of the raft configuration only
   absl::Status refused = Allows(raft::ConfChange::Kind::kPromoteLearner, 9);
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   EXPECT_NE(refused.message().find("does not list"), absl::string_view::npos) << refused;

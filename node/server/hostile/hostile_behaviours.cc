@@ -16,11 +16,15 @@ absl::StatusOr<HostileBehaviours> ParseBehaviours(const std::string& list) {
       b.bad_snapshot = true;
     } else if (word == "stop-committing") {
       b.stop_committing = true;
+    } else if (word == "double-promotion") {
+      b.double_promotion = true;
+    } else if (word == "oversized-command") {
+      b.oversized_command = true;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("--hostile: unknown behaviour '", word,
                        "' (known: overwrite-committed, broken-chain, bad-snapshot, "
-                       "stop-committing)"));
+                       "stop-committing, double-promotion, oversized-command)"));
     }
   }
   return b;

@@ -24,8 +24,17 @@ struct HostileBehaviours {
   // commits any more (G7).
   bool stop_committing = false;
 
+  // Membership (G7): commit two forged learners of this node's own site on
+  // the followers, then send both their promotions in one AppendEntries,
+  // which together would give this site a majority of the voters.
+  bool double_promotion = false;
+  // Bounds at apply: commit, after our own log, a guard command of 2 MiB
+  // (twice what any node applies) on the followers.
+  bool oversized_command = false;
+
   bool any() const {
-    return overwrite_committed || broken_chain || bad_snapshot || stop_committing;
+    return overwrite_committed || broken_chain || bad_snapshot || stop_committing ||
+           double_promotion || oversized_command;
   }
 };
 

@@ -8,6 +8,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "qbox/v1/charter.pb.h"
+#include "qbox/v1/command.pb.h"
 
 namespace qbox::server::hostile {
 namespace {
@@ -28,6 +30,8 @@ std::string Names(const HostileBehaviours& b) {
   add(b.broken_chain, "broken-chain");
   add(b.bad_snapshot, "bad-snapshot");
   add(b.stop_committing, "stop-committing");
+  add(b.double_promotion, "double-promotion");
+  add(b.oversized_command, "oversized-command");
   return out.empty() ? "nothing" : out;
 }
 
@@ -35,12 +39,14 @@ std::string Names(const HostileBehaviours& b) {
 
 HostileTransport::HostileTransport(HostileBehaviours behaviours, std::string trigger_file,
                                    const raft::LogStorage* storage, RaftTransport* inner,
-                                   std::function<void(std::string_view)> logger)
+                                   std::function<void(std::string_view)> logger,
+                                   std::string own_site)
     : behaviours_(behaviours),
       trigger_file_(std::move(trigger_file)),
       storage_(storage),
       inner_(inner),
-      logger_(std::move(logger)) {}
+      logger_(std::move(logger)),
+      own_site_(std::move(own_site)) {}
 
 void HostileTransport::Log(const std::string& line) const {
   if (logger_) logger_("HOSTILE (test binary): " + line);
@@ -65,6 +71,8 @@ HostileBehaviours HostileTransport::Armed() {
       armed.broken_chain = behaviours_.broken_chain && chosen->broken_chain;
       armed.bad_snapshot = behaviours_.bad_snapshot && chosen->bad_snapshot;
       armed.stop_committing = behaviours_.stop_committing && chosen->stop_committing;
+      armed.double_promotion = behaviours_.double_promotion && chosen->double_promotion;
+      armed.oversized_command = behaviours_.oversized_command && chosen->oversized_command;
     }
   }
   if (Names(armed) != Names(armed_)) Log("armed: " + Names(armed));
@@ -85,8 +93,8 @@ void HostileTransport::Send(std::vector<raft::Message> messages) {
     const raft::Message* heartbeat = nullptr;
     for (raft::Message& m : messages) {
       if (m.type == raft::MessageType::kHeartbeat) peers_.insert(m.to);
-      if (armed.stop_committing && (m.type == raft::MessageType::kAppend ||
-                                    m.type == raft::MessageType::kSnapshotChunk)) {
+      if (armed.stop_committing &&
+          (m.type == raft::MessageType::kAppend || m.type == raft::MessageType::kSnapshotChunk)) {
         if (withheld_++ % 1000 == 0) Log(absl::StrCat("withheld ", withheld_, " appends so far"));
         continue;
       }
@@ -107,11 +115,14 @@ void HostileTransport::Send(std::vector<raft::Message> messages) {
 
 void HostileTransport::Forge(const HostileBehaviours& armed, raft::NodeId self, uint64_t term,
                              uint64_t commit, std::vector<raft::Message>* out) {
+  if (armed.double_promotion) PlanDoublePromotion(term);
   for (raft::NodeId to : peers_) {
     std::vector<std::optional<raft::Message>> forged;
     if (armed.overwrite_committed) forged.push_back(OverwriteCommitted(to, term, commit));
     if (armed.broken_chain) forged.push_back(BrokenChain(to, term));
     if (armed.bad_snapshot) forged.push_back(BadSnapshot(to, term, commit));
+    if (armed.double_promotion) forged.push_back(DoublePromotion(to, term));
+    if (armed.oversized_command) forged.push_back(OversizedCommand(to, term));
     for (std::optional<raft::Message>& m : forged) {
       if (!m) continue;
       m->from = self;
@@ -121,7 +132,7 @@ void HostileTransport::Forge(const HostileBehaviours& armed, raft::NodeId self, 
 }
 
 std::optional<raft::Message> HostileTransport::OverwriteCommitted(raft::NodeId to, uint64_t term,
-                                                                 uint64_t commit) const {
+                                                                  uint64_t commit) const {
   // Replace the last two committed entries with forged ones of the current
   // term, chained properly from the entry before them: only the follower's
   // rule "never below my commit index" (G1) stops this.
@@ -177,7 +188,7 @@ std::optional<raft::Message> HostileTransport::BrokenChain(raft::NodeId to, uint
 }
 
 std::optional<raft::Message> HostileTransport::BadSnapshot(raft::NodeId to, uint64_t term,
-                                                          uint64_t commit) const {
+                                                           uint64_t commit) const {
   // A snapshot at our commit index whose chain value and digest are wrong,
   // sent to a follower that already holds that entry.
   auto at_term = storage_->Term(commit);
@@ -197,6 +208,132 @@ std::optional<raft::Message> HostileTransport::BadSnapshot(raft::NodeId to, uint
   m.snapshot.data_digest.fill(0);
   m.chunk_offset = 0;
   m.chunk_last = true;
+  return m;
+}
+
+// ---------------------------------------------------------- double-promotion
+
+namespace {
+
+constexpr raft::NodeId kForgedLearnerIds[] = {9001, 9002};
+// Forgeries that carry only the learners: time for the followers to commit
+// and apply them (the charter must list them before the promotions come).
+constexpr int kLearnerOnlyForgeries = 2;
+
+raft::Entry ConfEntry(const raft::ConfChange& change) {
+  raft::Entry e;
+  e.type = raft::EntryType::kConfChange;
+  e.data = change.Encode();
+  return e;
+}
+
+// Chains `entries` after (index, chain) in `term`.
+void ChainAfter(uint64_t index, raft::ChainHash chain, uint64_t term,
+                std::vector<raft::Entry>* entries) {
+  for (raft::Entry& e : *entries) {
+    e.term = term;
+    e.index = ++index;
+    e.chain = raft::ComputeChain(chain, e.term, e.index, e.type, e.data);
+    chain = e.chain;
+  }
+}
+
+}  // namespace
+
+void HostileTransport::PlanDoublePromotion(uint64_t term) {
+  ++promotion_forgeries_;
+  if (!forged_learners_.empty()) return;
+  // Two learners of our own site, after our last entry: a leader may add
+  // learners, and the followers commit them because we say so.
+  const uint64_t prev = storage_->LastIndex();
+  auto prev_term = storage_->Term(prev);
+  auto prev_chain = storage_->Chain(prev);
+  if (!prev_term.ok() || !prev_chain.ok()) return;
+  promotion_prev_index_ = prev;
+  promotion_prev_term_ = *prev_term;
+  promotion_prev_chain_ = *prev_chain;
+  int n = 0;
+  for (raft::NodeId id : kForgedLearnerIds) {
+    v1::CharterNode node;
+    node.set_id(id);
+    node.set_site(own_site_);
+    node.set_name(absl::StrCat("rogue", ++n));
+    node.set_address("127.0.0.1:1");
+    raft::ConfChange add;
+    add.kind = raft::ConfChange::Kind::kAddLearner;
+    add.node = id;
+    add.context = node.SerializeAsString();
+    forged_learners_.push_back(ConfEntry(add));
+  }
+  ChainAfter(prev, *prev_chain, term, &forged_learners_);
+  // Then both promotions in one batch: each alone leaves our site at 2 of
+  // 4 voters, together they give it 3 of 5.
+  for (raft::NodeId id : kForgedLearnerIds) {
+    raft::ConfChange promote;
+    promote.kind = raft::ConfChange::Kind::kPromoteLearner;
+    promote.node = id;
+    forged_promotions_.push_back(ConfEntry(promote));
+  }
+  ChainAfter(forged_learners_.back().index, forged_learners_.back().chain, term,
+             &forged_promotions_);
+  Log(absl::StrCat("double-promotion: learners ", kForgedLearnerIds[0], " and ",
+                   kForgedLearnerIds[1], " of ", own_site_, " after index ", prev));
+}
+
+std::optional<raft::Message> HostileTransport::DoublePromotion(raft::NodeId to, uint64_t term) {
+  if (forged_learners_.empty()) return std::nullopt;
+  raft::Message m;
+  m.type = raft::MessageType::kAppend;
+  m.to = to;
+  m.term = term;
+  const bool learners_only = promotion_forgeries_ <= kLearnerOnlyForgeries;
+  const std::vector<raft::Entry>& entries = learners_only ? forged_learners_ : forged_promotions_;
+  if (learners_only) {
+    m.index = promotion_prev_index_;
+    m.log_term = promotion_prev_term_;
+    m.prev_chain = promotion_prev_chain_;
+  } else {
+    m.index = forged_learners_.back().index;
+    m.log_term = forged_learners_.back().term;
+    m.prev_chain = forged_learners_.back().chain;
+  }
+  m.entries = entries;
+  m.commit = entries.back().index;  // "committed", because the leader says so
+  return m;
+}
+
+// --------------------------------------------------------- oversized-command
+
+std::optional<raft::Message> HostileTransport::OversizedCommand(raft::NodeId to, uint64_t term) {
+  if (!oversized_.has_value()) {
+    const uint64_t prev = storage_->LastIndex();
+    auto prev_term = storage_->Term(prev);
+    auto prev_chain = storage_->Chain(prev);
+    if (!prev_term.ok() || !prev_chain.ok()) return std::nullopt;
+    // An endorsement of 2 MiB: twice the largest guard command a node
+    // applies (node/mailbox/apply_limits.h).
+    v1::MailboxCommand command;
+    command.set_actor("site-b/admin/bob");
+    command.mutable_endorse_proposal()->set_endorsement(std::string(2 << 20, 'x'));
+    raft::Entry e;
+    e.type = raft::EntryType::kNormal;
+    e.data = command.SerializeAsString();
+    std::vector<raft::Entry> entries = {std::move(e)};
+    ChainAfter(prev, *prev_chain, term, &entries);
+    raft::Message m;
+    m.type = raft::MessageType::kAppend;
+    m.term = term;
+    m.index = prev;
+    m.log_term = *prev_term;
+    m.prev_chain = *prev_chain;
+    m.commit = entries.back().index;  // "committed", because the leader says so
+    m.entries = std::move(entries);
+    oversized_ = std::move(m);
+    Log(absl::StrCat("oversized-command: a ", oversized_->entries.back().data.size(),
+                     "-byte command at index ", oversized_->commit));
+  }
+  raft::Message m = *oversized_;
+  m.to = to;
   return m;
 }
 

@@ -32,9 +32,11 @@ namespace qbox::server::hostile {
 class HostileTransport : public RaftTransport {
  public:
   // `inner` and `storage` (this node's raft log) must outlive this object.
+  // `own_site` is this node's site: the forged learners of
+  // double-promotion belong to it.
   HostileTransport(HostileBehaviours behaviours, std::string trigger_file,
                    const raft::LogStorage* storage, RaftTransport* inner,
-                   std::function<void(std::string_view)> logger);
+                   std::function<void(std::string_view)> logger, std::string own_site = "");
 
   void Send(std::vector<raft::Message> messages) override;
 
@@ -49,6 +51,15 @@ class HostileTransport : public RaftTransport {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Log(const std::string& line) const;
 
+  // double-promotion: the forged learners' entries first, the promotions of
+  // both in one message from the second forgery on.
+  std::optional<raft::Message> DoublePromotion(raft::NodeId to, uint64_t term)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PlanDoublePromotion(uint64_t term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // oversized-command: one forged entry after our own log, "committed".
+  std::optional<raft::Message> OversizedCommand(raft::NodeId to, uint64_t term)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const HostileBehaviours behaviours_;
   const std::string trigger_file_;
   const raft::LogStorage* storage_;
@@ -61,6 +72,19 @@ class HostileTransport : public RaftTransport {
   absl::Time last_forgery_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::set<raft::NodeId> peers_ ABSL_GUARDED_BY(mu_);
   uint64_t withheld_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // double-promotion: what the first forgery appended after our own log
+  // (prev_* is the entry it follows), and how many forgeries went out.
+  const std::string own_site_;
+  uint64_t promotion_prev_index_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t promotion_prev_term_ ABSL_GUARDED_BY(mu_) = 0;
+  raft::ChainHash promotion_prev_chain_ ABSL_GUARDED_BY(mu_){};
+  std::vector<raft::Entry> forged_learners_ ABSL_GUARDED_BY(mu_);
+  std::vector<raft::Entry> forged_promotions_ ABSL_GUARDED_BY(mu_);
+  int promotion_forgeries_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // oversized-command: the forged entry and the one it follows.
+  std::optional<raft::Message> oversized_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace qbox::server::hostile
