@@ -37,7 +37,9 @@ SimAdversary::SimAdversary(std::set<raft::NodeId> hostile, std::vector<raft::Nod
       hostile_list_(hostile_.begin(), hostile_.end()),
       honest_(std::move(honest)),
       equivocate_(equivocate),
-      random_(random) {}
+      random_(random) {
+  churn_votes_ = random_->Chance(0.5);
+}
 
 void SimAdversary::Observe(const raft::Message& m) {
   max_term_ = std::max(max_term_, m.term);
@@ -96,7 +98,25 @@ std::vector<raft::Message> SimAdversary::Transform(const raft::Message& real) {
 
 std::vector<raft::Message> SimAdversary::Fabricate() {
   std::vector<raft::Message> out;
-  if (silent_ || !random_->Chance(0.3)) return out;
+  ++ticks_;
+  if (silent_) return out;
+  if (churn_votes_ && ticks_ % 3 == 0) {
+    for (raft::NodeId to : honest_) {
+      for (raft::MessageType type : {raft::MessageType::kPreVote, raft::MessageType::kVote}) {
+        raft::Message m;
+        m.type = type;
+        m.from = SomeHostile();
+        m.to = to;
+        m.term = max_term_ + 1;
+        m.index = kHugeIndex;
+        m.log_term = max_term_;
+        m.context = "qbox:transfer";
+        out.push_back(std::move(m));
+        ++stats_.fabricated;
+      }
+    }
+  }
+  if (!random_->Chance(0.3)) return out;
   const uint64_t count = random_->Uniform(1, 3);
   for (uint64_t i = 0; i < count; ++i) {
     if (!sent_.empty() && random_->Chance(0.25)) {

@@ -79,6 +79,11 @@ class SimAdversary {
   bool equivocate_;
   SimRandom* random_;
   bool silent_ = false;
+  // Drawn per seed: besides the random traffic, a vote request for the next
+  // term (a huge claimed log, the transfer context) to every honest node
+  // every few ticks, as a scripted attacker does.
+  bool churn_votes_ = false;
+  uint64_t ticks_ = 0;
   // The highest term and log position heard from honest nodes.
   uint64_t max_term_ = 1;
   uint64_t max_index_ = 1;

@@ -93,7 +93,7 @@ TEST(SimByzantine, Seeds) {
   if (count >= 50) {
     // The adversary must keep reaching the defences it is there to test.
     EXPECT_GT(total.adversary.forged_snapshots, 0u);
-    EXPECT_GT(total.liveness_windows, count);
+    EXPECT_GT(total.liveness_windows, count / 4);
     EXPECT_GT(total.alarms_against_hostile, 0u);
   }
   EXPECT_TRUE(failed.empty()) << "failing seeds (replay with SIM_SEED=n): "
