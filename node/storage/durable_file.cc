@@ -100,7 +100,13 @@ absl::Status WriteChunkDurably(const std::string& path, uint64_t offset, std::st
   if (offset != 0) {
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat", path);
-    if (static_cast<uint64_t>(st.st_size) != offset) {
+    // Bytes past `offset` are what a failed write of this same chunk left
+    // (chunks arrive in order): a retry after the disk filled replaces them.
+    if (static_cast<uint64_t>(st.st_size) > offset &&
+        ::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) {
+      return ErrnoError("truncate", path);
+    }
+    if (static_cast<uint64_t>(st.st_size) < offset) {
       return absl::InvalidArgumentError(absl::StrCat("snapshot chunk at offset ", offset,
                                                      " does not continue staging file ", path,
                                                      " of ", st.st_size, " bytes"));
