@@ -27,9 +27,9 @@ absl::Status CheckReadable(const std::string& path, const char* flag) {
 absl::Status ResolveStallTicks(NodeOptions* o) {
   absl::Duration timeout;
   if (!absl::ParseDuration(o->leader_stall_timeout, &timeout) || timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--leader-stall-timeout: '", o->leader_stall_timeout,
-        "' is not a non-negative duration such as 10s or 1500ms (0 turns it off)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--leader-stall-timeout: '", o->leader_stall_timeout,
+                     "' is not a non-negative duration such as 10s or 1500ms (0 turns it off)"));
   }
   if (timeout == absl::ZeroDuration()) {
     o->leader_stall_ticks = 0;
@@ -53,7 +53,8 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
   std::string node;
   CLI::App app{"qbox-node: a quorumbox storage node (replicated mailbox store)"};
   app.set_config("--config", "", "Read flags from this INI/TOML file");
-  app.add_option("--cluster", o.cluster_file, "Cluster configuration (JSON) from qboxctl cluster init")
+  app.add_option("--cluster", o.cluster_file,
+                 "Cluster configuration (JSON) from qboxctl cluster init")
       ->required();
   app.add_option("--node", node, "This node as SITE/NAME, e.g. site-a/n1")->required();
   app.add_option("--data-dir", o.data_dir, "Directory for the raft log and mailbox data")
@@ -65,7 +66,8 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "Plaintext address for /metrics, /healthz and /readyz (default: off)");
   app.add_option("--tick-ms", o.tick_ms, "Consensus tick in milliseconds")
       ->check(CLI::Range(1, 10000));
-  app.add_option("--election-ticks", o.election_ticks, "Election timeout in ticks (randomised up to 2x)")
+  app.add_option("--election-ticks", o.election_ticks,
+                 "Election timeout in ticks (randomised up to 2x)")
       ->check(CLI::Range(3, 1000));
   app.add_option("--batch-delay-us", o.batch_delay_us,
                  "Group commit under concurrent writes: wait up to this many microseconds for "
@@ -93,6 +95,17 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "Once caught up, stay ready (health SERVING, /readyz 200) while trailing the "
                  "commit index by at most this many entries (0 = only while fully applied)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  app.add_option("--min-free-bytes", o.min_free_bytes,
+                 "NOSPACE threshold: with less free space than this (or than --min-free-percent "
+                 "of the volume, whichever is larger) on the data directory's volume, the node "
+                 "stops taking writes, hands leadership on and pauses consensus; it resumes by "
+                 "itself once free space is an eighth above the threshold. Default 512 MiB, "
+                 "room for RocksDB to flush its memory when it resumes; 0 = only a failed write")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
+  app.add_option("--min-free-percent", o.min_free_percent,
+                 "NOSPACE threshold as a share of the data volume's size, in percent (default 2; "
+                 "0 = bytes only)")
+      ->check(CLI::Range(0.0, 50.0));
   app.add_option("--leader-stall-timeout", o.leader_stall_timeout,
                  "Replace a leader that commits nothing for this long (e.g. 10s; 0 = off)");
 #ifdef QBOX_HOSTILE_HOOKS

@@ -191,6 +191,13 @@ absl::Status NodeServer::Start() {
   ro.ready_max_lag = options_.ready_max_lag;
   ro.logger = logger;
   ro.raft.stall_ticks = options_.leader_stall_ticks;  // G7
+  ro.no_space.volume_path = options_.data_dir;
+  ro.no_space.min_free_bytes = options_.min_free_bytes;
+  ro.no_space.min_free_percent = options_.min_free_percent;
+  ro.no_space.resume_writes = [log = p.log.get(), mailbox = p.mailbox.get()] {
+    RETURN_IF_ERROR(log->ResumeWrites());
+    return mailbox->ResumeWrites();
+  };
   RaftTransport* raft_transport = p.transport.get();
 #ifdef QBOX_HOSTILE_HOOKS
   ASSIGN_OR_RETURN(hostile::HostileBehaviours hostile_behaviours,
