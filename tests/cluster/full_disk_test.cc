@@ -1,0 +1,326 @@
+// A node whose data volume fills degrades instead of exiting
+// (node/server/no_space.h): real qbox-node processes, each with its data
+// directory on a tmpfs of its own, which the test fills with a file and
+// then grows (mount -o remount,size=...). In each case nothing
+// acknowledged is lost, no process exits, and every node resumes by itself.
+//
+// Needs root (to mount); skipped, saying so, otherwise.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "qbox/admin_client.h"
+#include "qbox/client.h"
+#include "tests/cluster/local_cluster.h"
+
+namespace qbox::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kAccount[] = "alice";
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+// Each node's volume, and what it grows to. RocksDB reserves its WAL ahead
+// of writing it (about 70 MiB for the raft log), so the volume must hold
+// that and the stores with room to spare.
+constexpr uint64_t kVolumeBytes = 256 * kMiB;
+constexpr uint64_t kGrownVolumeBytes = 512 * kMiB;
+// The nodes' NOSPACE threshold (--min-free-bytes), and how much the test
+// leaves free when it fills a volume.
+constexpr uint64_t kMinFreeBytes = 24 * kMiB;
+constexpr uint64_t kLeftWhenFilled = 8 * kMiB;
+
+ClientOptions OptionsFor(const LocalCluster& c, const std::string& role,
+                         std::vector<std::string> endpoints = {}) {
+  ClientOptions o;
+  o.endpoints = endpoints.empty() ? c.endpoints() : std::move(endpoints);
+  o.ca_bundle_file = c.ca_bundle_path();
+  o.certificate_file = c.cert_path(0, role);
+  o.private_key_file = c.key_path(0, role);
+  o.default_timeout = absl::Seconds(20);
+  return o;
+}
+
+std::string MountTmpfs(const std::string& dir, uint64_t bytes, bool remount) {
+  const std::string data = absl::StrCat("size=", bytes);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", remount ? MS_REMOUNT : 0, data.c_str()) != 0) {
+    return absl::StrCat(remount ? "remounting " : "mounting ", "a tmpfs on ", dir, ": ",
+                        std::strerror(errno));
+  }
+  return "";
+}
+
+// Waits until `done` holds or `timeout` passes; true if it held.
+bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() >= give_up) return false;
+    absl::SleepFor(absl::Milliseconds(50));  // polling a condition, with a deadline
+  }
+  return true;
+}
+
+class FullDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "needs root to mount a small tmpfs for each node's data directory";
+    }
+    char probe[] = "/tmp/qbox-tmpfs-probe-XXXXXX";
+    ASSERT_NE(::mkdtemp(probe), nullptr);
+    const std::string mounted = MountTmpfs(probe, kMiB, /*remount=*/false);
+    if (mounted.empty()) ::umount(probe);
+    ::rmdir(probe);
+    if (!mounted.empty()) {
+      GTEST_SKIP() << "cannot mount a tmpfs here (" << mounted << "); the test needs CAP_SYS_ADMIN";
+    }
+  }
+
+  void StartCluster() {
+    LocalClusterOptions options;
+    options.extra_args = {absl::StrCat("--min-free-bytes=", kMinFreeBytes), "--min-free-percent=0"};
+    auto c = LocalCluster::Create(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    cluster_ = std::move(*c);
+    for (int i = 0; i < cluster_->size(); ++i) {
+      fs::create_directories(cluster_->data_dir(i));
+      const std::string mounted = MountTmpfs(cluster_->data_dir(i), kVolumeBytes, false);
+      ASSERT_EQ(mounted, "");
+      mounted_.push_back(cluster_->data_dir(i));
+    }
+    ASSERT_TRUE(cluster_->StartAll().ok());
+    auto leader = cluster_->WaitForLeader(absl::Seconds(30));
+    ASSERT_TRUE(leader.ok()) << leader.status();
+    auto admin = AdminClient::Open(OptionsFor(*cluster_, "admin"));
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    v1::CreateAccountRequest req;
+    req.set_account(kAccount);
+    auto created = (*admin)->CreateAccount(req);
+    ASSERT_TRUE(created.ok()) << created.status();
+    absl::Status caught_up = cluster_->WaitCaughtUp(absl::Seconds(60));
+    ASSERT_TRUE(caught_up.ok()) << caught_up;
+  }
+
+  void TearDown() override {
+    if (!cluster_) return;
+    if (HasFailure()) {
+      for (int i = 0; i < cluster_->size(); ++i) {
+        std::cerr << "---- " << cluster_->site(i) << " log tail ----\n" << cluster_->LogTail(i, 40);
+      }
+    }
+    for (int i = 0; i < cluster_->size(); ++i) cluster_->Kill(i);
+    for (const std::string& dir : mounted_) ::umount2(dir.c_str(), MNT_DETACH);
+    cluster_.reset();
+  }
+
+  // Fills node i's volume with a file until only `leave` bytes are free.
+  void Fill(int i, uint64_t leave) {
+    struct statvfs st;
+    ASSERT_EQ(::statvfs(cluster_->data_dir(i).c_str(), &st), 0);
+    const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    ASSERT_GT(free, leave);
+    const std::string path = absl::StrCat(cluster_->data_dir(i), "/filler-", fillers_++);
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0600);
+    ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+    const int allocated = ::posix_fallocate(fd, 0, static_cast<off_t>(free - leave));
+    ::close(fd);
+    ASSERT_EQ(allocated, 0) << path << ": " << std::strerror(allocated);
+  }
+
+  void Grow(int i) {
+    ASSERT_EQ(MountTmpfs(cluster_->data_dir(i), kGrownVolumeBytes, /*remount=*/true), "");
+  }
+
+  // qbox_nospace on node i's /metrics: 1, 0, or -1 if it cannot be read.
+  int NoSpaceGauge(int i) {
+    auto metrics = cluster_->HttpGet(i, "/metrics");
+    if (!metrics.ok() || metrics->first != 200) return -1;
+    const size_t at = metrics->second.find("\nqbox_nospace ");
+    if (at == std::string::npos) return -1;
+    return std::atoi(metrics->second.c_str() + at + std::strlen("\nqbox_nospace "));
+  }
+
+  void ExpectNoSpace(int i) {
+    ASSERT_TRUE(WaitUntil([&] { return NoSpaceGauge(i) == 1; }, absl::Seconds(15)))
+        << cluster_->site(i) << " did not raise NOSPACE";
+    auto ready = cluster_->HttpGet(i, "/readyz");
+    ASSERT_TRUE(ready.ok()) << ready.status();
+    EXPECT_EQ(ready->first, 503);
+    EXPECT_TRUE(absl::StrContains(ready->second, "NOSPACE")) << ready->second;
+    auto status = cluster_->Status(i, absl::Seconds(5));
+    ASSERT_TRUE(status.ok()) << status.status();
+    std::string alarms;
+    for (const std::string& alarm : status->nodes(0).alarms()) absl::StrAppend(&alarms, alarm);
+    EXPECT_TRUE(absl::StrContains(alarms, "NOSPACE")) << alarms;
+    EXPECT_TRUE(absl::StrContains(alarms, "free of")) << alarms;
+  }
+
+  // Appends `count` messages of 4 KiB; records the acknowledged ones.
+  // Returns how many were acknowledged.
+  int Append(int count, const std::string& prefix, absl::Duration timeout) {
+    auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (!client.ok()) return 0;
+    int acked = 0;
+    for (int n = 0; n < count; ++n) {
+      v1::AppendMessageRequest req;
+      req.set_account(kAccount);
+      req.set_mailbox("INBOX");
+      std::string body = absl::StrCat("Subject: ", prefix, n, "\r\n\r\n");
+      body.resize(4096, 'x');
+      req.set_body(body);
+      CallOptions call;
+      call.timeout = timeout;
+      auto appended = (*client)->AppendMessage(req, call);
+      if (!appended.ok()) continue;
+      acked_[body] = appended->uid();
+      ++acked;
+    }
+    return acked;
+  }
+
+  // body -> uid as node i holds INBOX, read from node i alone (stale).
+  std::map<std::string, uint32_t> InboxOf(int i) {
+    std::map<std::string, uint32_t> out;
+    auto client = Client::Open(OptionsFor(*cluster_, "frontend", {cluster_->address(i)}));
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (!client.ok()) return out;
+    v1::FetchMessagesRequest req;
+    req.set_account(kAccount);
+    req.set_mailbox("INBOX");
+    req.set_uid_set("1:*");
+    req.set_include_body(true);
+    req.set_stale_read_ok(true);
+    absl::Status s = (*client)->FetchMessages(req, [&](const v1::FetchMessagesResponse& r) {
+      out.emplace(r.message().body(), r.message().uid());
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << cluster_->site(i) << ": " << s;
+    return out;
+  }
+
+  // Every acknowledged message is on every node, with its UID.
+  void ExpectNothingLost() {
+    for (int i = 0; i < cluster_->size(); ++i) {
+      std::map<std::string, uint32_t> inbox = InboxOf(i);
+      int missing = 0;
+      for (const auto& [body, uid] : acked_) {
+        auto it = inbox.find(body);
+        if (it == inbox.end() || it->second != uid) ++missing;
+      }
+      EXPECT_EQ(missing, 0) << cluster_->site(i) << " lacks acknowledged messages";
+    }
+  }
+
+  void ExpectAllRunning() {
+    for (int i = 0; i < cluster_->size(); ++i) {
+      EXPECT_TRUE(cluster_->Running(i)) << cluster_->site(i) << " exited";
+    }
+  }
+
+  // Grows the filled volumes and waits until the cluster is whole again.
+  void GrowAndExpectRecovery(const std::vector<int>& filled) {
+    for (int i : filled) ASSERT_NO_FATAL_FAILURE(Grow(i));
+    for (int i : filled) {
+      EXPECT_TRUE(WaitUntil([&] { return NoSpaceGauge(i) == 0; }, absl::Seconds(15)))
+          << cluster_->site(i) << " did not clear NOSPACE";
+    }
+    absl::Status caught_up = cluster_->WaitCaughtUp(absl::Seconds(30));
+    ASSERT_TRUE(caught_up.ok()) << caught_up;
+    EXPECT_EQ(Append(10, "after-", absl::Seconds(20)), 10);
+    ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+    ExpectAllRunning();
+    ExpectNothingLost();
+  }
+
+  std::unique_ptr<LocalCluster> cluster_;
+  std::vector<std::string> mounted_;
+  int fillers_ = 0;
+  std::map<std::string, uint32_t> acked_;  // body -> uid
+};
+
+TEST_F(FullDiskTest, AFollowerThatFillsPausesAndResumes) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  auto leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int follower = (*leader + 1) % cluster_->size();
+  ASSERT_EQ(Append(20, "before-", absl::Seconds(20)), 20);
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+
+  ASSERT_NO_FATAL_FAILURE(Fill(follower, kLeftWhenFilled));
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(follower));
+  // The two others still form a majority: writes go on, and the full node
+  // still answers stale reads.
+  EXPECT_EQ(Append(20, "during-", absl::Seconds(20)), 20);
+  EXPECT_EQ(InboxOf(follower).count(absl::StrCat("Subject: before-0\r\n\r\n") +
+                                    std::string(4096 - 21, 'x')),
+            1u);
+  ExpectAllRunning();
+
+  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({follower}));
+}
+
+TEST_F(FullDiskTest, ALeaderThatFillsHandsLeadershipOnAndResumes) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  auto leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  ASSERT_EQ(Append(20, "before-", absl::Seconds(20)), 20);
+
+  ASSERT_NO_FATAL_FAILURE(Fill(*leader, kLeftWhenFilled));
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(*leader));
+  // The others follow a new leader; the paused node does not learn who
+  // (it takes no messages), so ask one of them.
+  const int other = (*leader + 1) % cluster_->size();
+  std::string next;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto status = cluster_->Status(other, absl::Seconds(2));
+        if (!status.ok()) return false;
+        next = status->leader();
+        return !next.empty();
+      },
+      absl::Seconds(15)));
+  EXPECT_FALSE(absl::StartsWith(next, cluster_->site(*leader) + "/")) << next;
+  EXPECT_TRUE(absl::StrContains(cluster_->LogTail(*leader, 200), "handing leadership to node"));
+  EXPECT_EQ(Append(20, "during-", absl::Seconds(20)), 20);
+  ExpectAllRunning();
+
+  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader}));
+}
+
+TEST_F(FullDiskTest, TwoNodesThatFillStopWritesWithoutLosingAny) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
+  auto leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  ASSERT_EQ(Append(20, "before-", absl::Seconds(20)), 20);
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+
+  const int follower = (*leader + 1) % cluster_->size();
+  ASSERT_NO_FATAL_FAILURE(Fill(*leader, kLeftWhenFilled));
+  ASSERT_NO_FATAL_FAILURE(Fill(follower, kLeftWhenFilled));
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(*leader));
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(follower));
+  // No majority can persist anything: writes fail (none is acknowledged
+  // that could be lost), and nobody exits.
+  EXPECT_EQ(Append(3, "refused-", absl::Seconds(3)), 0);
+  ExpectAllRunning();
+
+  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader, follower}));
+}
+
+}  // namespace
+}  // namespace qbox::testing
