@@ -100,21 +100,20 @@ absl::Status WriteChunkDurably(const std::string& path, uint64_t offset, std::st
   if (offset != 0) {
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat", path);
-    // Bytes past `offset` are what a failed write of this same chunk left
-    // (chunks arrive in order): a retry after the disk filled replaces them.
-    if (static_cast<uint64_t>(st.st_size) > offset &&
-        ::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) {
-      return ErrnoError("truncate", path);
-    }
-    if (static_cast<uint64_t>(st.st_size) < offset) {
+    if (static_cast<uint64_t>(st.st_size) != offset) {
       return absl::InvalidArgumentError(absl::StrCat("snapshot chunk at offset ", offset,
                                                      " does not continue staging file ", path,
                                                      " of ", st.st_size, " bytes"));
     }
   }
   absl::Status written = WriteAll(fd.get(), offset, data, path);
-  if (!written.ok()) return written;
-  if (::fdatasync(fd.get()) != 0) return ErrnoError("fdatasync", path);
+  if (written.ok() && ::fdatasync(fd.get()) != 0) written = ErrnoError("fdatasync", path);
+  if (!written.ok()) {
+    // Take back what the failed write left (a full disk stops it part way),
+    // so that the same chunk can be written again once there is room.
+    (void)::ftruncate(fd.get(), static_cast<off_t>(offset));
+    return written;
+  }
   absl::Status closed = fd.Close(path);
   if (!closed.ok()) return closed;
   // A new file's name must be durable too, or the staged bytes are unreachable.
