@@ -14,7 +14,7 @@ uint64_t RequiredFreeBytes(const NoSpaceOptions& options, uint64_t total_bytes) 
 
 uint64_t ResumeFreeBytes(const NoSpaceOptions& options, uint64_t total_bytes) {
   const uint64_t required = RequiredFreeBytes(options, total_bytes);
-  return required + required / 8;
+  return std::max(required + required / 8, kMinResumeFreeBytes);
 }
 
 std::string NoSpaceNarrative(const NoSpaceStatus& status) {

@@ -12,8 +12,8 @@
 //     tolerates. A Ready whose write failed is held and written again,
 //     from where it stopped, once space is back;
 //   - status, metrics, health (not ready, saying why) and stale reads go on.
-// Once the free space is back above the threshold and an eighth more, the
-// runtime asks the storage to resume (RocksDB DB::Resume), finishes the
+// Once the free space is back above the threshold and an eighth more (at
+// least 64 MiB), the runtime asks the storage to resume (RocksDB DB::Resume), finishes the
 // held Ready, unfreezes the core and clears the alarm: no restart.
 #ifndef QBOX_NODE_SERVER_NO_SPACE_H_
 #define QBOX_NODE_SERVER_NO_SPACE_H_
@@ -46,7 +46,10 @@ struct NoSpaceOptions {
 // The threshold for a volume of `total_bytes`.
 uint64_t RequiredFreeBytes(const NoSpaceOptions& options, uint64_t total_bytes);
 // The free space at which a node in NOSPACE resumes: the threshold and an
-// eighth more, so that catching up does not put it straight back.
+// eighth more, so that catching up does not put it straight back, and at
+// least kMinResumeFreeBytes, room for RocksDB to flush what it holds in
+// memory when it resumes (also with no threshold, after a failed write).
+constexpr uint64_t kMinResumeFreeBytes = uint64_t{64} << 20;
 uint64_t ResumeFreeBytes(const NoSpaceOptions& options, uint64_t total_bytes);
 
 struct NoSpaceStatus {

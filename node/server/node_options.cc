@@ -99,8 +99,9 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "NOSPACE threshold: with less free space than this (or than --min-free-percent "
                  "of the volume, whichever is larger) on the data directory's volume, the node "
                  "stops taking writes, hands leadership on and pauses consensus; it resumes by "
-                 "itself once free space is an eighth above the threshold. Default 512 MiB, "
-                 "room for RocksDB to flush its memory when it resumes; 0 = only a failed write")
+                 "itself once free space is an eighth above the threshold (and at least 64 MiB). "
+                 "Default 512 MiB, room for RocksDB to flush its memory when it resumes; 0 = "
+                 "only a failed write")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
   app.add_option("--min-free-percent", o.min_free_percent,
                  "NOSPACE threshold as a share of the data volume's size, in percent (default 2; "

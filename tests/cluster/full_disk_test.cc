@@ -37,8 +37,8 @@ constexpr uint64_t kMiB = uint64_t{1} << 20;
 // Each node's volume, and what it grows to. RocksDB reserves its WAL ahead
 // of writing it (about 70 MiB for the raft log), so the volume must hold
 // that and the stores with room to spare.
-constexpr uint64_t kVolumeBytes = 256 * kMiB;
-constexpr uint64_t kGrownVolumeBytes = 512 * kMiB;
+constexpr uint64_t kVolumeBytes = 512 * kMiB;
+constexpr uint64_t kGrownVolumeBytes = 1024 * kMiB;
 // The nodes' NOSPACE threshold (--min-free-bytes), and how much the test
 // leaves free when it fills a volume.
 constexpr uint64_t kMinFreeBytes = 24 * kMiB;
@@ -90,9 +90,12 @@ class FullDiskTest : public ::testing::Test {
     }
   }
 
-  void StartCluster() {
+  // `threshold_bytes` for --min-free-bytes (0: only a failed write raises
+  // NOSPACE).
+  void StartCluster(uint64_t threshold_bytes = kMinFreeBytes) {
     LocalClusterOptions options;
-    options.extra_args = {absl::StrCat("--min-free-bytes=", kMinFreeBytes), "--min-free-percent=0"};
+    options.extra_args = {absl::StrCat("--min-free-bytes=", threshold_bytes),
+                          "--min-free-percent=0"};
     auto c = LocalCluster::Create(options);
     ASSERT_TRUE(c.ok()) << c.status();
     cluster_ = std::move(*c);
@@ -169,9 +172,9 @@ class FullDiskTest : public ::testing::Test {
     EXPECT_TRUE(absl::StrContains(alarms, "free of")) << alarms;
   }
 
-  // Appends `count` messages of 4 KiB; records the acknowledged ones.
-  // Returns how many were acknowledged.
-  int Append(int count, const std::string& prefix, absl::Duration timeout) {
+  // Appends `count` messages of `bytes` bytes; records the acknowledged
+  // ones. Returns how many were acknowledged.
+  int Append(int count, const std::string& prefix, absl::Duration timeout, size_t bytes = 4096) {
     auto client = Client::Open(OptionsFor(*cluster_, "frontend"));
     EXPECT_TRUE(client.ok()) << client.status();
     if (!client.ok()) return 0;
@@ -181,7 +184,7 @@ class FullDiskTest : public ::testing::Test {
       req.set_account(kAccount);
       req.set_mailbox("INBOX");
       std::string body = absl::StrCat("Subject: ", prefix, n, "\r\n\r\n");
-      body.resize(4096, 'x');
+      body.resize(bytes, 'x');
       req.set_body(body);
       CallOptions call;
       call.timeout = timeout;
@@ -320,6 +323,34 @@ TEST_F(FullDiskTest, TwoNodesThatFillStopWritesWithoutLosingAny) {
   ExpectAllRunning();
 
   ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader, follower}));
+}
+
+TEST_F(FullDiskTest, AWriteThatFindsNoSpaceDegradesInsteadOfAborting) {
+  // No threshold: the follower runs its volume full until RocksDB's own
+  // writes fail with "No space left on device", the case that used to
+  // abort the node.
+  ASSERT_NO_FATAL_FAILURE(StartCluster(/*threshold_bytes=*/0));
+  auto leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int follower = (*leader + 1) % cluster_->size();
+  ASSERT_EQ(Append(10, "before-", absl::Seconds(20)), 10);
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+
+  ASSERT_NO_FATAL_FAILURE(Fill(follower, kMiB));
+  // RocksDB reserved room for its logs ahead of writing them: appending
+  // uses that up before a write fails. The two others keep the majority.
+  const absl::Time give_up = absl::Now() + absl::Seconds(40);
+  int batch = 0;
+  while (NoSpaceGauge(follower) != 1 && absl::Now() < give_up) {
+    ASSERT_EQ(Append(50, absl::StrCat("filling-", batch++, "-"), absl::Seconds(20), 64 << 10), 50);
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(follower));
+  EXPECT_TRUE(absl::StrContains(cluster_->LogTail(follower, 200), "failed: "))
+      << cluster_->LogTail(follower, 20);
+  EXPECT_EQ(Append(10, "during-", absl::Seconds(20)), 10);
+  ExpectAllRunning();
+
+  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({follower}));
 }
 
 }  // namespace
