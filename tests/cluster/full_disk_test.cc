@@ -91,8 +91,9 @@ class FullDiskTest : public ::testing::Test {
   }
 
   // `threshold_bytes` for --min-free-bytes (0: only a failed write raises
-  // NOSPACE).
-  void StartCluster(uint64_t threshold_bytes = kMinFreeBytes) {
+  // NOSPACE). `raft_volume_of_node0`: if not 0, node 0's raft log gets a
+  // tmpfs of that size of its own, inside its data directory's.
+  void StartCluster(uint64_t threshold_bytes = kMinFreeBytes, uint64_t raft_volume_of_node0 = 0) {
     LocalClusterOptions options;
     options.extra_args = {absl::StrCat("--min-free-bytes=", threshold_bytes),
                           "--min-free-percent=0"};
@@ -104,6 +105,11 @@ class FullDiskTest : public ::testing::Test {
       const std::string mounted = MountTmpfs(cluster_->data_dir(i), kVolumeBytes, false);
       ASSERT_EQ(mounted, "");
       mounted_.push_back(cluster_->data_dir(i));
+    }
+    if (raft_volume_of_node0 != 0) {
+      fs::create_directories(RaftDir(0));
+      ASSERT_EQ(MountTmpfs(RaftDir(0), raft_volume_of_node0, false), "");
+      mounted_.push_back(RaftDir(0));
     }
     ASSERT_TRUE(cluster_->StartAll().ok());
     auto leader = cluster_->WaitForLeader(absl::Seconds(30));
@@ -126,17 +132,42 @@ class FullDiskTest : public ::testing::Test {
       }
     }
     for (int i = 0; i < cluster_->size(); ++i) cluster_->Kill(i);
-    for (const std::string& dir : mounted_) ::umount2(dir.c_str(), MNT_DETACH);
+    // Inner mounts first.
+    for (auto dir = mounted_.rbegin(); dir != mounted_.rend(); ++dir) {
+      ::umount2(dir->c_str(), MNT_DETACH);
+    }
     cluster_.reset();
   }
 
+  // The leader as the nodes other than `paused` see it, if they agree on
+  // one that is not `paused`; -1 otherwise.
+  int LeaderOtherThan(int paused) {
+    int leader = -1;
+    for (int i = 0; i < cluster_->size(); ++i) {
+      if (i == paused) continue;
+      auto status = cluster_->Status(i, absl::Seconds(2));
+      if (!status.ok()) return -1;
+      int seen = -1;
+      for (int j = 0; j < cluster_->size(); ++j) {
+        if (absl::StartsWith(status->leader(), cluster_->site(j) + "/")) seen = j;
+      }
+      if (seen < 0 || seen == paused || (leader >= 0 && seen != leader)) return -1;
+      leader = seen;
+    }
+    return leader;
+  }
+
+  std::string RaftDir(int i) const { return cluster_->data_dir(i) + "/raft"; }
+
   // Fills node i's volume with a file until only `leave` bytes are free.
-  void Fill(int i, uint64_t leave) {
+  void Fill(int i, uint64_t leave) { Fill(cluster_->data_dir(i), leave); }
+  // The same for the volume mounted at `dir`.
+  void Fill(const std::string& dir, uint64_t leave) {
     struct statvfs st;
-    ASSERT_EQ(::statvfs(cluster_->data_dir(i).c_str(), &st), 0);
+    ASSERT_EQ(::statvfs(dir.c_str(), &st), 0);
     const uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
     ASSERT_GT(free, leave);
-    const std::string path = absl::StrCat(cluster_->data_dir(i), "/filler-", fillers_++);
+    const std::string path = absl::StrCat(dir, "/filler-", fillers_++);
     const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0600);
     ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
     const int allocated = ::posix_fallocate(fd, 0, static_cast<off_t>(free - leave));
@@ -144,8 +175,8 @@ class FullDiskTest : public ::testing::Test {
     ASSERT_EQ(allocated, 0) << path << ": " << std::strerror(allocated);
   }
 
-  void Grow(int i) {
-    ASSERT_EQ(MountTmpfs(cluster_->data_dir(i), kGrownVolumeBytes, /*remount=*/true), "");
+  void Grow(const std::string& dir) {
+    ASSERT_EQ(MountTmpfs(dir, kGrownVolumeBytes, /*remount=*/true), "");
   }
 
   // qbox_nospace on node i's /metrics: 1, 0, or -1 if it cannot be read.
@@ -235,9 +266,14 @@ class FullDiskTest : public ::testing::Test {
     }
   }
 
-  // Grows the filled volumes and waits until the cluster is whole again.
-  void GrowAndExpectRecovery(const std::vector<int>& filled) {
-    for (int i : filled) ASSERT_NO_FATAL_FAILURE(Grow(i));
+  // Grows the filled nodes' volumes (or `volumes`, if given) and waits
+  // until the cluster is whole again.
+  void GrowAndExpectRecovery(const std::vector<int>& filled,
+                             std::vector<std::string> volumes = {}) {
+    if (volumes.empty()) {
+      for (int i : filled) volumes.push_back(cluster_->data_dir(i));
+    }
+    for (const std::string& dir : volumes) ASSERT_NO_FATAL_FAILURE(Grow(dir));
     for (int i : filled) {
       EXPECT_TRUE(WaitUntil([&] { return NoSpaceGauge(i) == 0; }, absl::Seconds(15)))
           << cluster_->site(i) << " did not clear NOSPACE";
@@ -285,19 +321,9 @@ TEST_F(FullDiskTest, ALeaderThatFillsHandsLeadershipOnAndResumes) {
 
   ASSERT_NO_FATAL_FAILURE(Fill(*leader, kLeftWhenFilled));
   ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(*leader));
-  // The others follow a new leader; the paused node does not learn who
-  // (it takes no messages), so ask one of them.
-  const int other = (*leader + 1) % cluster_->size();
-  std::string next;
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        auto status = cluster_->Status(other, absl::Seconds(2));
-        if (!status.ok()) return false;
-        next = status->leader();
-        return !next.empty();
-      },
-      absl::Seconds(15)));
-  EXPECT_FALSE(absl::StartsWith(next, cluster_->site(*leader) + "/")) << next;
+  // The others follow a new leader (the paused node does not learn who:
+  // it takes no messages).
+  EXPECT_TRUE(WaitUntil([&] { return LeaderOtherThan(*leader) >= 0; }, absl::Seconds(15)));
   EXPECT_TRUE(absl::StrContains(cluster_->LogTail(*leader, 200), "handing leadership to node"));
   EXPECT_EQ(Append(20, "during-", absl::Seconds(20)), 20);
   ExpectAllRunning();
@@ -312,17 +338,21 @@ TEST_F(FullDiskTest, TwoNodesThatFillStopWritesWithoutLosingAny) {
   ASSERT_EQ(Append(20, "before-", absl::Seconds(20)), 20);
   ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
 
-  const int follower = (*leader + 1) % cluster_->size();
+  // The leader fills and hands leadership on; then the new leader fills
+  // too. Each must pause once it has handed leadership on: one that went
+  // on acknowledging appends would form a majority with the third node.
   ASSERT_NO_FATAL_FAILURE(Fill(*leader, kLeftWhenFilled));
-  ASSERT_NO_FATAL_FAILURE(Fill(follower, kLeftWhenFilled));
   ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(*leader));
-  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(follower));
+  int next = -1;
+  ASSERT_TRUE(WaitUntil([&] { return (next = LeaderOtherThan(*leader)) >= 0; }, absl::Seconds(15)));
+  ASSERT_NO_FATAL_FAILURE(Fill(next, kLeftWhenFilled));
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(next));
   // No majority can persist anything: writes fail (none is acknowledged
   // that could be lost), and nobody exits.
   EXPECT_EQ(Append(3, "refused-", absl::Seconds(3)), 0);
   ExpectAllRunning();
 
-  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader, follower}));
+  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader, next}));
 }
 
 TEST_F(FullDiskTest, AWriteThatFindsNoSpaceDegradesInsteadOfAborting) {
@@ -352,6 +382,39 @@ TEST_F(FullDiskTest, AWriteThatFindsNoSpaceDegradesInsteadOfAborting) {
   ExpectAllRunning();
 
   ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({follower}));
+}
+
+TEST_F(FullDiskTest, ARaftLogWriteThatFindsNoSpaceIsFinishedOnceThereIsRoom) {
+  // Node 0's raft log has a small volume of its own, so that persisting
+  // the log is the write that fails (not the mailbox store's): the Ready
+  // that asked for it is held, with nothing acknowledged, and written once
+  // the volume grows.
+  ASSERT_NO_FATAL_FAILURE(StartCluster(/*threshold_bytes=*/0, /*raft_volume_of_node0=*/256 * kMiB));
+  auto leader = cluster_->WaitForLeader(absl::Seconds(10));
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  if (*leader == 0) {
+    auto admin = AdminClient::Open(OptionsFor(*cluster_, "admin"));
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    v1::TransferLeadershipRequest req;
+    req.set_target(cluster_->site(1) + "/n1");
+    auto moved = (*admin)->TransferLeadership(req);
+    ASSERT_TRUE(moved.ok()) << moved.status();
+  }
+  ASSERT_EQ(Append(10, "before-", absl::Seconds(20)), 10);
+  ASSERT_TRUE(cluster_->WaitCaughtUp(absl::Seconds(30)).ok());
+
+  ASSERT_NO_FATAL_FAILURE(Fill(RaftDir(0), kMiB));
+  for (int batch = 0; batch < 50 && cluster_->Running(0) && NoSpaceGauge(0) != 1; ++batch) {
+    ASSERT_EQ(Append(50, absl::StrCat("filling-", batch, "-"), absl::Seconds(5), 64 << 10), 50);
+  }
+  ASSERT_TRUE(cluster_->Running(0)) << cluster_->LogTail(0, 5);
+  ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(0));
+  EXPECT_TRUE(absl::StrContains(cluster_->LogTail(0, 200), "persisting the raft log failed: "))
+      << cluster_->LogTail(0, 20);
+  EXPECT_EQ(Append(10, "during-", absl::Seconds(20)), 10);
+  ExpectAllRunning();
+
+  ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({0}, {RaftDir(0)}));
 }
 
 }  // namespace
