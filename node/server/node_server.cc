@@ -32,6 +32,7 @@
 #include "node/server/membership_guard.h"
 #include "node/server/node_metrics.h"
 #include "node/server/peer_directory.h"
+#include "node/server/peer_space.h"
 #include "node/server/raft_runtime.h"
 #include "node/server/raft_service.h"
 #include "node/server/rpc_metrics_interceptor.h"
@@ -67,6 +68,7 @@ struct NodeServer::Parts {
 #endif
   std::unique_ptr<RaftRuntime> runtime;
   std::unique_ptr<GuardAgent> guard;  // created after the runtime; hooks check for null
+  std::unique_ptr<PeerSpaceMonitor> peer_space;
   std::unique_ptr<NodeMetrics> metrics;
   ServiceContext context;
   std::unique_ptr<RaftService> raft_service;
@@ -223,6 +225,19 @@ absl::Status NodeServer::Start() {
     parts->guard->ReportRefusal(std::move(what));
   };
 
+  PeerSpaceMonitor::Options space_options;
+  space_options.self = p.self.id;
+  space_options.self_name = p.self.QualifiedName();
+  space_options.peers = p.peers.get();
+  space_options.voters = [runtime = p.runtime.get()] {
+    return runtime->Status().raft.conf.voters;
+  };
+  space_options.credentials = [tls = p.tls.get()] { return tls->ChannelCredentials(); };
+  p.peer_space = std::make_unique<PeerSpaceMonitor>(std::move(space_options));
+  p.context.cluster_out_of_space = [parts = &p]() -> std::optional<std::string> {
+    const RuntimeStatus st = parts->runtime->Status();
+    return parts->peer_space->MajorityOutOfSpace(st.raft.conf.voters, st.no_space);
+  };
   p.context.runtime = p.runtime.get();
   p.context.log = p.log.get();
   p.context.cluster_name = p.cluster.cluster;
@@ -245,6 +260,7 @@ absl::Status NodeServer::Start() {
   RETURN_IF_ERROR(DecideGenesis());
   RETURN_IF_ERROR(p.runtime->Start());
   p.guard->Start();
+  p.peer_space->Start();
   housekeeping_ = std::thread([this] {
     NameThisThread("qbox-housekeep");
     Housekeeping();
@@ -551,6 +567,7 @@ void NodeServer::Shutdown() {
   // The runtime first: it fails every request still waiting on it, so the
   // gRPC handlers return and the server can drain.
   if (p.guard) p.guard->Stop();
+  if (p.peer_space) p.peer_space->Stop();
   if (p.runtime) p.runtime->Stop();
   // Nothing is applied any more: let the checkpoint worker finish what was
   // captured while the guard agent its callbacks reach still exists.

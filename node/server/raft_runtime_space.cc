@@ -98,9 +98,14 @@ void RaftRuntime::FreezeOnceNotLeading(const raft::Raft& raft, absl::Time now) {
   const bool leading = raft.Status().role == raft::Role::kLeader;
   if (leading && now < freeze_at_) return;
   frozen_ = true;
-  Log(leading ? "NOSPACE: consensus paused; leadership was not handed on in time, the others "
-                "elect a leader once their election timeout passes"
-              : "NOSPACE: consensus paused after handing leadership on");
+  if (leading) {
+    Log("NOSPACE: consensus paused; leadership was not handed on in time, the others elect a "
+        "leader once their election timeout passes");
+  } else {
+    Log(freeze_at_ == absl::InfiniteFuture() ? "NOSPACE: consensus paused"
+                                             : "NOSPACE: consensus paused after handing "
+                                               "leadership on");
+  }
 }
 
 void RaftRuntime::WatchSpace(raft::Raft& raft, absl::Time now) {
@@ -131,12 +136,13 @@ void RaftRuntime::WatchSpace(raft::Raft& raft, absl::Time now) {
                      " (--min-free-bytes, ", "--min-free-percent)"),
         /*freeze=*/false);
     resume_logged_ = now;
+    // A follower freezes right away, a leader once it handed leadership
+    // on (the loop's FreezeOnceNotLeading).
     if (raft.Status().role == raft::Role::kLeader) {
       HandLeadershipOn(raft);
       freeze_at_ = now + options_.tick * options_.raft.election_ticks;
     } else {
-      frozen_ = true;
-      Log("NOSPACE: consensus paused");
+      FreezeOnceNotLeading(raft, now);
     }
     return;
   }

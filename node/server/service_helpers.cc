@@ -101,7 +101,16 @@ namespace {
 grpc::Status DecodeApplied(const ServiceContext& ctx, const absl::StatusOr<std::string>& applied,
                            absl::Time start, v1::CommandResult::ResultCase expected,
                            v1::CommandResult* result) {
-  if (!applied.ok()) return RuntimeErrorToGrpc(ctx, applied.status());
+  if (!applied.ok()) {
+    // No node may take the write, and retrying elsewhere cannot help until
+    // a majority has room again: say so, naming the full nodes.
+    if (absl::IsUnavailable(applied.status()) && ctx.cluster_out_of_space) {
+      if (std::optional<std::string> full = ctx.cluster_out_of_space()) {
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, *full);
+      }
+    }
+    return RuntimeErrorToGrpc(ctx, applied.status());
+  }
   if (ctx.metrics != nullptr) {
     ctx.metrics->RecordAppendLatency(absl::ToDoubleSeconds(absl::Now() - start));
   }

@@ -157,6 +157,13 @@ class FullDiskTest : public ::testing::Test {
     return leader;
   }
 
+  // Node i's commit index as it reports it, or -1.
+  int64_t CommitIndexOf(int i) {
+    auto status = cluster_->Status(i, absl::Seconds(5));
+    if (!status.ok()) return -1;
+    return static_cast<int64_t>(status->nodes(0).commit_index());
+  }
+
   std::string RaftDir(int i) const { return cluster_->data_dir(i) + "/raft"; }
 
   // Fills node i's volume with a file until only `leave` bytes are free.
@@ -220,7 +227,10 @@ class FullDiskTest : public ::testing::Test {
       CallOptions call;
       call.timeout = timeout;
       auto appended = (*client)->AppendMessage(req, call);
-      if (!appended.ok()) break;
+      if (!appended.ok()) {
+        last_append_error_ = appended.status();
+        break;
+      }
       acked_[body] = appended->uid();
       ++acked;
     }
@@ -290,6 +300,7 @@ class FullDiskTest : public ::testing::Test {
   std::vector<std::string> mounted_;
   int fillers_ = 0;
   std::map<std::string, uint32_t> acked_;  // body -> uid
+  absl::Status last_append_error_;         // of the last append that failed
 };
 
 TEST_F(FullDiskTest, AFollowerThatFillsPausesAndResumes) {
@@ -303,8 +314,10 @@ TEST_F(FullDiskTest, AFollowerThatFillsPausesAndResumes) {
   ASSERT_NO_FATAL_FAILURE(Fill(follower, kLeftWhenFilled));
   ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(follower));
   // The two others still form a majority: writes go on, and the full node
-  // still answers stale reads.
+  // still answers stale reads. It takes no entries meanwhile.
+  const int64_t paused_at = CommitIndexOf(follower);
   EXPECT_EQ(Append(20, "during-", absl::Seconds(20)), 20);
+  EXPECT_EQ(CommitIndexOf(follower), paused_at) << "a paused node went on taking entries";
   EXPECT_EQ(InboxOf(follower).count(absl::StrCat("Subject: before-0\r\n\r\n") +
                                     std::string(4096 - 21, 'x')),
             1u);
@@ -324,8 +337,12 @@ TEST_F(FullDiskTest, ALeaderThatFillsHandsLeadershipOnAndResumes) {
   // The others follow a new leader (the paused node does not learn who:
   // it takes no messages).
   EXPECT_TRUE(WaitUntil([&] { return LeaderOtherThan(*leader) >= 0; }, absl::Seconds(15)));
+  // Once it has handed leadership on, it takes no entries from the new
+  // leader: it could not persist them.
+  const int64_t paused_at = CommitIndexOf(*leader);
   EXPECT_TRUE(absl::StrContains(cluster_->LogTail(*leader, 200), "handing leadership to node"));
   EXPECT_EQ(Append(20, "during-", absl::Seconds(20)), 20);
+  EXPECT_EQ(CommitIndexOf(*leader), paused_at) << "a paused node went on taking entries";
   ExpectAllRunning();
 
   ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader}));
@@ -348,8 +365,14 @@ TEST_F(FullDiskTest, TwoNodesThatFillStopWritesWithoutLosingAny) {
   ASSERT_NO_FATAL_FAILURE(Fill(next, kLeftWhenFilled));
   ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(next));
   // No majority can persist anything: writes fail (none is acknowledged
-  // that could be lost), and nobody exits.
-  EXPECT_EQ(Append(3, "refused-", absl::Seconds(3)), 0);
+  // that could be lost) with RESOURCE_EXHAUSTED naming the full nodes,
+  // whichever node is asked, and nobody exits.
+  EXPECT_EQ(Append(1, "refused-", absl::Seconds(5)), 0);
+  EXPECT_EQ(last_append_error_.code(), absl::StatusCode::kResourceExhausted) << last_append_error_;
+  for (int i : {*leader, next}) {
+    EXPECT_TRUE(absl::StrContains(last_append_error_.message(), cluster_->site(i) + "/n1"))
+        << last_append_error_;
+  }
   ExpectAllRunning();
 
   ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({*leader, next}));
@@ -372,7 +395,8 @@ TEST_F(FullDiskTest, AWriteThatFindsNoSpaceDegradesInsteadOfAborting) {
   // At most 160 MiB: room the healthy nodes' volumes have.
   for (int batch = 0; batch < 50 && cluster_->Running(follower) && NoSpaceGauge(follower) != 1;
        ++batch) {
-    ASSERT_EQ(Append(50, absl::StrCat("filling-", batch, "-"), absl::Seconds(5), 64 << 10), 50);
+    ASSERT_EQ(Append(50, absl::StrCat("filling-", batch, "-"), absl::Seconds(5), 64 << 10), 50)
+        << last_append_error_;
   }
   ASSERT_TRUE(cluster_->Running(follower)) << cluster_->LogTail(follower, 5);
   ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(follower));
@@ -405,7 +429,8 @@ TEST_F(FullDiskTest, ARaftLogWriteThatFindsNoSpaceIsFinishedOnceThereIsRoom) {
 
   ASSERT_NO_FATAL_FAILURE(Fill(RaftDir(0), kMiB));
   for (int batch = 0; batch < 50 && cluster_->Running(0) && NoSpaceGauge(0) != 1; ++batch) {
-    ASSERT_EQ(Append(50, absl::StrCat("filling-", batch, "-"), absl::Seconds(5), 64 << 10), 50);
+    ASSERT_EQ(Append(50, absl::StrCat("filling-", batch, "-"), absl::Seconds(5), 64 << 10), 50)
+        << last_append_error_;
   }
   ASSERT_TRUE(cluster_->Running(0)) << cluster_->LogTail(0, 5);
   ASSERT_NO_FATAL_FAILURE(ExpectNoSpace(0));
