@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -440,6 +442,23 @@ TEST_F(FullDiskTest, ARaftLogWriteThatFindsNoSpaceIsFinishedOnceThereIsRoom) {
   ExpectAllRunning();
 
   ASSERT_NO_FATAL_FAILURE(GrowAndExpectRecovery({0}, {RaftDir(0)}));
+}
+
+// Not root-only: a bad threshold is refused at start, naming the flag.
+TEST(FullDiskFlags, ABadThresholdIsRefusedNamingTheFlag) {
+  for (const std::string flag : {"--min-free-percent=80", "--min-free-bytes=-1"}) {
+    const std::string command = absl::StrCat(
+        QBOX_NODE_BINARY_FOR_TESTS, " --cluster=/nonexistent --node=site-a/n1 --data-dir=/tmp/x ",
+        "--cert=/nonexistent --key=/nonexistent ", flag, " 2>&1");
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+    const int status = ::pclose(pipe);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << flag << ": " << output;
+    EXPECT_TRUE(absl::StrContains(output, flag.substr(0, flag.find('=')))) << output;
+  }
 }
 
 }  // namespace
