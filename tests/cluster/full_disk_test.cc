@@ -6,6 +6,7 @@
 //
 // Needs root (to mount); skipped, saying so, otherwise.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "qbox/admin_client.h"
 #include "qbox/client.h"
+#include "qbox/v1/admin.grpc.pb.h"
 #include "tests/cluster/local_cluster.h"
 
 namespace qbox::testing {
@@ -157,6 +160,21 @@ class FullDiskTest : public ::testing::Test {
       leader = seen;
     }
     return leader;
+  }
+
+  // Whether node i's audit log holds `site`'s NOSPACE alarm.
+  bool AuditedNoSpaceOf(int i, const std::string& site) {
+    auto stub = v1::Admin::NewStub(cluster_->Channel(i, "admin"));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto reader = stub->GetAuditLog(&context, v1::GetAuditLogRequest());
+    bool found = false;
+    v1::AuditRecord record;
+    while (reader->Read(&record)) {
+      found = found || (absl::StrContains(record.detail(), "raised an alarm: nospace") &&
+                        absl::StrContains(record.detail(), site));
+    }
+    return reader->Finish().ok() && found;
   }
 
   // Node i's commit index as it reports it, or -1.
@@ -320,6 +338,9 @@ TEST_F(FullDiskTest, AFollowerThatFillsPausesAndResumes) {
   const int64_t paused_at = CommitIndexOf(follower);
   EXPECT_EQ(Append(20, "during-", absl::Seconds(20)), 20);
   EXPECT_EQ(CommitIndexOf(follower), paused_at) << "a paused node went on taking entries";
+  // Its alarm is in the audit log every site keeps.
+  EXPECT_TRUE(WaitUntil([&] { return AuditedNoSpaceOf(*leader, cluster_->site(follower)); },
+                        absl::Seconds(15)));
   EXPECT_EQ(InboxOf(follower).count(absl::StrCat("Subject: before-0\r\n\r\n") +
                                     std::string(4096 - 21, 'x')),
             1u);
