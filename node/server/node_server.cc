@@ -238,6 +238,9 @@ absl::Status NodeServer::Start() {
     const RuntimeStatus st = parts->runtime->Status();
     return parts->peer_space->MajorityOutOfSpace(st.raft.conf.voters, st.no_space);
   };
+  p.context.refuse_for_space = [parts = &p](uint64_t bytes) -> std::optional<std::string> {
+    return parts->peer_space->WouldExhaustMajority(parts->runtime->NoSpace(), bytes);
+  };
   p.context.runtime = p.runtime.get();
   p.context.log = p.log.get();
   p.context.cluster_name = p.cluster.cluster;

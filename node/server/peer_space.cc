@@ -38,7 +38,12 @@ void PeerSpaceMonitor::Run() {
 }
 
 void PeerSpaceMonitor::AskOnce() {
-  for (raft::NodeId id : options_.voters()) {
+  const std::vector<raft::NodeId> voters = options_.voters();
+  {
+    absl::MutexLock lock(&mu_);
+    voters_ = voters;
+  }
+  for (raft::NodeId id : voters) {
     if (id == options_.self) continue;
     std::optional<NodeConfig> peer = options_.peers->Find(id);
     if (!peer.has_value()) continue;
@@ -56,6 +61,7 @@ void PeerSpaceMonitor::AskOnce() {
     space.no_space = response.no_space();
     space.free_bytes = response.free_bytes();
     space.resume_free_bytes = response.resume_free_bytes();
+    space.required_free_bytes = response.required_free_bytes();
     space.when = absl::Now();
     absl::MutexLock lock(&mu_);
     spaces_[id] = space;
@@ -91,6 +97,67 @@ std::optional<std::string> PeerSpaceMonitor::MajorityOutOfSpace(
   return absl::StrCat(full.size(), " of ", voters.size(),
                       " voters are out of disk space (NOSPACE): ", absl::StrJoin(full, ", "),
                       "; no write can be made durable until a majority has room again");
+}
+
+std::optional<std::string> PeerSpaceMonitor::WouldExhaustMajority(const NoSpaceStatus& self,
+                                                                  uint64_t bytes) const {
+  std::vector<std::string> pushed;  // voters the write would push below
+  size_t with_room = 0;             // voters that keep room, or of unknown room
+  size_t full = 0;                  // voters in NOSPACE already
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (raft::NodeId id : voters_) {
+    uint64_t free = 0;
+    uint64_t required = 0;
+    std::string name;
+    if (id == options_.self) {
+      if (self.active) {
+        ++full;
+        continue;
+      }
+      if (!self.measured) {
+        ++with_room;  // not watched: no reason to refuse
+        continue;
+      }
+      free = self.volume.free_bytes;
+      required = self.required_free_bytes;
+      name = options_.self_name;
+    } else {
+      auto it = spaces_.find(id);
+      if (it == spaces_.end() || now - it->second.when > options_.fresh_for) {
+        ++with_room;  // not heard from lately: counts as having room
+        continue;
+      }
+      if (it->second.no_space) {
+        ++full;
+        continue;
+      }
+      if (it->second.required_free_bytes == 0) {
+        ++with_room;  // not watched there
+        continue;
+      }
+      free = it->second.free_bytes;
+      required = it->second.required_free_bytes;
+      std::optional<NodeConfig> peer = options_.peers->Find(id);
+      name = peer ? peer->QualifiedName() : absl::StrCat("node ", id);
+    }
+    if (free >= bytes && free - bytes >= required) {
+      ++with_room;
+    } else {
+      pushed.push_back(absl::StrCat(name, " (", storage::HumanBytes(free), " free, threshold ",
+                                    storage::HumanBytes(required), ")"));
+    }
+  }
+  const size_t majority = voters_.size() / 2 + 1;
+  // A majority already in NOSPACE: the write fails anyway, and is answered
+  // by MajorityOutOfSpace. Only a write that would tip it is refused here.
+  if (voters_.empty() || full >= majority || with_room >= majority) return std::nullopt;
+  return absl::StrCat("a write of ", storage::HumanBytes(bytes),
+                      " would leave fewer than a majority of voters above their NOSPACE "
+                      "threshold: it would push ",
+                      absl::StrJoin(pushed, ", "), " below it",
+                      full > 0 ? absl::StrCat(", with ", full, " voter(s) in NOSPACE already") : "",
+                      " (refused before anything is written; smaller writes and deletes go on)");
 }
 
 }  // namespace qbox::server

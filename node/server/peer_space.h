@@ -53,6 +53,7 @@ class PeerSpaceMonitor {
     bool no_space = false;
     uint64_t free_bytes = 0;
     uint64_t resume_free_bytes = 0;
+    uint64_t required_free_bytes = 0;  // 0: not measured there
     absl::Time when = absl::InfinitePast();
   };
 
@@ -68,6 +69,16 @@ class PeerSpaceMonitor {
   std::optional<std::string> MajorityOutOfSpace(const std::vector<raft::NodeId>& voters,
                                                 const NoSpaceStatus& self) const;
 
+  // Refusing early: if writing `bytes` more would leave fewer than a
+  // majority of `voters` at or above their NOSPACE threshold (by this
+  // node's measure and the others' fresh answers; a voter not heard from
+  // counts as having room), why, naming the voters it would push below.
+  // nullopt if a majority keeps room. Small writes (deletes, expunges)
+  // pass as long as a majority is above its threshold at all.
+  // The voters are those of the last round (once a second): this is asked
+  // before every write, and must be cheap.
+  std::optional<std::string> WouldExhaustMajority(const NoSpaceStatus& self, uint64_t bytes) const;
+
  private:
   void Run();
   void AskOnce();
@@ -75,6 +86,7 @@ class PeerSpaceMonitor {
   const Options options_;
   mutable absl::Mutex mu_;
   std::map<raft::NodeId, PeerSpace> spaces_ ABSL_GUARDED_BY(mu_);
+  std::vector<raft::NodeId> voters_ ABSL_GUARDED_BY(mu_);  // as of the last round
   // Touched only by the monitor's thread.
   std::map<raft::NodeId, std::shared_ptr<grpc::Channel>> channels_;
   absl::Notification stop_;

@@ -165,6 +165,8 @@ class RaftRuntime {
   absl::Status ConfirmRecovery(absl::Time deadline = absl::InfiniteFuture());
 
   RuntimeStatus Status() const;
+  // Status().no_space alone, cheaply (asked before every write).
+  NoSpaceStatus NoSpace() const;
   // The leader as this node knows it; kNoNode while this node's core is
   // frozen in NOSPACE with itself as leader (it leads nothing then).
   raft::NodeId leader() const;

@@ -14,6 +14,11 @@ constexpr absl::Duration kNarrateEvery = absl::Seconds(30);
 
 }  // namespace
 
+NoSpaceStatus RaftRuntime::NoSpace() const {
+  absl::MutexLock lock(&mu_);
+  return status_.no_space;
+}
+
 absl::Status RaftRuntime::NoSpaceRefusal() const {
   NoSpaceStatus status;
   {

@@ -114,6 +114,7 @@ grpc::Status RaftService::Probe(grpc::ServerContext* context, const v1::ProbeReq
   response->set_no_space(space.active);
   response->set_free_bytes(space.measured ? space.volume.free_bytes : 0);
   response->set_resume_free_bytes(space.resume_free_bytes);
+  response->set_required_free_bytes(space.measured ? space.required_free_bytes : 0);
   return grpc::Status::OK;
 }
 

@@ -52,6 +52,10 @@ struct ServiceContext {
   // with, as RESOURCE_EXHAUSTED, instead of UNAVAILABLE; nullopt while a
   // majority has room. May be empty in tests.
   std::function<std::optional<std::string>()> cluster_out_of_space;
+  // Refusing early (peer_space.h): why a write of this many bytes (on disk,
+  // at every voter) must be refused as RESOURCE_EXHAUSTED before it is
+  // proposed; nullopt to go ahead. May be empty in tests.
+  std::function<std::optional<std::string>(uint64_t bytes)> refuse_for_space;
 };
 
 }  // namespace qbox::server
