@@ -41,6 +41,9 @@ struct NoSpaceOptions {
   // Clears the storage's error state once space is back (DB::Resume on the
   // raft log and on the mailbox store). Empty: nothing to clear.
   std::function<absl::Status()> resume_writes;
+  // Whether a peer is known to be in NOSPACE too (peer_space.h), so that a
+  // leader does not hand leadership to it. Empty: none is.
+  std::function<bool(uint64_t node_id)> peer_has_no_space;
 };
 
 // The threshold for a volume of `total_bytes`.

@@ -196,6 +196,10 @@ absl::Status NodeServer::Start() {
   ro.no_space.volume_path = options_.data_dir;
   ro.no_space.min_free_bytes = options_.min_free_bytes;
   ro.no_space.min_free_percent = options_.min_free_percent;
+  // The monitor is made after the runtime, and stopped before it.
+  ro.no_space.peer_has_no_space = [parts = &p](uint64_t id) {
+    return parts->peer_space != nullptr && parts->peer_space->PeerHasNoSpace(id);
+  };
   ro.no_space.resume_writes = [log = p.log.get(), mailbox = p.mailbox.get()] {
     RETURN_IF_ERROR(log->ResumeWrites());
     return mailbox->ResumeWrites();

@@ -68,6 +68,13 @@ void PeerSpaceMonitor::AskOnce() {
   }
 }
 
+bool PeerSpaceMonitor::PeerHasNoSpace(raft::NodeId id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = spaces_.find(id);
+  return it != spaces_.end() && it->second.no_space &&
+         absl::Now() - it->second.when <= options_.fresh_for;
+}
+
 std::optional<std::string> PeerSpaceMonitor::MajorityOutOfSpace(
     const std::vector<raft::NodeId>& voters, const NoSpaceStatus& self) const {
   auto describe = [](const std::string& name, uint64_t free, uint64_t needed) {

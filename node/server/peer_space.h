@@ -75,6 +75,9 @@ class PeerSpaceMonitor {
   // counts as having room), why, naming the voters it would push below.
   // nullopt if a majority keeps room. Small writes (deletes, expunges)
   // pass as long as a majority is above its threshold at all.
+  // Whether `id` said it is in NOSPACE, lately.
+  bool PeerHasNoSpace(raft::NodeId id) const;
+
   // The voters are those of the last round (once a second): this is asked
   // before every write, and must be cheap.
   std::optional<std::string> WouldExhaustMajority(const NoSpaceStatus& self, uint64_t bytes) const;

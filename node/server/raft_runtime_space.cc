@@ -1,6 +1,7 @@
 // The runtime's NOSPACE handling (no_space.h): watching the data volume,
 // degrading when it fills, and resuming by itself once space is back.
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "node/server/raft_runtime.h"
@@ -74,21 +75,23 @@ void RaftRuntime::ClearNoSpace() {
 }
 
 void RaftRuntime::HandLeadershipOn(raft::Raft& raft) {
+  // The most caught-up voter, preferring one heard from lately (the flag
+  // is reset every election timeout, so none may have it just now), and
+  // never one known to be out of space too.
   const raft::RaftStatus status = raft.Status();
   raft::NodeId best = raft::kNoNode;
-  uint64_t best_match = 0;
+  std::pair<bool, uint64_t> best_rank;
   for (const auto& [id, progress] : status.progress) {
-    if (id == status.id || !status.conf.IsVoter(id) || progress.recovering ||
-        !progress.recent_active) {
-      continue;
-    }
-    if (best == raft::kNoNode || progress.match > best_match) {
+    if (id == status.id || !status.conf.IsVoter(id) || progress.recovering) continue;
+    if (options_.no_space.peer_has_no_space && options_.no_space.peer_has_no_space(id)) continue;
+    const std::pair<bool, uint64_t> rank{progress.recent_active, progress.match};
+    if (best == raft::kNoNode || rank > best_rank) {
       best = id;
-      best_match = progress.match;
+      best_rank = rank;
     }
   }
   if (best == raft::kNoNode) {
-    Log("NOSPACE as leader: no active voter to hand leadership to; pausing, the others elect "
+    Log("NOSPACE as leader: no voter with room to hand leadership to; pausing, the others elect "
         "a leader once their election timeout passes");
     return;
   }
