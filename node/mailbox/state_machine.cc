@@ -332,6 +332,13 @@ absl::StatusOr<std::vector<absl::StatusOr<v1::CommandResult>>> MailboxStateMachi
   return results;
 }
 
+absl::Status MailboxStateMachine::ResumeWrites() {
+  const rocksdb::Status resumed = store_->db()->Resume();
+  if (resumed.ok()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("resuming writes to the mailbox store ", dir(), ": ", resumed.ToString()));
+}
+
 absl::Status MailboxStateMachine::ApplyBatchLocked(
     absl::Span<const BatchCommand> commands,
     std::vector<absl::StatusOr<v1::CommandResult>>* results, PendingCallbacks* pending) {

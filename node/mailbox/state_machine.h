@@ -295,6 +295,13 @@ class MailboxStateMachine {
   // callback on the worker thread (it would wait for itself).
   absl::Status WaitForCheckpoints() ABSL_LOCKS_EXCLUDED(mu_, worker_mu_);
 
+  // After a write failed for want of space, RocksDB refuses every write
+  // until told to go on (DB::Resume(): flushes, clears the error). OK if
+  // there was no error; UNAVAILABLE naming the store if space is still
+  // missing. Applying the failed batch again afterwards is safe: what
+  // committed of it is answered from the stored results.
+  absl::Status ResumeWrites();
+
   // G5: what the tamper checks found since open: how many differences in
   // all, and the last 100 of them, oldest first. Thread-safe; the guard
   // agent turns each into an alarm.

@@ -123,6 +123,9 @@ grpc::Status AdminService::GetClusterStatus(grpc::ServerContext* call,
   me->set_commit_index(st.raft.hard_state.commit);
   me->set_applied_index(st.applied);
   me->set_reachable(true);
+  if (st.no_space.active) {
+    me->add_alarms(NoSpaceNarrative(st.no_space));
+  }
   for (const raft::Alarm& alarm : st.alarms) me->add_alarms(AlarmNarrative(*ctx_, alarm));
   if (ctx_->guard_alarms) {
     for (std::string& alarm : ctx_->guard_alarms()) me->add_alarms(std::move(alarm));

@@ -241,6 +241,17 @@ void GuardAgent::ReportAlarms() {
           {absl::StrCat("alarm/", report.kind(), "/", alarm.from, "/", alarm.term),
            std::move(report)});
     }
+    // NOSPACE (no_space.h), once each time it is raised, so that every site
+    // sees a full volume in the audit log. While no majority can write, the
+    // report waits here like any other.
+    if (st.no_space.raised > no_space_seen_) {
+      no_space_seen_ = st.no_space.raised;
+      v1::AlarmReport report;
+      report.set_kind("nospace");
+      report.set_detail(NoSpaceNarrative(st.no_space).substr(0, kAlarmDetailLimit));
+      unreported_.push_back({absl::StrCat("alarm/nospace/", absl::ToUnixMillis(st.no_space.since)),
+                             std::move(report)});
+    }
     for (auto& [key, report] : unreported_) {
       if (!reported_alarms_.insert(key).second) continue;
       reports.emplace_back(key, std::move(report));

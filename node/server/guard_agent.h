@@ -168,6 +168,7 @@ class GuardAgent {
   std::vector<std::pair<std::string, v1::AlarmReport>> unreported_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> reported_alarms_ ABSL_GUARDED_BY(mu_);
   uint64_t alarms_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t no_space_seen_ ABSL_GUARDED_BY(mu_) = 0;  // RuntimeStatus::no_space.raised
   uint64_t refusals_ ABSL_GUARDED_BY(mu_) = 0;  // numbers each refusal's report
   uint64_t mismatches_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t stored_state_changes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -60,7 +60,29 @@ class NodeMetrics::Impl {
         proposals_(prometheus::BuildGauge()
                        .Name("qbox_guard_proposals")
                        .Help("Proposals for irreversible actions in the charter, by state")
-                       .Register(*registry_)) {}
+                       .Register(*registry_)),
+        volume_free_(prometheus::BuildGauge()
+                         .Name("qbox_data_volume_free_bytes")
+                         .Help("Free bytes on the data directory's volume (statvfs f_bavail)")
+                         .Register(*registry_)
+                         .Add({})),
+        volume_size_(prometheus::BuildGauge()
+                         .Name("qbox_data_volume_size_bytes")
+                         .Help("Size of the data directory's volume")
+                         .Register(*registry_)
+                         .Add({})),
+        volume_min_free_(prometheus::BuildGauge()
+                             .Name("qbox_data_volume_min_free_bytes")
+                             .Help("NOSPACE threshold: below this much free space the node "
+                                   "stops taking writes (--min-free-bytes, --min-free-percent)")
+                             .Register(*registry_)
+                             .Add({})),
+        no_space_(prometheus::BuildGauge()
+                      .Name("qbox_nospace")
+                      .Help("1 while this node is in NOSPACE: writes refused, consensus paused "
+                            "until free space returns")
+                      .Register(*registry_)
+                      .Add({})) {}
 
   static prometheus::Histogram::BucketBoundaries LatencyBuckets() {
     return {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
@@ -77,6 +99,10 @@ class NodeMetrics::Impl {
   prometheus::Family<prometheus::Gauge>& alarms_;
   prometheus::Family<prometheus::Gauge>& disk_;
   prometheus::Family<prometheus::Gauge>& proposals_;
+  prometheus::Gauge& volume_free_;
+  prometheus::Gauge& volume_size_;
+  prometheus::Gauge& volume_min_free_;
+  prometheus::Gauge& no_space_;
   std::unique_ptr<CivetServer> http_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
 };
@@ -149,6 +175,14 @@ void NodeMetrics::Refresh(const RuntimeStatus& status, uint64_t raft_bytes,
   for (const auto& [kind, count] : alarms) impl_->alarms_.Add({{"kind", kind}}).Set(count);
   impl_->disk_.Add({{"db", "raft"}}).Set(static_cast<double>(raft_bytes));
   impl_->disk_.Add({{"db", "mailbox"}}).Set(static_cast<double>(mailbox_bytes));
+  const NoSpaceStatus& space = status.no_space;
+  if (space.measured) {
+    impl_->volume_free_.Set(static_cast<double>(space.volume.free_bytes));
+    impl_->volume_size_.Set(static_cast<double>(space.volume.total_bytes));
+    impl_->volume_min_free_.Set(static_cast<double>(space.required_free_bytes));
+  }
+  impl_->no_space_.Set(space.active ? 1 : 0);
+  impl_->alarms_.Add({{"kind", "nospace"}}).Set(static_cast<double>(space.raised));
 }
 
 void NodeMetrics::RefreshGuard(uint64_t checkpoint_mismatches, uint64_t stored_state_changes,

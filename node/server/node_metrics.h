@@ -33,7 +33,11 @@ class NodeMetrics {
   // made with stolen front-end credentials.
   void RecordExpunged(uint64_t messages);
 
-  // Refreshes the gauges from the runtime and the data directories' sizes.
+  // Refreshes the gauges from the runtime and the data directories' sizes,
+  // with the data volume's free space and NOSPACE (no_space.h):
+  // qbox_data_volume_free_bytes, qbox_data_volume_size_bytes,
+  // qbox_data_volume_min_free_bytes (the threshold), qbox_nospace (1 while
+  // raised) and qbox_alarms{kind="nospace"} (times raised since start).
   void Refresh(const RuntimeStatus& status, uint64_t raft_bytes, uint64_t mailbox_bytes);
 
   // The guard's figures (G2, G5): checkpoint mismatches this node found

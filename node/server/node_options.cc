@@ -95,6 +95,18 @@ absl::StatusOr<NodeOptions> ParseNodeOptions(int argc, char** argv) {
                  "Once caught up, stay ready (health SERVING, /readyz 200) while trailing the "
                  "commit index by at most this many entries (0 = only while fully applied)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  app.add_option("--min-free-bytes", o.min_free_bytes,
+                 "NOSPACE threshold: with less free space than this (or than --min-free-percent "
+                 "of the volume, whichever is larger) on the data directory's volume, the node "
+                 "stops taking writes, hands leadership on and pauses consensus; it resumes by "
+                 "itself once free space is an eighth above the threshold (and at least 64 MiB). "
+                 "Default 512 MiB, room for RocksDB to flush its memory when it resumes; 0 = "
+                 "only a failed write")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
+  app.add_option("--min-free-percent", o.min_free_percent,
+                 "NOSPACE threshold as a share of the data volume's size, in percent (default 2; "
+                 "0 = bytes only)")
+      ->check(CLI::Range(0.0, 50.0));
   app.add_option("--leader-stall-timeout", o.leader_stall_timeout,
                  "Replace a leader that commits nothing for this long (e.g. 10s; 0 = off)");
   app.add_flag("--accept-unattested-snapshots", o.accept_unattested_snapshots,

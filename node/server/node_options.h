@@ -35,6 +35,11 @@ struct NodeOptions {
   // /readyz 200) while it trails the commit index by at most this many
   // entries (readiness.h).
   uint64_t ready_max_lag = 1000;
+  // --min-free-bytes, --min-free-percent: below the larger of the two, free
+  // on the data directory's volume, the node raises NOSPACE and pauses
+  // (no_space.h) instead of filling the volume to the last byte.
+  uint64_t min_free_bytes = uint64_t{512} << 20;
+  double min_free_percent = 2.0;
   // --leader-stall-timeout (G7): a leader whose followers see no commit for
   // this long is replaced. Parsed from a duration ("10s", "1500ms", "0" =
   // off) and converted to consensus ticks (raft::RaftConfig::stall_ticks).

@@ -31,6 +31,7 @@
 #include "node/server/node_log.h"
 #include "node/server/node_metrics.h"
 #include "node/server/peer_directory.h"
+#include "node/server/peer_space.h"
 #include "node/server/raft_runtime.h"
 #include "node/server/raft_service.h"
 #include "node/server/rpc_metrics_interceptor.h"
@@ -66,6 +67,7 @@ struct NodeServer::Parts {
 #endif
   std::unique_ptr<RaftRuntime> runtime;
   std::unique_ptr<GuardAgent> guard;  // created after the runtime; hooks check for null
+  std::unique_ptr<PeerSpaceMonitor> peer_space;
   std::unique_ptr<NodeMetrics> metrics;
   ServiceContext context;
   std::unique_ptr<RaftService> raft_service;
@@ -190,6 +192,17 @@ absl::Status NodeServer::Start() {
   ro.ready_max_lag = options_.ready_max_lag;
   ro.logger = logger;
   ro.raft.stall_ticks = options_.leader_stall_ticks;  // G7
+  ro.no_space.volume_path = options_.data_dir;
+  ro.no_space.min_free_bytes = options_.min_free_bytes;
+  ro.no_space.min_free_percent = options_.min_free_percent;
+  // The monitor is made after the runtime, and stopped before it.
+  ro.no_space.peer_has_no_space = [parts = &p](uint64_t id) {
+    return parts->peer_space != nullptr && parts->peer_space->PeerHasNoSpace(id);
+  };
+  ro.no_space.resume_writes = [log = p.log.get(), mailbox = p.mailbox.get()] {
+    RETURN_IF_ERROR(log->ResumeWrites());
+    return mailbox->ResumeWrites();
+  };
   RaftTransport* raft_transport = p.transport.get();
 #ifdef QBOX_HOSTILE_HOOKS
   ASSIGN_OR_RETURN(hostile::HostileBehaviours hostile_behaviours,
@@ -216,6 +229,22 @@ absl::Status NodeServer::Start() {
     parts->guard->ReportRefusal(std::move(what));
   };
 
+  PeerSpaceMonitor::Options space_options;
+  space_options.self = p.self.id;
+  space_options.self_name = p.self.QualifiedName();
+  space_options.peers = p.peers.get();
+  space_options.voters = [runtime = p.runtime.get()] {
+    return runtime->Status().raft.conf.voters;
+  };
+  space_options.credentials = [tls = p.tls.get()] { return tls->ChannelCredentials(); };
+  p.peer_space = std::make_unique<PeerSpaceMonitor>(std::move(space_options));
+  p.context.cluster_out_of_space = [parts = &p]() -> std::optional<std::string> {
+    const RuntimeStatus st = parts->runtime->Status();
+    return parts->peer_space->MajorityOutOfSpace(st.raft.conf.voters, st.no_space);
+  };
+  p.context.refuse_for_space = [parts = &p](uint64_t bytes) -> std::optional<std::string> {
+    return parts->peer_space->WouldExhaustMajority(parts->runtime->NoSpace(), bytes);
+  };
   p.context.runtime = p.runtime.get();
   p.context.log = p.log.get();
   p.context.cluster_name = p.cluster.cluster;
@@ -238,6 +267,7 @@ absl::Status NodeServer::Start() {
   RETURN_IF_ERROR(DecideGenesis());
   RETURN_IF_ERROR(p.runtime->Start());
   p.guard->Start();
+  p.peer_space->Start();
   housekeeping_ = std::thread([this] {
     NameThisThread("qbox-housekeep");
     Housekeeping();
@@ -544,6 +574,7 @@ void NodeServer::Shutdown() {
   // The runtime first: it fails every request still waiting on it, so the
   // gRPC handlers return and the server can drain.
   if (p.guard) p.guard->Stop();
+  if (p.peer_space) p.peer_space->Stop();
   if (p.runtime) p.runtime->Stop();
   // Nothing is applied any more: let the checkpoint worker finish what was
   // captured while the guard agent its callbacks reach still exists.

@@ -13,6 +13,7 @@
 #include "node/common/thread_priority.h"
 #include "node/server/node_log.h"
 #include "node/server/snapshot_policy.h"
+#include "node/storage/volume_space.h"
 
 namespace qbox::server {
 namespace {
@@ -51,7 +52,9 @@ RaftRuntime::RaftRuntime(RaftRuntimeOptions options, raft::LogStorage* storage,
       storage_(storage),
       state_machine_(state_machine),
       transport_(transport),
-      readiness_(options_.ready_max_lag) {}
+      readiness_(options_.ready_max_lag) {
+  status_.no_space.volume_path = options_.no_space.volume_path;
+}
 
 RaftRuntime::~RaftRuntime() { Stop(); }
 
@@ -159,16 +162,33 @@ void RaftRuntime::Stop() {
   if (reply_thread_.joinable()) reply_thread_.join();
 }
 
-void RaftRuntime::Enqueue(Task task) {
+void RaftRuntime::Enqueue(std::function<void(raft::Raft&)> run,
+                          std::function<void(const absl::Status&)> refuse) {
   absl::MutexLock lock(&mu_);
-  tasks_.push_back(std::move(task));
+  tasks_.push_back(Task{std::move(run), std::move(refuse)});
 }
 
-bool RaftRuntime::EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task task) {
+bool RaftRuntime::EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter,
+                                  std::function<void(raft::Raft&)> run) {
+  auto refuse = [this, waiter](const absl::Status& why) {
+    absl::MutexLock lock(&mu_);
+    ++status_.proposals;
+    ++status_.proposals_failed;
+    Finish(*waiter, why);
+  };
+  auto guarded = [this, refuse, run = std::move(run)](raft::Raft& raft) {
+    // In NOSPACE but not frozen yet (a leader handing leadership on):
+    // nothing new goes into the log.
+    if (no_space_raised_) {
+      refuse(NoSpaceRefusal());
+      return;
+    }
+    run(raft);
+  };
   absl::MutexLock lock(&mu_);
   if (stopping_) return false;
   unfinished_.insert(std::move(waiter));
-  tasks_.push_back(std::move(task));
+  tasks_.push_back(Task{std::move(guarded), std::move(refuse)});
   ++queued_proposals_;
   return true;
 }
@@ -242,13 +262,15 @@ void RaftRuntime::Deliver(std::vector<raft::Message> messages) {
     const absl::Time now = absl::Now();
     for (const raft::Message& m : messages) status_.last_heard[m.from] = now;
   }
-  Enqueue([this, messages = std::move(messages)](raft::Raft& raft) {
-    for (const raft::Message& m : messages) {
-      absl::Status s = raft.Step(m);
-      // Refusals are already narrated by the core; nothing else to do.
-      (void)s;
-    }
-  });
+  Enqueue(
+      [this, messages = std::move(messages)](raft::Raft& raft) {
+        for (const raft::Message& m : messages) {
+          absl::Status s = raft.Step(m);
+          // Refusals are already narrated by the core; nothing else to do.
+          (void)s;
+        }
+      },
+      nullptr);
 }
 
 // ---- the loop thread ----
@@ -277,16 +299,29 @@ void RaftRuntime::Loop() {
       queued_proposals_ = 0;
       tasks.swap(tasks_);
     }
-    for (Task& task : tasks) task(*raft_);
+    for (Task& task : tasks) {
+      if (!frozen_) {
+        task.run(*raft_);
+      } else if (task.refuse) {
+        task.refuse(NoSpaceRefusal());
+      }
+    }
     absl::Time now = absl::Now();
     if (now >= next_tick) {
-      AskAgainForLostReads(*raft_, now);
+      if (!frozen_) AskAgainForLostReads(*raft_, now);
       ExpireAsyncProposals(now);
-      raft_->Tick();
+      if (!frozen_) raft_->Tick();
       next_tick += options_.tick;
       if (next_tick < now) next_tick = now + options_.tick;
     }
-    while (raft_->HasReady()) HandleReady(*raft_);
+    while (!frozen_ && raft_->HasReady()) HandleReady(*raft_);
+    // A leader in NOSPACE that has just handed leadership on must not go on
+    // to acknowledge the new leader's appends: it pauses at once.
+    if (no_space_raised_ && !frozen_) FreezeOnceNotLeading(*raft_, now);
+    if (now >= next_space_check_) {
+      WatchSpace(*raft_, now);
+      next_space_check_ = now + options_.no_space.check_every;
+    }
     PublishStatus(*raft_);
   }
 }
@@ -310,15 +345,38 @@ void RaftRuntime::AskAgainForLostReads(raft::Raft& raft, absl::Time now) {
 }
 
 void RaftRuntime::HandleReady(raft::Raft& raft) {
-  raft::Ready rd = raft.GetReady();
+  held_ready_ = raft.GetReady();
+  held_chunks_written_ = 0;
+  held_installed_ = false;
+  held_persisted_ = false;
+  raft::Ready& rd = *held_ready_;
   if (!rd.messages_now.empty()) transport_->Send(std::move(rd.messages_now));
-  for (const raft::SnapshotChunkWrite& chunk : rd.snapshot_chunks) {
-    absl::Status s = storage_->WriteSnapshotChunk(chunk.offset, chunk.data);
-    if (!s.ok()) Fatal("writing a snapshot chunk", s);
+  rd.messages_now.clear();
+  FinishHeldReady(raft);
+}
+
+bool RaftRuntime::WroteOrNoSpace(const absl::Status& status, const std::string& what) {
+  if (status.ok()) return true;
+  if (!storage::IsNoSpace(status)) Fatal(what, status);
+  RaiseNoSpace(absl::StrCat(what, " failed: ", status.message()), /*freeze=*/true);
+  return false;
+}
+
+bool RaftRuntime::FinishHeldReady(raft::Raft& raft) {
+  raft::Ready& rd = *held_ready_;
+  for (; held_chunks_written_ < rd.snapshot_chunks.size(); ++held_chunks_written_) {
+    const raft::SnapshotChunkWrite& chunk = rd.snapshot_chunks[held_chunks_written_];
+    if (!WroteOrNoSpace(storage_->WriteSnapshotChunk(chunk.offset, chunk.data),
+                        "writing a snapshot chunk")) {
+      return false;
+    }
   }
-  if (rd.install_snapshot) {
-    absl::Status s = storage_->InstallStagedSnapshot(*rd.install_snapshot);
-    if (!s.ok()) Fatal("installing a received snapshot", s);
+  if (rd.install_snapshot && !held_installed_) {
+    if (!WroteOrNoSpace(storage_->InstallStagedSnapshot(*rd.install_snapshot),
+                        "installing a received snapshot")) {
+      return false;
+    }
+    held_installed_ = true;
   }
   // The core asks again at every heartbeat answer while the follower waits;
   // each time the apply thread is woken (an empty item), so that a request
@@ -326,9 +384,14 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
   // when no entries arrive.
   const bool wake_for_snapshot = rd.snapshot_wanted;
   if (wake_for_snapshot) snapshot_file_wanted_ = true;
-  if (!rd.entries.empty() || rd.hard_state) {
-    absl::Status s = storage_->Persist(rd.entries, rd.hard_state ? &*rd.hard_state : nullptr);
-    if (!s.ok()) Fatal("persisting the raft log", s);
+  if ((!rd.entries.empty() || rd.hard_state) && !held_persisted_) {
+    // Nothing that acknowledges these entries or this vote goes out before
+    // they are durable: a failed write holds the rest of the Ready back.
+    if (!WroteOrNoSpace(storage_->Persist(rd.entries, rd.hard_state ? &*rd.hard_state : nullptr),
+                        "persisting the raft log")) {
+      return false;
+    }
+    held_persisted_ = true;
   }
   if (!rd.messages_after_persist.empty()) transport_->Send(std::move(rd.messages_after_persist));
   {
@@ -353,6 +416,8 @@ void RaftRuntime::HandleReady(raft::Raft& raft) {
     }
   }
   raft.Advance(rd);
+  held_ready_.reset();
+  return true;
 }
 
 void RaftRuntime::PublishStatus(const raft::Raft& raft) {
@@ -408,17 +473,26 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
   // write each run at once; membership entries and no-ops one by one.
   std::vector<const raft::Entry*> run;
   std::vector<std::string> run_results;
-  auto apply_run = [&] {
-    if (run.empty()) return;
-    run_results.clear();
-    absl::Status s = state_machine_->ApplyBatch(run, &run_results);
-    if (!s.ok()) {
-      Fatal(absl::StrCat("applying entries ", run.front()->index, " to ", run.back()->index), s);
+  // False if the runtime stopped while waiting for space.
+  auto apply_run = [&]() -> bool {
+    if (run.empty()) return true;
+    const std::string what =
+        absl::StrCat("applying entries ", run.front()->index, " to ", run.back()->index);
+    absl::Status s;
+    while (true) {
+      run_results.clear();
+      s = state_machine_->ApplyBatch(run, &run_results);
+      // Applying the run again is safe: the state machine answers what
+      // committed of it from its stored results.
+      if (s.ok() || !storage::IsNoSpace(s)) break;
+      if (!WaitOutNoSpace(what, s)) return false;
     }
+    if (!s.ok()) Fatal(what, s);
     for (size_t i = 0; i < run.size(); ++i) {
       results.emplace_back(run[i], std::move(run_results[i]));
     }
     run.clear();
+    return true;
   };
   const uint64_t applied_before = state_machine_->applied_index();
   uint64_t bytes = 0;
@@ -436,14 +510,19 @@ void RaftRuntime::ApplyEntries(const std::vector<raft::Entry>& entries) {
       run.push_back(&e);
       continue;
     }
-    apply_run();
-    absl::Status s = change ? state_machine_->ApplyConfChange(e, *change)
-                            : state_machine_->ApplyEmpty(e);
-    if (!s.ok()) Fatal(absl::StrCat("applying entry ", e.index), s);
+    if (!apply_run()) return;
+    const std::string what = absl::StrCat("applying entry ", e.index);
+    absl::Status s;
+    while (true) {
+      s = change ? state_machine_->ApplyConfChange(e, *change) : state_machine_->ApplyEmpty(e);
+      if (s.ok() || !storage::IsNoSpace(s)) break;
+      if (!WaitOutNoSpace(what, s)) return;
+    }
+    if (!s.ok()) Fatal(what, s);
     if (change) change->ApplyTo(&applied_conf_);
     results.emplace_back(&e, std::string());
   }
-  apply_run();
+  if (!apply_run()) return;  // stopping while out of space
   applied_bytes_since_snapshot_ += bytes;
   retention_.Applied(entries.back().index, bytes);
   absl::MutexLock lock(&mu_);
@@ -476,7 +555,12 @@ void RaftRuntime::InstallSnapshot(const raft::SnapshotMeta& meta) {
     }
     if (!out) Fatal("writing " + path, absl::DataLossError("short write"));
   }
-  absl::Status s = state_machine_->RestoreSnapshot(path);
+  absl::Status s;
+  while (true) {
+    s = state_machine_->RestoreSnapshot(path);
+    if (s.ok() || !storage::IsNoSpace(s)) break;
+    if (!WaitOutNoSpace("restoring the state machine from the snapshot", s)) return;
+  }
   if (!s.ok()) Fatal("restoring the state machine from the snapshot", s);
   std::remove(path.c_str());
   applied_conf_ = meta.conf;
@@ -506,9 +590,9 @@ void RaftRuntime::MaybeTakeSnapshot() {
   // Held snapshots cost a flush, not the state: only written ones on
   // schedule are paced by their size.
   const uint64_t last_bytes = state_machine_not_durable_.load() ? last_snapshot_bytes_.load() : 0;
-  const bool due = SnapshotDue({options_.snapshot_every, options_.snapshot_log_ratio},
-                               applied_ > last ? applied_ - last : 0,
-                               applied_bytes_since_snapshot_, last_bytes);
+  const bool due =
+      SnapshotDue({options_.snapshot_every, options_.snapshot_log_ratio},
+                  applied_ > last ? applied_ - last : 0, applied_bytes_since_snapshot_, last_bytes);
   if (!for_follower && (!due || SendingSnapshot())) return;
   if (due) applied_bytes_since_snapshot_ = 0;
   if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the last one, finished
@@ -589,8 +673,7 @@ void RaftRuntime::TakeSnapshot(bool write_file) {
     std::optional<raft::ChainHash> file_sha256;
     auto written = state_machine_->WriteSnapshot(path, &file_sha256);
     if (!written.ok()) {
-      Log(absl::StrCat("could not write a state machine snapshot: ",
-                       written.status().ToString()));
+      Log(absl::StrCat("could not write a state machine snapshot: ", written.status().ToString()));
       return;
     }
     index = *written;
@@ -617,16 +700,14 @@ void RaftRuntime::TakeSnapshot(bool write_file) {
   uint64_t seen = last_snapshot_index_.load();
   while (seen < index && !last_snapshot_index_.compare_exchange_weak(seen, index)) {
   }
-  uint64_t compact_to = index > options_.keep_after_snapshot
-                            ? index - options_.keep_after_snapshot
-                            : 0;
+  uint64_t compact_to =
+      index > options_.keep_after_snapshot ? index - options_.keep_after_snapshot : 0;
   compact_to = std::min(compact_to, retention_.CompactableUpTo(options_.keep_log_bytes));
   // Says what happened to the log, so that an operator reading why the data
   // directory grows sees whether the log was kept and why.
-  std::string log_outcome = absl::StrCat("log kept from index ", storage_->FirstIndex(),
-                                         " (nothing before the last ",
-                                         options_.keep_after_snapshot, " entries and ",
-                                         options_.keep_log_bytes, " bytes to compact)");
+  std::string log_outcome = absl::StrCat(
+      "log kept from index ", storage_->FirstIndex(), " (nothing before the last ",
+      options_.keep_after_snapshot, " entries and ", options_.keep_log_bytes, " bytes to compact)");
   if (compact_to >= storage_->FirstIndex()) {
     absl::Status s = storage_->Compact(compact_to);
     if (s.ok()) {
@@ -660,17 +741,17 @@ absl::StatusOr<std::string> RaftRuntime::Wait(std::shared_ptr<ProposalWaiter> wa
 }
 
 bool RaftRuntime::QueueProposal(std::shared_ptr<ProposalWaiter> waiter, std::string command) {
-  return EnqueueProposal(
-      waiter, [this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
-        auto index = raft.Propose(std::move(command));
-        // The term the entry was proposed in: read from the core itself, since
-        // the published status may predate an election in this same iteration.
-        const uint64_t term = index.ok() ? raft.Term() : 0;
-        absl::MutexLock lock(&mu_);
-        ++status_.proposals;
-        if (!index.ok()) ++status_.proposals_failed;
-        Track(waiter, index, term);
-      });
+  return EnqueueProposal(waiter,
+                         [this, waiter, command = std::move(command)](raft::Raft& raft) mutable {
+                           auto index = raft.Propose(std::move(command));
+                           // The term the entry was proposed in: read from the core itself, since
+                           // the published status may predate an election in this same iteration.
+                           const uint64_t term = index.ok() ? raft.Term() : 0;
+                           absl::MutexLock lock(&mu_);
+                           ++status_.proposals;
+                           if (!index.ok()) ++status_.proposals_failed;
+                           Track(waiter, index, term);
+                         });
 }
 
 absl::StatusOr<std::string> RaftRuntime::Propose(std::string command, absl::Time deadline) {
@@ -711,14 +792,18 @@ absl::Status RaftRuntime::ReadBarrier(absl::Time deadline) {
     waiter->asked = absl::Now();
     reads_[context] = waiter;
   }
-  Enqueue([this, waiter, context](raft::Raft& raft) {
-    absl::Status s = raft.ReadIndex(context);
-    if (s.ok()) return;
+  auto fail = [this, waiter, context](const absl::Status& s) {
     absl::MutexLock lock(&mu_);
     waiter->done = true;
     waiter->status = s;
     reads_.erase(context);
-  });
+  };
+  Enqueue(
+      [context, fail](raft::Raft& raft) {
+        absl::Status s = raft.ReadIndex(context);
+        if (!s.ok()) fail(s);
+      },
+      fail);
   absl::MutexLock lock(&mu_);
   struct Ready {
     RaftRuntime* self;
@@ -745,11 +830,11 @@ absl::Status RaftRuntime::ReadBarrier(absl::Time deadline) {
 
 absl::Status RaftRuntime::TransferLeadership(raft::NodeId to, absl::Time deadline) {
   auto waiter = std::make_shared<ProposalWaiter>();
-  Enqueue([this, waiter, to](raft::Raft& raft) {
-    absl::Status s = raft.TransferLeadership(to);
+  auto answer = [this, waiter](const absl::Status& s) {
     absl::MutexLock lock(&mu_);
     Finish(*waiter, s.ok() ? absl::StatusOr<std::string>(std::string()) : s);
-  });
+  };
+  Enqueue([to, answer](raft::Raft& raft) { answer(raft.TransferLeadership(to)); }, answer);
   {
     absl::MutexLock lock(&mu_);
     if (!mu_.AwaitWithDeadline(absl::Condition(&waiter->done), deadline)) {
@@ -780,12 +865,12 @@ absl::Status RaftRuntime::AskLoop(std::function<absl::Status(raft::Raft&)> quest
   };
   auto answer = std::make_shared<Answer>();
   // The core is touched only by the loop thread, so ask it there.
-  Enqueue([this, answer, question = std::move(question)](raft::Raft& raft) {
-    absl::Status s = question(raft);
+  auto give = [this, answer](absl::Status s) {
     absl::MutexLock lock(&mu_);
     answer->status = std::move(s);
     answer->done = true;
-  });
+  };
+  Enqueue([give, question = std::move(question)](raft::Raft& raft) { give(question(raft)); }, give);
   struct AnsweredOrStopping {
     RaftRuntime* self;
     Answer* answer;
@@ -829,6 +914,7 @@ RuntimeStatus RaftRuntime::Status() const {
 
 raft::NodeId RaftRuntime::leader() const {
   absl::MutexLock lock(&mu_);
+  if (frozen_ && status_.raft.leader == status_.raft.id) return raft::kNoNode;
   return status_.raft.leader;
 }
 
@@ -840,6 +926,9 @@ absl::Status RaftRuntime::Readiness() const {
   in.applied = applied_;
   in.committed = std::max(status_.raft.hard_state.commit, status_.raft.leader_commit);
   in.now = absl::Now();
+  if (status_.no_space.active) {
+    in.degraded = NoSpaceNarrative(status_.no_space);
+  }
   return readiness_.Update(in);
 }
 

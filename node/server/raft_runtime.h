@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "node/raft/log_storage.h"
 #include "node/raft/raft.h"
 #include "node/server/log_retention.h"
+#include "node/server/no_space.h"
 #include "node/server/readiness.h"
 #include "node/server/replicated_state_machine.h"
 
@@ -79,6 +81,8 @@ struct RaftRuntimeOptions {
   // Readiness (readiness.h): once caught up, a node stays ready while it
   // trails the commit index it knows by at most this many entries.
   uint64_t ready_max_lag = 1000;
+  // When the data volume is (nearly) full: no_space.h.
+  NoSpaceOptions no_space;
   // Called with each narrative log line.
   std::function<void(std::string_view)> logger;
 };
@@ -102,6 +106,8 @@ struct RuntimeStatus {
   // for a state machine that is not durable on its own).
   uint64_t snapshots_held = 0;
   uint64_t snapshots_written = 0;
+  // The data volume and the NOSPACE alarm (no_space.h).
+  NoSpaceStatus no_space;
 };
 
 class RaftRuntime {
@@ -122,8 +128,9 @@ class RaftRuntime {
 
   // Proposes `command` and waits until it is applied here. Returns the
   // state machine's result. UNAVAILABLE (message names the leader id, if
-  // known) when this node is not the leader or leadership changed before the
-  // entry committed; DEADLINE_EXCEEDED at `deadline`.
+  // known) when this node is not the leader, leadership changed before the
+  // entry committed, or this node is in NOSPACE (no_space.h);
+  // DEADLINE_EXCEEDED at `deadline`.
   absl::StatusOr<std::string> Propose(std::string command, absl::Time deadline);
 
   // Propose without a waiting thread: `done` gets what Propose would return,
@@ -158,18 +165,27 @@ class RaftRuntime {
   absl::Status ConfirmRecovery(absl::Time deadline = absl::InfiniteFuture());
 
   RuntimeStatus Status() const;
+  // Status().no_space alone, cheaply (asked before every write).
+  NoSpaceStatus NoSpace() const;
+  // The leader as this node knows it; kNoNode while this node's core is
+  // frozen in NOSPACE with itself as leader (it leads nothing then).
   raft::NodeId leader() const;
   uint64_t applied_index() const { return applied_.load(); }
   // Whether this node should take traffic (grpc.health.v1 SERVING,
   // /readyz 200), by the rule in readiness.h: not recovering, a leader
   // known, and caught up with the commit index the leader reported, to
   // within RaftRuntimeOptions::ready_max_lag once it has fully caught up,
-  // and applying not stuck.
+  // applying not stuck, and not in NOSPACE.
   // OK when ready; otherwise UNAVAILABLE saying why. Each call is a sample.
   absl::Status Readiness() const;
 
  private:
-  using Task = std::function<void(raft::Raft&)>;
+  struct Task {
+    std::function<void(raft::Raft&)> run;
+    // Called instead of `run`, with why, while the core is frozen
+    // (NOSPACE); empty: the task is dropped (messages: Raft retransmits).
+    std::function<void(const absl::Status&)> refuse;
+  };
   struct ProposalWaiter;
   struct ReadWaiter;
   struct ApplyItem {
@@ -177,7 +193,8 @@ class RaftRuntime {
     std::vector<raft::Entry> entries;
   };
 
-  void Enqueue(Task task);
+  void Enqueue(std::function<void(raft::Raft&)> run,
+               std::function<void(const absl::Status&)> refuse);
   // Runs `question` on the loop thread (the only one that touches the core)
   // and waits for its answer: DEADLINE_EXCEEDED ("<what> before the
   // deadline") at `deadline`, UNAVAILABLE if the runtime is not running or
@@ -186,6 +203,35 @@ class RaftRuntime {
                        absl::string_view what);
   void Loop();
   void HandleReady(raft::Raft& raft);
+  // Does what held_ready_ asks, from where an earlier try stopped, then
+  // advances the core. False if a write found no space: the Ready stays
+  // held and the core frozen (NOSPACE); any other write error is fatal.
+  bool FinishHeldReady(raft::Raft& raft);
+  // True if `status` is OK; raises NOSPACE and freezes the core if it says
+  // no space; fatal otherwise.
+  bool WroteOrNoSpace(const absl::Status& status, const std::string& what);
+
+  // ---- NOSPACE (raft_runtime_space.cc) ----
+  // On the loop thread, every NoSpaceOptions::check_every: measures the
+  // volume; raises NOSPACE below the threshold (a leader hands leadership
+  // on first, then freezes); while raised and once space is back, resumes
+  // the storage, finishes a held Ready and clears it.
+  void WatchSpace(raft::Raft& raft, absl::Time now);
+  // Raises NOSPACE (any thread) for `cause`; `freeze` stops the core now.
+  void RaiseNoSpace(const std::string& cause, bool freeze);
+  void ClearNoSpace();
+  // In NOSPACE but not frozen yet (a leader handing leadership on): freezes
+  // the core once it no longer leads, or at freeze_at_.
+  void FreezeOnceNotLeading(const raft::Raft& raft, absl::Time now);
+  // Hands leadership to the most caught-up voter that is active and not
+  // recovering; logs what it did.
+  void HandLeadershipOn(raft::Raft& raft);
+  // On the apply thread: `status` (a failed write of `what`) says no space:
+  // raises NOSPACE and waits until it is cleared. False if the runtime is
+  // stopping instead.
+  bool WaitOutNoSpace(const std::string& what, const absl::Status& status);
+  // Why a frozen core refuses a request.
+  absl::Status NoSpaceRefusal() const;
   void AskAgainForLostReads(raft::Raft& raft, absl::Time now);
   void ApplyLoop();
   void ApplyEntries(const std::vector<raft::Entry>& entries);
@@ -210,11 +256,13 @@ class RaftRuntime {
   // says why there is none (the entry was compacted meanwhile).
   absl::StatusOr<raft::SnapshotMeta> SnapshotMetaAt(uint64_t index);
   void PublishStatus(const raft::Raft& raft);
-  void Fatal(const std::string& what, const absl::Status& status);
+  [[noreturn]] void Fatal(const std::string& what, const absl::Status& status);
   void Log(const std::string& line) const;
   // Registers `waiter` as unfinished and queues `task` in one hold of mu_;
   // false (nothing queued) once the runtime is stopping.
-  bool EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter, Task task);
+  // While NOSPACE is raised, the proposal is refused instead (on the loop).
+  bool EnqueueProposal(std::shared_ptr<ProposalWaiter> waiter,
+                       std::function<void(raft::Raft&)> run);
   // On the loop thread, once the core answered a proposal: a refusal
   // finishes `waiter` with it; an index makes the entry's result go to
   // `waiter` when applied (unless its caller gave up meanwhile).
@@ -287,6 +335,23 @@ class RaftRuntime {
   // When the loop last saw a follower receiving a snapshot and answering
   // (absl::ToUnixNanos), for SendingSnapshot.
   std::atomic<int64_t> snapshot_transfer_seen_ns_{0};
+
+  // NOSPACE: set while raised (any thread reads it to refuse proposals),
+  // and while the core is frozen (set by the loop, or by the apply thread
+  // when a write of its own failed; cleared by the loop).
+  std::atomic<bool> no_space_raised_{false};
+  std::atomic<bool> frozen_{false};
+  // Loop-thread state: a Ready not fully written yet (its disk writes
+  // failed for want of space) and how far it got; when to measure the
+  // volume next; when a leader that handed leadership on freezes at the
+  // latest; when the last failed resume was logged.
+  std::optional<raft::Ready> held_ready_;
+  size_t held_chunks_written_ = 0;
+  bool held_installed_ = false;
+  bool held_persisted_ = false;
+  absl::Time next_space_check_ = absl::InfinitePast();
+  absl::Time freeze_at_ = absl::InfiniteFuture();
+  absl::Time resume_logged_ = absl::InfinitePast();
 
   std::thread loop_thread_;
   std::thread apply_thread_;

@@ -110,6 +110,11 @@ grpc::Status RaftService::Probe(grpc::ServerContext* context, const v1::ProbeReq
   response->set_empty(last == 0 && storage_->Snapshot().index == 0);
   response->set_last_index(last);
   response->set_term(term.ok() ? *term : 0);
+  const NoSpaceStatus space = runtime_->Status().no_space;
+  response->set_no_space(space.active);
+  response->set_free_bytes(space.measured ? space.volume.free_bytes : 0);
+  response->set_resume_free_bytes(space.resume_free_bytes);
+  response->set_required_free_bytes(space.measured ? space.required_free_bytes : 0);
   return grpc::Status::OK;
 }
 

@@ -10,6 +10,11 @@ absl::Status ReadinessLatch::Update(const ReadinessInput& in) {
     last_progress_ = absl::InfinitePast();
     return absl::UnavailableError("recovering: rebuilding from the other sites");
   }
+  if (!in.degraded.empty()) {
+    ready_ = false;
+    last_progress_ = absl::InfinitePast();
+    return absl::UnavailableError(in.degraded);
+  }
   if (!in.leader_known) {
     ready_ = false;
     last_progress_ = absl::InfinitePast();
@@ -36,8 +41,7 @@ absl::Status ReadinessLatch::Update(const ReadinessInput& in) {
   ready_ = false;
   if (fell_behind) {
     return absl::UnavailableError(absl::StrCat("fell behind: applied ", in.applied, " of ",
-                                               in.committed, ", more than ", max_lag_,
-                                               " entries"));
+                                               in.committed, ", more than ", max_lag_, " entries"));
   }
   return absl::UnavailableError(
       absl::StrCat("catching up: applied ", in.applied, " of ", in.committed));

@@ -8,6 +8,7 @@
 #define QBOX_NODE_SERVER_READINESS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -20,6 +21,9 @@ struct ReadinessInput {
   uint64_t applied = 0;       // this node's applied index
   uint64_t committed = 0;     // the highest commit index it knows of
   absl::Time now;             // when the sample was taken
+  // Why this node cannot serve at all (NOSPACE: no_space.h), as narrative;
+  // empty if nothing is wrong.
+  std::string degraded;
 };
 
 // A node becomes ready once it has applied everything it knows to be
@@ -27,7 +31,7 @@ struct ReadinessInput {
 // `max_lag` entries and its applied index keeps moving: behind for longer
 // than `stall_after` without applying anything means applying is stuck
 // (reads there would wait for it). Recovering, losing the leader, falling
-// further behind or a stuck apply makes it not ready, and it must then
+// further behind, a stuck apply or being degraded makes it not ready, and it must then
 // catch up fully again. max_lag 0: ready only while applied == committed,
 // at every sample.
 //

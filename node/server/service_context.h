@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,14 @@ struct ServiceContext {
   // Hands a refused irreversible call to the guard agent for the audit log
   // (GuardAgent::ReportRefusal). May be empty in tests.
   std::function<void(std::string)> report_refusal;
+  // NOSPACE on a majority of voters (peer_space.h): what to answer writes
+  // with, as RESOURCE_EXHAUSTED, instead of UNAVAILABLE; nullopt while a
+  // majority has room. May be empty in tests.
+  std::function<std::optional<std::string>()> cluster_out_of_space;
+  // Refusing early (peer_space.h): why a write of this many bytes (on disk,
+  // at every voter) must be refused as RESOURCE_EXHAUSTED before it is
+  // proposed; nullopt to go ahead. May be empty in tests.
+  std::function<std::optional<std::string>(uint64_t bytes)> refuse_for_space;
 };
 
 }  // namespace qbox::server

@@ -101,7 +101,16 @@ namespace {
 grpc::Status DecodeApplied(const ServiceContext& ctx, const absl::StatusOr<std::string>& applied,
                            absl::Time start, v1::CommandResult::ResultCase expected,
                            v1::CommandResult* result) {
-  if (!applied.ok()) return RuntimeErrorToGrpc(ctx, applied.status());
+  if (!applied.ok()) {
+    // No node may take the write, and retrying elsewhere cannot help until
+    // a majority has room again: say so, naming the full nodes.
+    if (absl::IsUnavailable(applied.status()) && ctx.cluster_out_of_space) {
+      if (std::optional<std::string> full = ctx.cluster_out_of_space()) {
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, *full);
+      }
+    }
+    return RuntimeErrorToGrpc(ctx, applied.status());
+  }
   if (ctx.metrics != nullptr) {
     ctx.metrics->RecordAppendLatency(absl::ToDoubleSeconds(absl::Now() - start));
   }
@@ -122,6 +131,16 @@ grpc::Status DecodeApplied(const ServiceContext& ctx, const absl::StatusOr<std::
   return grpc::Status::OK;
 }
 
+// RESOURCE_EXHAUSTED if a command of `command_bytes` would push a majority
+// of voters below their NOSPACE threshold: it is written to the raft log
+// and, for a message, its body to the mailbox store, at every voter.
+grpc::Status RefuseForSpace(const ServiceContext& ctx, size_t command_bytes) {
+  if (!ctx.refuse_for_space) return grpc::Status::OK;
+  std::optional<std::string> why = ctx.refuse_for_space(2 * uint64_t{command_bytes});
+  if (!why.has_value()) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, *why);
+}
+
 }  // namespace
 
 grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand command,
@@ -129,7 +148,9 @@ grpc::Status ProposeCommand(const ServiceContext& ctx, v1::MailboxCommand comman
                             v1::CommandResult* result) {
   command.set_leader_time_ms(ProposerClockMs());
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> applied = ctx.runtime->Propose(command.SerializeAsString(), deadline);
+  std::string serialized = command.SerializeAsString();
+  if (grpc::Status refused = RefuseForSpace(ctx, serialized.size()); !refused.ok()) return refused;
+  absl::StatusOr<std::string> applied = ctx.runtime->Propose(std::move(serialized), deadline);
   return DecodeApplied(ctx, applied, start, expected, result);
 }
 
@@ -138,8 +159,13 @@ void ProposeCommandAsync(const ServiceContext& ctx, v1::MailboxCommand command,
                          ProposeCommandDone done) {
   command.set_leader_time_ms(ProposerClockMs());
   const absl::Time start = absl::Now();
+  std::string serialized = command.SerializeAsString();
+  if (grpc::Status refused = RefuseForSpace(ctx, serialized.size()); !refused.ok()) {
+    done(std::move(refused), v1::CommandResult());
+    return;
+  }
   ctx.runtime->ProposeAsync(
-      command.SerializeAsString(), deadline,
+      std::move(serialized), deadline,
       [&ctx, start, expected, done = std::move(done)](absl::StatusOr<std::string> applied) {
         v1::CommandResult result;
         grpc::Status status = DecodeApplied(ctx, applied, start, expected, &result);

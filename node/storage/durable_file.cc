@@ -107,8 +107,13 @@ absl::Status WriteChunkDurably(const std::string& path, uint64_t offset, std::st
     }
   }
   absl::Status written = WriteAll(fd.get(), offset, data, path);
-  if (!written.ok()) return written;
-  if (::fdatasync(fd.get()) != 0) return ErrnoError("fdatasync", path);
+  if (written.ok() && ::fdatasync(fd.get()) != 0) written = ErrnoError("fdatasync", path);
+  if (!written.ok()) {
+    // Take back what the failed write left (a full disk stops it part way),
+    // so that the same chunk can be written again once there is room.
+    (void)::ftruncate(fd.get(), static_cast<off_t>(offset));
+    return written;
+  }
   absl::Status closed = fd.Close(path);
   if (!closed.ok()) return closed;
   // A new file's name must be durable too, or the staged bytes are unreachable.

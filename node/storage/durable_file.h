@@ -22,7 +22,9 @@ absl::Status WriteFileDurably(const std::string& path, std::string_view data);
 // Writes `data` at `offset` of `path` and fdatasyncs it. Offset 0 creates or
 // truncates the file (and syncs the directory); any other offset must equal
 // the file's current size (INVALID_ARGUMENT otherwise, nothing written:
-// chunks arrive in order, a hole would be silent corruption).
+// chunks arrive in order, a hole would be silent corruption). A write that
+// fails (a full disk) is taken back: the file ends at `offset` again, so the
+// same chunk can be written again later.
 absl::Status WriteChunkDurably(const std::string& path, uint64_t offset, std::string_view data);
 
 // Renames `from` to `to` (replacing it) and fsyncs the directory of `to`.

@@ -137,6 +137,12 @@ absl::Status RocksDbLogStorage::FromRocks(const rocksdb::Status& status,
   return absl::InternalError(message);
 }
 
+absl::Status RocksDbLogStorage::ResumeWrites() {
+  rocksdb::Status resumed = db_->Resume();
+  if (resumed.ok()) return absl::OkStatus();
+  return FromRocks(resumed, "resuming writes to the raft log");
+}
+
 absl::Status RocksDbLogStorage::LoadCachedState() {
   absl::MutexLock lock(&mu_);
   bool found_any = false;

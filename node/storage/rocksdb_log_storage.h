@@ -136,6 +136,13 @@ class RocksDbLogStorage : public raft::LogStorage {
 
   const std::string& data_dir() const { return data_dir_; }
 
+  // After a write failed for want of space (or another background error),
+  // RocksDB refuses every write until it is told to go on: DB::Resume()
+  // flushes what it holds in memory to a new WAL and clears the error. OK
+  // if there was no error; the error, naming the directory, if the space
+  // is still missing (call again later).
+  absl::Status ResumeWrites();
+
   // Path of the snapshot data file for a snapshot at `index`.
   static std::string SnapshotDataPath(const std::string& data_dir, uint64_t index);
   static std::string StagingPath(const std::string& data_dir);

@@ -56,7 +56,13 @@ absl::Status RocksDbLogStorage::InstallStagedSnapshot(const raft::SnapshotMeta& 
                                                       " is older than the current one at ",
                                                       old.index, " in ", data_dir_));
   }
-  const std::string staging = StagingPath(data_dir_);
+  std::string staging = StagingPath(data_dir_);
+  const std::string data_path = SnapshotDataPath(data_dir_, meta.index);
+  // A retry after the metadata write failed (no space): the data file was
+  // already moved into place.
+  if (absl::IsNotFound(FileSize(staging).status()) && FileSize(data_path).ok()) {
+    staging = data_path;
+  }
   absl::StatusOr<uint64_t> size = FileSize(staging);
   if (absl::IsNotFound(size.status())) {
     return absl::FailedPreconditionError(
@@ -89,7 +95,7 @@ absl::Status RocksDbLogStorage::InstallStagedSnapshot(const raft::SnapshotMeta& 
     keep_suffix = term == meta.term;
   }
 
-  RETURN_IF_ERROR(RenameDurably(staging, SnapshotDataPath(data_dir_, meta.index)));
+  if (staging != data_path) RETURN_IF_ERROR(RenameDurably(staging, data_path));
 
   const LogStart start{meta.index, meta.term, meta.chain};
   const uint64_t delete_end = keep_suffix ? meta.index + 1 : last + 1;

@@ -97,5 +97,18 @@ TEST(ReadinessLatch, ZeroLagIsReadyOnlyWhileFullyApplied) {
   EXPECT_TRUE(latch.Update(At(102, 101)).ok());  // a commit index not heard yet
 }
 
+TEST(ReadinessLatch, ADegradedNodeIsNotReadyAndMustCatchUpFullyAfterwards) {
+  ReadinessLatch latch(1000);
+  ASSERT_TRUE(latch.Update(At(100, 100)).ok());
+  ReadinessInput degraded = At(100, 100);
+  degraded.degraded = "NOSPACE: 3.0 MiB free of 64 MiB under /data";
+  absl::Status s = latch.Update(degraded);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), degraded.degraded);
+  // Back, a little behind: within max_lag, but it must catch up first.
+  EXPECT_FALSE(latch.Update(At(100, 150)).ok());
+  EXPECT_TRUE(latch.Update(At(150, 150)).ok());
+}
+
 }  // namespace
 }  // namespace qbox::server
