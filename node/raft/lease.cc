@@ -107,7 +107,9 @@ bool Raft::Impl::HandleTerm(const Message& m) {
       // each node moves us to a higher term at most once per election
       // timeout (an honest candidate campaigns no faster), and not at all
       // while we lead or hear our leader (above).
-      TermRaise& raise = term_raised_by_vote_[m.from];
+      // Answers and vote requests have a budget each, so that an honest
+      // candidate's refusal that moved us does not cost its next election.
+      TermRaise& raise = term_raised_by_vote_[{m.from, IsVoteRequest(m.type)}];
       const uint64_t interval = static_cast<uint64_t>(config_.election_ticks);
       if (raise.raised && ticks_ - raise.at < interval) {
         if ((m.type == MessageType::kVoteResp && role_ == Role::kCandidate) ||

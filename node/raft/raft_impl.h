@@ -185,7 +185,7 @@ class Raft::Impl {
     uint64_t at = 0;  // ticks_ of the last raise
     bool raised = false;
   };
-  std::map<NodeId, TermRaise> term_raised_by_vote_;
+  std::map<std::pair<NodeId, bool>, TermRaise> term_raised_by_vote_;  // (sender, vote request)
   // Leader: when it last stood for re-election because a voter answered
   // from a higher term (once per election timeout at most).
   uint64_t reelected_at_ = 0;

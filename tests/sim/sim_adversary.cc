@@ -149,11 +149,11 @@ raft::Message SimAdversary::Disrupt(raft::Message m) {
   switch (m.type) {
     case raft::MessageType::kVote:
     case raft::MessageType::kPreVote:
+      // Its own campaign keeps its real log position: a core that wins on
+      // a claimed log it does not hold is the equivocating class (it can
+      // then hand honest followers a stale log under a newer term; see the
+      // limits in docs/design.md). Made-up vote requests claim anything.
       m.term = SomeTerm();
-      if (random_->Chance(0.6)) {
-        m.index = random_->Chance(0.5) ? kHugeIndex : max_index_ + random_->Uniform(1, 100);
-        m.log_term = m.term - (random_->Chance(0.5) ? 1 : 0);
-      }
       if (random_->Chance(0.5)) m.context = "qbox:transfer";
       break;
     case raft::MessageType::kVoteResp:
