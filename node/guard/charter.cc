@@ -137,6 +137,10 @@ absl::Status CheckNoSiteMajority(const v1::Charter& charter) {
     ++voters_by_site[node.site()];
     ++voters;
   }
+  return CheckNoSiteMajority(voters_by_site, voters);
+}
+
+absl::Status CheckNoSiteMajority(const std::map<std::string, int>& voters_by_site, int voters) {
   // A single voter is a one-node cluster: nobody else exists to outvote.
   if (voters <= 1) return absl::OkStatus();
   for (const auto& [site, count] : voters_by_site) {

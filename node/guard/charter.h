@@ -6,6 +6,7 @@
 #define QBOX_NODE_GUARD_CHARTER_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,9 @@ absl::Status ValidateCharter(const v1::Charter& charter);
 // Run on every membership change (G7: a single site must never be able to
 // commit or elect alone).
 absl::Status CheckNoSiteMajority(const v1::Charter& charter);
+// The same over counted voters: `voters_by_site` counts the `voters` of a
+// configuration by site (FAILED_PRECONDITION naming the site otherwise).
+absl::Status CheckNoSiteMajority(const std::map<std::string, int>& voters_by_site, int voters);
 
 // The trust store of the charter's sites (site_trust_store.h).
 absl::StatusOr<SiteTrustStore> TrustStoreOf(const v1::Charter& charter);

@@ -25,17 +25,7 @@ absl::Status CheckVoterSites(const v1::Charter& charter, const raft::ConfState& 
     }
     ++voters_by_site[node->site()];
   }
-  const int voters = static_cast<int>(after.voters.size());
-  // A single voter is a one-node cluster: nobody else exists to outvote.
-  if (voters <= 1) return absl::OkStatus();
-  for (const auto& [site, count] : voters_by_site) {
-    if (2 * count > voters) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("site '", site, "' would hold ", count, " of ", voters,
-                       " voters, more than half: one site could then commit and elect alone"));
-    }
-  }
-  return absl::OkStatus();
+  return guard::CheckNoSiteMajority(voters_by_site, static_cast<int>(after.voters.size()));
 }
 
 }  // namespace

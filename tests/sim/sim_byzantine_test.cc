@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/sim/sim_cluster.h"
+#include "tests/sim/sim_env.h"
 
 namespace qbox::sim {
 namespace {
@@ -24,13 +25,6 @@ constexpr uint64_t kActiveTicks = 1500;
 constexpr uint64_t kQuietTicks = 1500;
 constexpr int kStallTicks = 60;  // G7 on, as in production (10 s over 1 s elections)
 constexpr size_t kReportsPrinted = 5;
-
-uint64_t EnvOr(const char* name, uint64_t fallback) {
-  const char* value = std::getenv(name);
-  uint64_t parsed = 0;
-  if (value == nullptr || !absl::SimpleAtoi(value, &parsed)) return fallback;
-  return parsed;
-}
 
 SimOptions ByzantineOptions(uint64_t seed) {
   SimOptions options;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/sim/sim_cluster.h"
+#include "tests/sim/sim_env.h"
 
 namespace qbox::sim {
 namespace {
@@ -24,13 +25,6 @@ namespace {
 constexpr uint64_t kFaultTicks = 1500;
 constexpr uint64_t kQuietTicks = 1500;
 constexpr size_t kReportsPrinted = 5;
-
-uint64_t EnvOr(const char* name, uint64_t fallback) {
-  const char* value = std::getenv(name);
-  uint64_t parsed = 0;
-  if (value == nullptr || !absl::SimpleAtoi(value, &parsed)) return fallback;
-  return parsed;
-}
 
 TEST(SimRandom, Seeds) {
   uint64_t first = EnvOr("SIM_SEED_BASE", 1);

@@ -13,18 +13,12 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/sim/sim_cluster.h"
+#include "tests/sim/sim_env.h"
 
 namespace qbox::sim {
 namespace {
 
 constexpr int kStallTicks = 60;  // election_ticks is 10 in the simulation
-
-uint64_t EnvOr(const char* name, uint64_t fallback) {
-  const char* value = std::getenv(name);
-  uint64_t parsed = 0;
-  if (value == nullptr || !absl::SimpleAtoi(value, &parsed)) return fallback;
-  return parsed;
-}
 
 // Runs one seed; returns an empty string on success, else what went wrong.
 std::string RunStalledLeaderSeed(uint64_t seed) {
