@@ -1,5 +1,8 @@
 #include "tests/attack/attack_support.h"
 
+#include <cstdio>
+#include <fstream>
+
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -646,6 +649,29 @@ std::string AllLogTails(const LocalCluster& cluster, int lines) {
     absl::StrAppend(&out, "---- ", cluster.site(i), " log tail ----\n", cluster.LogTail(i, lines));
   }
   return out;
+}
+
+ClientOptions HonestClientOptions(const LocalCluster& cluster, const std::string& role,
+                                  std::vector<std::string> endpoints) {
+  ClientOptions o;
+  o.endpoints = endpoints.empty() ? cluster.endpoints() : std::move(endpoints);
+  o.ca_bundle_file = cluster.ca_bundle_path();
+  o.certificate_file = cluster.cert_path(1, role);
+  o.private_key_file = cluster.key_path(1, role);
+  o.default_timeout = absl::Seconds(10);
+  return o;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  {
+    std::ofstream out(path + ".tmp", std::ios::trunc);
+    out << content;
+    if (!out.good()) return absl::InternalError(absl::StrCat("cannot write ", path, ".tmp"));
+  }
+  if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", path, ".tmp to ", path));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace qbox::attack

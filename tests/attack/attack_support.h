@@ -22,6 +22,7 @@
 #include "qbox/v1/admin.pb.h"
 #include "qbox/v1/charter.pb.h"
 #include "qbox/v1/mailstore.pb.h"
+#include "qbox/client.h"
 #include "tests/cluster/local_cluster.h"
 
 namespace grpc {
@@ -68,6 +69,15 @@ absl::StatusOr<PemCredential> MintImpostor(const PemCredential& ca, const std::s
 
 // An admin of a CA that no site of the charter has.
 absl::StatusOr<PemCredential> MintStrangerAdmin(const std::string& site);
+
+// Client options for `role` of site-b (an honest site in every scenario),
+// against `endpoints` (every node if empty).
+ClientOptions HonestClientOptions(const LocalCluster& cluster, const std::string& role,
+                                  std::vector<std::string> endpoints = {});
+
+// Writes `content` to `path` through a rename, so that a node polling the
+// file (a hostile node's trigger file) never reads half of it.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
 
 // A mutual-TLS channel to node i presenting `caller`.
 std::shared_ptr<grpc::Channel> ChannelAs(const LocalCluster& cluster, int node,

@@ -31,24 +31,7 @@ constexpr char kHostile[] = "site-a/n1";
 
 ClientOptions OptionsFor(const LocalCluster& c, const std::string& role,
                          std::vector<std::string> endpoints = {}) {
-  ClientOptions o;
-  o.endpoints = endpoints.empty() ? c.endpoints() : std::move(endpoints);
-  o.ca_bundle_file = c.ca_bundle_path();
-  o.certificate_file = c.cert_path(1, role);  // an honest site's credentials
-  o.private_key_file = c.key_path(1, role);
-  o.default_timeout = absl::Seconds(10);
-  return o;
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& content) {
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << content;
-  }
-  if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", path, ".tmp"));
-  }
-  return absl::OkStatus();
+  return attack::HonestClientOptions(c, role, std::move(endpoints));
 }
 
 // The alarms node i reports about itself.
@@ -96,7 +79,7 @@ TEST(BatchedPromotionTest, HonestSitesRefuseTwoPromotionsThatTogetherGiveOneSite
   ASSERT_TRUE(leader.ok() && *leader == 0) << "site-a did not become the leader";
   ASSERT_TRUE(cluster->WaitCaughtUp(absl::Seconds(20)).ok());
 
-  ASSERT_TRUE(WriteFile(trigger, "double-promotion").ok());
+  ASSERT_TRUE(attack::WriteFileAtomically(trigger, "double-promotion").ok());
   absl::Status alarmed = attack::WaitFor(absl::Seconds(20), [&]() -> absl::Status {
     for (int i : {1, 2}) {
       if (!HasAlarm(*cluster, i, "refused-membership")) {

@@ -4,8 +4,8 @@
 // raise alarms naming site-a, and keep every committed message byte for
 // byte. G7: when site-a then stops committing, site-b or site-c takes over
 // within a bound and appends commit again.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <fstream>
@@ -18,9 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "node/common/status_macros.h"
 #include "qbox/admin_client.h"
 #include "qbox/client.h"
-#include "node/common/status_macros.h"
 #include "tests/attack/attack_support.h"
 #include "tests/cluster/local_cluster.h"
 
@@ -32,20 +32,7 @@ constexpr char kHostile[] = "site-a/n1";
 
 ClientOptions OptionsFor(const LocalCluster& c, const std::string& role,
                          std::vector<std::string> endpoints = {}) {
-  ClientOptions o;
-  o.endpoints = endpoints.empty() ? c.endpoints() : std::move(endpoints);
-  o.ca_bundle_file = c.ca_bundle_path();
-  o.certificate_file = c.cert_path(1, role);  // an honest site's credentials
-  o.private_key_file = c.key_path(1, role);
-  o.default_timeout = absl::Seconds(10);
-  return o;
-}
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path + ".tmp", std::ios::trunc);
-  out << content;
-  out.close();
-  ASSERT_EQ(std::rename((path + ".tmp").c_str(), path.c_str()), 0) << path;
+  return attack::HonestClientOptions(c, role, std::move(endpoints));
 }
 
 class HostileLeaderTest : public ::testing::Test {
@@ -107,9 +94,9 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
   options.election_ticks = 10;
   options.extra_args = {"--leader-stall-timeout", "2s"};
   options.node_binary[0] = QBOX_HOSTILE_NODE_BINARY;
-  options.node_extra_args[0] = {
-      "--hostile", "overwrite-committed,broken-chain,bad-snapshot,stop-committing",
-      "--hostile-trigger-file", trigger};
+  options.node_extra_args[0] = {"--hostile",
+                                "overwrite-committed,broken-chain,bad-snapshot,stop-committing",
+                                "--hostile-trigger-file", trigger};
   auto created = LocalCluster::Create(options);
   ASSERT_TRUE(created.ok()) << created.status();
   cluster_ = std::move(*created);
@@ -151,7 +138,8 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
   ASSERT_EQ(before_b, before_c);
 
   // (a) + (b) + (c): forged history. The honest sites refuse and say who.
-  WriteFile(trigger, "overwrite-committed,broken-chain,bad-snapshot");
+  ASSERT_TRUE(
+      attack::WriteFileAtomically(trigger, "overwrite-committed,broken-chain,bad-snapshot").ok());
   const absl::Time alarm_deadline = absl::Now() + absl::Seconds(15);
   const std::vector<std::string> kinds = {"refused-truncation", "chain-mismatch",
                                           "snapshot-mismatch"};
@@ -166,9 +154,9 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
   while (!all_alarms() && absl::Now() < alarm_deadline) absl::SleepFor(absl::Milliseconds(200));
   for (int i : {1, 2}) {
     for (const std::string& kind : kinds) {
-      EXPECT_TRUE(HasAlarm(i, kind)) << cluster_->site(i) << " raised no " << kind
-                                     << " alarm naming " << kHostile << "; alarms: "
-                                     << absl::StrJoin(AlarmsOf(i), " | ");
+      EXPECT_TRUE(HasAlarm(i, kind))
+          << cluster_->site(i) << " raised no " << kind << " alarm naming " << kHostile
+          << "; alarms: " << absl::StrJoin(AlarmsOf(i), " | ");
     }
   }
   // Committed mail is unchanged, byte for byte, on both honest sites.
@@ -177,7 +165,7 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
 
   // (d): site-a keeps heartbeating but commits nothing; it must be replaced
   // within the stall timeout (2 s) plus a few elections.
-  WriteFile(trigger, "stop-committing");
+  ASSERT_TRUE(attack::WriteFileAtomically(trigger, "stop-committing").ok());
   const absl::Time stalled_at = absl::Now();
   int new_leader = -1;
   while (absl::Now() - stalled_at < absl::Seconds(20)) {
@@ -195,8 +183,8 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
   EXPECT_TRUE(HasAlarm(1, "leader-stalled") || HasAlarm(2, "leader-stalled"));
 
   // New appends commit (through the honest sites).
-  auto honest = Client::Open(
-      OptionsFor(*cluster_, "frontend", {cluster_->address(1), cluster_->address(2)}));
+  auto honest =
+      Client::Open(OptionsFor(*cluster_, "frontend", {cluster_->address(1), cluster_->address(2)}));
   ASSERT_TRUE(honest.ok()) << honest.status();
   v1::AppendMessageRequest after;
   after.set_account(kAccount);
@@ -239,8 +227,8 @@ TEST_F(HostileLeaderTest, HonestSitesRefuseForgeriesKeepTheirMailAndReplaceAStal
       for (const std::string& kind : kinds) {
         for (const std::string& reporter : {reporter_b, reporter_c}) {
           if (!reported_by(*records, reporter, kind)) {
-            return absl::NotFoundError(absl::StrCat(cluster_->site(i), "'s audit log has no ",
-                                                    kind, " report by ", reporter));
+            return absl::NotFoundError(absl::StrCat(cluster_->site(i), "'s audit log has no ", kind,
+                                                    " report by ", reporter));
           }
         }
       }
